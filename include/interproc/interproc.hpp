@@ -1,0 +1,8 @@
+#pragma once
+// interproc: shared memory, robust interprocess mutexes and child processes, one API for
+// POSIX and Windows.
+#include <interproc/error.hpp>
+#include <interproc/interprocess_mutex.hpp>
+#include <interproc/shared_segment.hpp>
+#include <interproc/shared_value.hpp>
+#include <interproc/spawn.hpp>

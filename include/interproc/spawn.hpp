@@ -1,0 +1,190 @@
+#pragma once
+#include <interproc/export.hpp>
+#include <interproc/interprocess_mutex.hpp>
+#include <interproc/shared_segment.hpp>
+#include <interproc/shared_value.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace interproc {
+
+// fork: POSIX only; the child is a copy of the parent and runs the entry directly.
+// spawn: every OS; the child re-executes this program, whose main() must start with
+// child_main(). Like Python's multiprocessing start methods of the same names.
+enum class StartMethod { fork, spawn };
+
+// Exit codes of a child that never reached, or did not finish, its entry.
+inline constexpr int exit_bad_child_argument = 64;  // EX_USAGE: a bad --interproc-child token
+inline constexpr int exit_entry_threw = 70;         // EX_SOFTWARE: the entry threw
+
+class SharedObject;
+namespace detail {
+struct ChildContextAccess;
+struct ChildAccess;
+class ChildObjects;
+}
+
+// What a child entry receives: its string arguments and the shared objects its parent
+// passed, in the order they were passed. Asking for an object as another kind, or for an
+// index past the end, throws errc::wrong_object_kind.
+class INTERPROC_EXPORT ChildContext {
+ public:
+  using MakeFn = void* (*)(SharedSegment&, InterprocessMutex&);  // used by value<T>(), array<T>()
+  using DestroyFn = void (*)(void*);
+
+  ~ChildContext();
+  ChildContext(const ChildContext&) = delete;
+  ChildContext& operator=(const ChildContext&) = delete;
+
+  const std::vector<std::string>& args() const noexcept { return args_; }
+  std::size_t object_count() const noexcept;
+
+  SharedSegment& segment(std::size_t index);
+  InterprocessMutex& mutex(std::size_t index);
+  template <class T>
+  SharedValue<T>& value(std::size_t index);
+  template <class T>
+  SharedArray<T>& array(std::size_t index);
+
+ private:
+  friend struct detail::ChildContextAccess;
+  ChildContext();
+  void* typed(std::size_t index, char kind, std::size_t element_size, MakeFn make, DestroyFn destroy);
+
+  std::vector<std::string> args_;
+  std::unique_ptr<detail::ChildObjects> objects_;
+};
+
+using ChildEntry = int (*)(ChildContext&);
+
+namespace detail {
+// Used by INTERPROC_CHILD_ENTRY. Throws std::logic_error for a duplicate or invalid name.
+INTERPROC_EXPORT bool register_entry(std::string_view name, ChildEntry entry);
+}
+
+// Registers a child entry point under `name` (letters, digits and '_'):
+//   INTERPROC_CHILD_ENTRY(add_size) { ... use ctx.args(), ctx.value<long>(0) ...; return 0; }
+// Entries are found by name because a re-executed child cannot receive a function pointer.
+#define INTERPROC_CHILD_ENTRY(name)                                                  \
+  static int interproc_child_entry_##name(::interproc::ChildContext& ctx);          \
+  [[maybe_unused]] static const bool interproc_child_registered_##name =            \
+      ::interproc::detail::register_entry(#name, &interproc_child_entry_##name);    \
+  static int interproc_child_entry_##name([[maybe_unused]] ::interproc::ChildContext& ctx)
+
+// A shared object to pass to a child: a non-owning reference, valid during spawn_child.
+class SharedObject {
+ public:
+  SharedObject(const SharedSegment& s) noexcept : kind_('s'), segment_(&s) {}
+  SharedObject(const InterprocessMutex& m) noexcept : kind_('m'), mutex_(&m) {}
+  template <class T>
+  SharedObject(const SharedValue<T>& v) noexcept;
+  template <class T>
+  SharedObject(const SharedArray<T>& a) noexcept;
+
+  char kind() const noexcept { return kind_; }  // 's', 'm', 'v' (value) or 'a' (array)
+  const SharedSegment* segment() const noexcept { return segment_; }
+  const InterprocessMutex* mutex() const noexcept { return mutex_; }
+  std::size_t element_size() const noexcept { return element_size_; }
+
+ private:
+  char kind_;
+  const SharedSegment* segment_ = nullptr;
+  const InterprocessMutex* mutex_ = nullptr;
+  std::size_t element_size_ = 0;
+};
+
+// A started child process. wait() returns its exit code, or -N if signal N killed it
+// (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
+// not been waited for waits for it, like std::jthread joins: no zombie is left and the
+// child is never killed silently; call kill() first to end it.
+class INTERPROC_EXPORT Child {
+ public:
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  long pid() const noexcept { return pid_; }
+  // Blocks until the child ends; returns the exit code (-N for signal N). Idempotent.
+  int wait();
+  // The exit code if the child ended within `timeout`, else std::nullopt.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
+  // Ends the child now (SIGKILL / TerminateProcess). No effect once it has been waited for.
+  void kill();
+
+ private:
+  friend struct detail::ChildAccess;
+  Child(long pid, std::intptr_t handle) noexcept : pid_(pid), handle_(handle) {}
+  void release() noexcept;
+
+  long pid_ = -1;
+  std::intptr_t handle_ = -1;  // Windows: the process HANDLE; POSIX: unused
+  std::optional<int> exit_code_;
+};
+
+// Starts the registered entry `entry` in a child process with `args` and the shared
+// `objects`: only those objects are inherited; no other descriptor or handle of the parent
+// reaches the child. Thread-safe: concurrent spawns never leak each other's handles.
+// Throws errc::unknown_entry, errc::not_supported (fork on Windows), errc::missing_guard
+// (called in a spawn-style child whose main() skipped child_main), std::system_error when
+// the OS refuses the process or the executable cannot be run.
+INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std::string>& args = {},
+                                   const std::vector<SharedObject>& objects = {},
+                                   StartMethod method = StartMethod::spawn);
+
+// The guard, the first statement of main():
+//   if (auto code = interproc::child_main(argc, argv)) return *code;
+// In a spawn-style child it runs the requested entry and returns its exit code (or
+// exit_bad_child_argument / exit_entry_threw, with the reason on stderr); in the parent
+// it returns std::nullopt. Call it once, before any other thread starts.
+INTERPROC_EXPORT std::optional<int> child_main(int argc, char** argv);
+
+// ---- implementation of the templates above ----
+
+namespace detail {
+struct SharedDataAccess {
+  template <class Shared>
+  static const SharedSegment& data(const Shared& s) noexcept { return s.data_; }
+  template <class Shared>
+  static const InterprocessMutex& lock(const Shared& s) noexcept { return s.lock_; }
+  template <class Shared>
+  static void* make(SharedSegment& data, InterprocessMutex& lock) {
+    return new Shared(std::move(data), std::move(lock));
+  }
+  template <class Shared>
+  static void destroy(void* shared) noexcept { delete static_cast<Shared*>(shared); }
+};
+}  // namespace detail
+
+template <class T>
+SharedObject::SharedObject(const SharedValue<T>& v) noexcept
+    : kind_('v'), segment_(&detail::SharedDataAccess::data(v)),
+      mutex_(&detail::SharedDataAccess::lock(v)), element_size_(sizeof(T)) {}
+
+template <class T>
+SharedObject::SharedObject(const SharedArray<T>& a) noexcept
+    : kind_('a'), segment_(&detail::SharedDataAccess::data(a)),
+      mutex_(&detail::SharedDataAccess::lock(a)), element_size_(sizeof(T)) {}
+
+template <class T>
+SharedValue<T>& ChildContext::value(std::size_t index) {
+  using Access = detail::SharedDataAccess;
+  return *static_cast<SharedValue<T>*>(
+      typed(index, 'v', sizeof(T), &Access::make<SharedValue<T>>, &Access::destroy<SharedValue<T>>));
+}
+
+template <class T>
+SharedArray<T>& ChildContext::array(std::size_t index) {
+  using Access = detail::SharedDataAccess;
+  return *static_cast<SharedArray<T>*>(
+      typed(index, 'a', sizeof(T), &Access::make<SharedArray<T>>, &Access::destroy<SharedArray<T>>));
+}
+
+}  // namespace interproc

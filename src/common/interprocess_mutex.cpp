@@ -1,0 +1,25 @@
+// InterprocessMutex's RAII rules, common to every implementation (see mutex_backend.hpp).
+
+#include "common/mutex_backend.hpp"
+
+#include <utility>
+
+namespace interproc {
+
+InterprocessMutex::InterprocessMutex(InterprocessMutex&& other) noexcept
+    : state_(std::move(other.state_)),
+      wake_handle_(std::exchange(other.wake_handle_, detail::invalid_handle)),
+      previous_owner_died_(other.previous_owner_died_) {}
+
+InterprocessMutex& InterprocessMutex::operator=(InterprocessMutex&& other) noexcept {
+  if (this != &other) {
+    state_ = std::move(other.state_);
+    detail::close_handle(std::exchange(wake_handle_, std::exchange(other.wake_handle_, detail::invalid_handle)));
+    previous_owner_died_ = other.previous_owner_died_;
+  }
+  return *this;
+}
+
+InterprocessMutex::~InterprocessMutex() { detail::close_handle(wake_handle_); }
+
+}  // namespace interproc

@@ -1,0 +1,41 @@
+#pragma once
+// The seam between InterprocessMutex and its implementations:
+//  - Linux: a robust, process-shared pthread mutex (src/posix/interprocess_mutex_linux.cpp);
+//  - macOS/BSD (the portable build) and Windows: an owner word in shared memory with a
+//    liveness check on the slow path (src/common/owner_word_mutex.cpp + owner_word.hpp).
+// Either one keeps its state in a small segment that starts with mutex_magic, so a child
+// can check that a segment handed over as a mutex really is one.
+
+#include "common/native_handle.hpp"
+
+#include <interproc/interprocess_mutex.hpp>
+
+#include <cstdint>
+
+namespace interproc::detail {
+
+inline constexpr std::uint32_t mutex_magic = 0x58544d49;  // "IMTX"
+
+// 1 on Windows (the event waiters sleep on), 0 on POSIX.
+extern const int mutex_wake_handles;
+// Takes ownership of a wake handle from a parent; throws errc::bad_handle_argument if it is
+// not one (Windows: not an event). Only called where mutex_wake_handles is 1.
+ScopedHandle adopt_wake_handle(native_handle h);
+
+struct MutexAccess {
+  static const SharedSegment& state(const InterprocessMutex& m) noexcept { return m.state_; }
+  static native_handle wake_handle(const InterprocessMutex& m) noexcept { return m.wake_handle_; }
+  // A mutex from parts received from a parent; throws errc::bad_handle_argument when the
+  // state segment is not a mutex or the wake handle is not of the expected kind.
+  static InterprocessMutex attach(SharedSegment state, ScopedHandle wake);
+
+  static InterprocessMutex assemble(SharedSegment state, ScopedHandle wake) noexcept {
+    InterprocessMutex m;
+    m.state_ = std::move(state);
+    m.wake_handle_ = wake.release();
+    return m;
+  }
+  static void set_owner_died(InterprocessMutex& m, bool died) noexcept { m.previous_owner_died_ = died; }
+};
+
+}  // namespace interproc::detail

@@ -1,0 +1,30 @@
+#pragma once
+// The per-OS pieces of the owner-word mutex (src/common/owner_word_mutex.cpp), used where
+// robust pthread mutexes do not exist (macOS, the BSDs; the portable build) and on Windows.
+// The lock word holds the owner's identity: (process id << 32) | thread tag; 0 is free.
+
+#include "common/native_handle.hpp"
+
+#include <chrono>
+#include <cstdint>
+
+namespace interproc::detail {
+
+// This thread's owner identity; never 0. Windows: pid and thread id; POSIX: pid and a
+// per-process thread counter.
+std::uint64_t current_owner_id() noexcept;
+
+// True only if the owner is certainly gone (its process, or on Windows its thread, ended).
+bool owner_is_dead(std::uint64_t owner) noexcept;
+
+// Sleeps until woken by wake_one(), the owner's death, or the timeout, whichever is first
+// (POSIX has no wake handle and simply sleeps for `timeout`).
+void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::microseconds timeout) noexcept;
+
+// The longest single sleep of a waiter: short where only polling finds a release.
+std::chrono::microseconds max_wait_slice() noexcept;
+
+ScopedHandle create_wake_handle();              // Windows: an auto-reset event; POSIX: none
+void wake_one(native_handle wake) noexcept;     // Windows: SetEvent; POSIX: nothing
+
+}  // namespace interproc::detail

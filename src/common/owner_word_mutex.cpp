@@ -1,0 +1,146 @@
+// The owner-word mutex, for systems without robust pthread mutexes (macOS, the BSDs) and
+// for Windows. The lock word in shared memory holds the owner's identity, so a waiter can
+// ask the OS whether the owner still exists and take the lock over from a dead one.
+//
+// Uncontended lock and unlock are one compare-exchange each, with no system call. A waiter
+// spins briefly, then registers in `waiters` and sleeps in slices (Windows: on an event
+// that unlock() signals and on the owner's thread handle; POSIX: a growing sleep), checking
+// the owner's liveness between slices. Unlock reads `waiters` after releasing the word;
+// both sides use sequentially consistent operations, so either the waiter sees the word
+// free or the unlocker sees the waiter and wakes it.
+
+#include "common/fail.hpp"
+#include "common/mutex_backend.hpp"
+#include "common/owner_word.hpp"
+#include "common/segment_backend.hpp"
+
+#include <gsl/assert>
+
+#include <algorithm>
+#include <atomic>
+#include <new>
+#include <optional>
+#include <thread>
+
+namespace interproc {
+namespace detail {
+namespace {
+
+struct OwnerWordState {
+  std::uint32_t magic;
+  std::atomic<std::uint32_t> waiters;
+  std::atomic<std::uint64_t> owner;  // 0: free; else current_owner_id() of the holder
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the lock word must be lock-free across processes");
+
+using Clock = std::chrono::steady_clock;
+
+OwnerWordState& state_of(const InterprocessMutex& m) {
+  const SharedSegment& segment = MutexAccess::state(m);
+  Expects(segment);  // a moved-from mutex
+  return *std::launder(reinterpret_cast<OwnerWordState*>(segment.bytes().data()));
+}
+
+bool try_claim(OwnerWordState& s, std::uint64_t expected, std::uint64_t me) noexcept {
+  return s.owner.compare_exchange_strong(expected, me, std::memory_order_seq_cst);
+}
+
+void cpu_relax() noexcept { std::this_thread::yield(); }
+
+// One look at the word: takes the lock if it is free or its owner is dead.
+std::optional<LockResult> try_once(OwnerWordState& s, std::uint64_t me) {
+  const std::uint64_t owner = s.owner.load(std::memory_order_seq_cst);
+  if (owner == 0) return try_claim(s, 0, me) ? std::optional(LockResult::acquired) : std::nullopt;
+  if (owner == me) fail(errc::recursive_lock, "InterprocessMutex: the calling thread already holds this lock");
+  if (owner_is_dead(owner)) return try_claim(s, owner, me) ? std::optional(LockResult::owner_died) : std::nullopt;
+  return std::nullopt;
+}
+
+// Sleeps one slice as a registered waiter, unless the word changed meanwhile.
+void wait_slice(const InterprocessMutex& m, OwnerWordState& s, std::chrono::microseconds slice) {
+  const std::uint64_t owner = s.owner.load(std::memory_order_seq_cst);
+  if (owner == 0) return;
+  s.waiters.fetch_add(1, std::memory_order_seq_cst);
+  if (s.owner.load(std::memory_order_seq_cst) == owner) wait_for_owner(MutexAccess::wake_handle(m), owner, slice);
+  s.waiters.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+// Contended path, bounded by `deadline` when given.
+std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& s, std::uint64_t me,
+                                    std::optional<Clock::time_point> deadline) {
+  for (int spin = 0; spin < 64 && (!deadline || Clock::now() < *deadline); ++spin) {
+    if (s.owner.load(std::memory_order_relaxed) == 0 && try_claim(s, 0, me)) return LockResult::acquired;
+    cpu_relax();
+  }
+  auto slice = std::chrono::microseconds(50);
+  for (;;) {
+    if (auto result = try_once(s, me)) return result;
+    auto this_slice = std::min(slice, max_wait_slice());
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::microseconds>(*deadline - Clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      this_slice = std::min(this_slice, left);
+    }
+    wait_slice(m, s, this_slice);
+    slice = std::min(slice * 2, max_wait_slice());
+  }
+}
+
+std::optional<LockResult> lock_until(InterprocessMutex& m, std::optional<Clock::time_point> deadline) {
+  OwnerWordState& s = state_of(m);
+  const std::uint64_t me = current_owner_id();
+  std::optional<LockResult> result;
+  if (try_claim(s, 0, me)) {
+    result = LockResult::acquired;
+  } else {
+    result = lock_slow(m, s, me, deadline);
+  }
+  if (result) MutexAccess::set_owner_died(m, *result == LockResult::owner_died);
+  return result;
+}
+
+}  // namespace
+
+InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle wake) {
+  if (state.size() < sizeof(OwnerWordState) ||
+      std::launder(reinterpret_cast<OwnerWordState*>(state.bytes().data()))->magic != mutex_magic) {
+    fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
+  }
+  return assemble(std::move(state), std::move(wake));
+}
+
+}  // namespace detail
+
+using detail::MutexAccess;
+
+InterprocessMutex InterprocessMutex::create() {
+  SharedSegment segment = SharedSegment::create(sizeof(detail::OwnerWordState));
+  ::new (segment.bytes().data()) detail::OwnerWordState{detail::mutex_magic, {0}, {0}};
+  return MutexAccess::assemble(std::move(segment), detail::create_wake_handle());
+}
+
+LockResult InterprocessMutex::lock() { return *detail::lock_until(*this, std::nullopt); }
+
+bool InterprocessMutex::try_lock() {
+  detail::OwnerWordState& s = detail::state_of(*this);
+  const std::uint64_t me = detail::current_owner_id();
+  auto result = detail::try_claim(s, 0, me) ? std::optional(LockResult::acquired) : detail::try_once(s, me);
+  if (result) MutexAccess::set_owner_died(*this, *result == LockResult::owner_died);
+  return result.has_value();
+}
+
+bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
+  return detail::lock_until(*this, detail::Clock::now() + std::max(timeout, std::chrono::milliseconds(0)))
+      .has_value();
+}
+
+void InterprocessMutex::unlock() {
+  detail::OwnerWordState& s = detail::state_of(*this);
+  std::uint64_t me = detail::current_owner_id();
+  if (!s.owner.compare_exchange_strong(me, 0, std::memory_order_seq_cst)) {
+    detail::fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
+  }
+  if (s.waiters.load(std::memory_order_seq_cst) != 0) detail::wake_one(detail::MutexAccess::wake_handle(*this));
+}
+
+}  // namespace interproc

@@ -1,0 +1,49 @@
+#pragma once
+// The seam between SharedSegment (src/common/shared_segment.cpp, which validates names and
+// sizes once for every OS) and the backends (src/posix, src/win32), which only talk to the OS.
+
+#include "common/native_handle.hpp"
+
+#include <interproc/shared_segment.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace interproc::detail {
+
+// A segment the backend has created or opened and mapped whole.
+struct MappedSegment {
+  ScopedHandle handle;
+  void* address = nullptr;
+  std::size_t size = 0;         // the size the creator asked for
+  std::size_t mapped_size = 0;  // size rounded up to pages
+};
+
+std::size_t page_size() noexcept;
+
+// Every function below throws std::system_error naming the call and the object on failure.
+// Sizes arrive validated (non-zero, page-rounded size fits in size_t) and names arrive
+// validated by the common rules, without any OS prefix.
+MappedSegment create_anonymous_segment(std::size_t size);
+MappedSegment create_named_segment(const std::string& name, std::size_t size);
+MappedSegment open_named_segment(const std::string& name);
+bool remove_named_segment(const std::string& name);
+// Maps a segment handle received from a parent; throws errc::bad_handle_argument if `h`
+// is not an open shared-memory object of at least `size` bytes. Takes ownership of `h`.
+MappedSegment map_inherited_segment(native_handle h, std::size_t size);
+void unmap_segment(void* address, std::size_t mapped_size) noexcept;
+
+// What spawn_child and InterprocessMutex need of a segment, kept out of the public header.
+struct SegmentAccess {
+  static native_handle handle(const SharedSegment& s) noexcept { return s.handle_; }
+  static SharedSegment adopt(MappedSegment m) noexcept {
+    SharedSegment s;
+    s.handle_ = m.handle.release();
+    s.address_ = m.address;
+    s.size_ = m.size;
+    s.mapped_size_ = m.mapped_size;
+    return s;
+  }
+};
+
+}  // namespace interproc::detail

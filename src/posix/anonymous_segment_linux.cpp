@@ -1,0 +1,25 @@
+// Linux anonymous segments: memfd_create(2) has no name in any namespace, so nothing can
+// leak; seals (fcntl F_ADD_SEALS) stop a child from shrinking it under its peers' mappings.
+
+#include "common/fail.hpp"
+#include "posix/segment_posix.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/mman.h>
+
+namespace interproc::detail {
+
+MappedSegment create_anonymous_segment(std::size_t size) {
+  ScopedHandle fd(::memfd_create("interproc", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid()) fail_errno(errno, "memfd_create(\"interproc\")");
+  MappedSegment segment = size_and_map(std::move(fd), size, "memfd");
+  if (::fcntl(static_cast<int>(segment.handle.get()), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    const int saved = errno;
+    unmap_segment(segment.address, segment.mapped_size);
+    fail_errno(saved, "fcntl(memfd, F_ADD_SEALS)");
+  }
+  return segment;
+}
+
+}  // namespace interproc::detail

@@ -1,0 +1,127 @@
+// The Windows pieces of the owner-word mutex (src/common/owner_word_mutex.cpp): the owner is
+// a (process id, thread id) pair, its liveness is its thread object's state, and waiters
+// sleep on an auto-reset event that unlock() signals, together with the owner's thread
+// handle, which is signalled when that thread ends: a dead owner wakes its waiters at once.
+
+#include "common/fail.hpp"
+#include "common/mutex_backend.hpp"
+#include "common/owner_word.hpp"
+
+#include <windows.h>
+#include <winternl.h>
+
+#include <cstring>
+#include <string>
+#include <system_error>
+
+namespace interproc::detail {
+
+const int mutex_wake_handles = 1;
+
+namespace {
+
+HANDLE as_handle(native_handle h) noexcept { return reinterpret_cast<HANDLE>(h); }
+native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<native_handle>(h); }
+
+DWORD owner_pid(std::uint64_t owner) noexcept { return static_cast<DWORD>(owner >> 32); }
+DWORD owner_tid(std::uint64_t owner) noexcept { return static_cast<DWORD>(owner & 0xffffffffu); }
+
+enum class ThreadState { alive, dead, unknown };
+
+// Opens the owner's thread to wait on it. Thread ids are unique among live threads of the
+// whole system, but are reused once a thread has ended: a thread with the owner's tid in
+// another process means the owner is gone. (Reuse inside the owner's own process cannot
+// be told apart from the owner with a pid/tid word; Windows hands out ids from one pool,
+// so that needs the owner's death and a new thread getting its id in the same process.)
+ThreadState open_owner_thread(std::uint64_t owner, ScopedHandle& thread) noexcept {
+  thread.reset(from_handle(::OpenThread(SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION, FALSE, owner_tid(owner))));
+  if (!thread.valid()) {
+    // ERROR_INVALID_PARAMETER: no thread has that id. Anything else (access denied to
+    // another user's thread) proves nothing, so the owner counts as alive.
+    return ::GetLastError() == ERROR_INVALID_PARAMETER ? ThreadState::dead : ThreadState::unknown;
+  }
+  if (::GetProcessIdOfThread(as_handle(thread.get())) != owner_pid(owner)) return ThreadState::dead;
+  // A thread object outlives its thread while handles to it exist; signalled means ended.
+  if (::WaitForSingleObject(as_handle(thread.get()), 0) == WAIT_OBJECT_0) return ThreadState::dead;
+  return ThreadState::alive;
+}
+
+DWORD to_wait_ms(std::chrono::microseconds timeout) noexcept {
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+  if (ms < 1) return 1;
+  return ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
+}
+
+// NtQueryObject(ObjectTypeInformation) from ntdll (documented in winternl.h, not in the
+// MinGW import libraries the build links): the type name of the object behind a handle.
+std::wstring object_type_name(HANDLE h) {
+  using QueryObject = NTSTATUS(NTAPI*)(HANDLE, OBJECT_INFORMATION_CLASS, PVOID, ULONG, PULONG);
+  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  const FARPROC proc = ntdll != nullptr ? ::GetProcAddress(ntdll, "NtQueryObject") : nullptr;
+  if (proc == nullptr) return {};
+  // Through void(*)(): the one function pointer type GCC's -Wcast-function-type lets pass.
+  const auto query = reinterpret_cast<QueryObject>(reinterpret_cast<void (*)()>(proc));
+  alignas(PUBLIC_OBJECT_TYPE_INFORMATION) unsigned char buffer[sizeof(PUBLIC_OBJECT_TYPE_INFORMATION) + 128];
+  ULONG length = 0;
+  if (query(h, ObjectTypeInformation, buffer, sizeof buffer, &length) < 0) return {};  // !NT_SUCCESS
+  PUBLIC_OBJECT_TYPE_INFORMATION info;
+  std::memcpy(&info, buffer, sizeof info);
+  return std::wstring(info.TypeName.Buffer, info.TypeName.Length / sizeof(wchar_t));
+}
+
+}  // namespace
+
+std::uint64_t current_owner_id() noexcept {
+  // Never 0: no thread has id 0 (the System Idle Process's threads are not user threads).
+  return (static_cast<std::uint64_t>(::GetCurrentProcessId()) << 32) | ::GetCurrentThreadId();
+}
+
+bool owner_is_dead(std::uint64_t owner) noexcept {
+  ScopedHandle thread;
+  return open_owner_thread(owner, thread) == ThreadState::dead;
+}
+
+void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::microseconds timeout) noexcept {
+  const DWORD ms = to_wait_ms(timeout);
+  ScopedHandle thread;
+  const ThreadState state = open_owner_thread(owner, thread);
+  if (state == ThreadState::dead) return;  // the caller takes the lock over now
+  if (state == ThreadState::unknown) {
+    ::WaitForSingleObject(as_handle(wake), ms);
+    return;
+  }
+  const HANDLE handles[2] = {as_handle(wake), as_handle(thread.get())};
+  ::WaitForMultipleObjects(2, handles, FALSE, ms);
+}
+
+std::chrono::microseconds max_wait_slice() noexcept {
+  // Releases and deaths both wake waiters through handles; the slice only bounds a missed
+  // wake (an auto-reset event wakes one waiter per SetEvent).
+  return std::chrono::milliseconds(50);
+}
+
+ScopedHandle create_wake_handle() {
+  // Auto-reset, unsignalled, unnamed, not inheritable (spawn_child passes it explicitly).
+  ScopedHandle event(from_handle(::CreateEventW(nullptr, FALSE, FALSE, nullptr)));
+  if (!event.valid()) {
+    const DWORD error = ::GetLastError();
+    throw std::system_error(static_cast<int>(error), std::system_category(), "CreateEventW(mutex wake event)");
+  }
+  return event;
+}
+
+void wake_one(native_handle wake) noexcept { ::SetEvent(as_handle(wake)); }
+
+ScopedHandle adopt_wake_handle(native_handle h) {
+  const std::string shown = "inherited handle " + std::to_string(h);
+  // Not an event: a forged or stale value, possibly another live handle of this process,
+  // which is not ours to close.
+  if (!is_valid_handle(h) || object_type_name(as_handle(h)) != L"Event") {
+    fail(errc::bad_handle_argument, shown + " is not an event (a mutex's wake handle)");
+  }
+  // Inherited handles stay inheritable; keep it out of this process's own children.
+  ::SetHandleInformation(as_handle(h), HANDLE_FLAG_INHERIT, 0);
+  return ScopedHandle(h);
+}
+
+}  // namespace interproc::detail

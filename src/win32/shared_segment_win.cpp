@@ -1,0 +1,242 @@
+// Windows shared memory: pagefile-backed sections (CreateFileMappingW on
+// INVALID_HANDLE_VALUE), always mapped whole with MapViewOfFile. Named sections live in the
+// session's Local\ namespace as "Local\interproc.<name>".
+//
+// The exact size: a section only knows its size rounded up to whole pages. Both
+// NtQuerySection(SectionBasicInformation).MaximumSize and VirtualQuery on a view report the
+// rounded size (checked under Wine: 1 byte -> 4096, 5000 -> 8192; ReactOS's NtQuerySection
+// test, run on Windows Server 2003, expects the same). So a named section carries a
+// SizeRecord in its last bytes, past everything bytes() shows, written by the creator and
+// read by open_named_segment(). Anonymous and inherited segments need none: their size
+// travels with the handle.
+
+#include "common/fail.hpp"
+#include "common/segment_backend.hpp"
+
+#include <windows.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace interproc::detail {
+namespace {
+
+HANDLE as_handle(native_handle h) noexcept { return reinterpret_cast<HANDLE>(h); }
+native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<native_handle>(h); }
+
+// Reads GetLastError() before building the message, so nothing can overwrite it first;
+// `object` is a literal or an existing string, so no allocation precedes that either.
+[[noreturn]] void fail_last_error(const char* call, std::string_view object) {
+  const DWORD error = ::GetLastError();
+  throw std::system_error(static_cast<int>(error), std::system_category(),
+                          std::string(call) + "(" + std::string(object) + ")");
+}
+
+std::wstring object_name(const std::string& name) {
+  // Names arrive validated as [A-Za-z0-9._-], so widening char by char is exact.
+  return L"Local\\interproc." + std::wstring(name.begin(), name.end());
+}
+std::string shown_name(const std::string& name) { return quoted("Local\\interproc." + name); }
+
+std::size_t round_to_pages(std::size_t size) noexcept {
+  const std::size_t page = page_size();
+  return (size + page - 1) / page * page;
+}
+
+struct SizeRecord {
+  std::uint64_t magic;
+  volatile LONG64 size;  // 0 until the creator has finished; Interlocked* on both sides
+};
+constexpr std::uint64_t size_record_magic = 0x455a495350495049;  // "IPIPSIZE"
+
+SizeRecord* size_record(void* address, std::size_t mapped_size) noexcept {
+  return reinterpret_cast<SizeRecord*>(static_cast<char*>(address) + mapped_size - sizeof(SizeRecord));
+}
+
+// A mapped view, unmapped on destruction unless released.
+class ScopedView {
+ public:
+  explicit ScopedView(void* address) noexcept : address_(address) {}
+  ScopedView(const ScopedView&) = delete;
+  ScopedView& operator=(const ScopedView&) = delete;
+  ~ScopedView() {
+    if (address_ != nullptr) ::UnmapViewOfFile(address_);
+  }
+  void* get() const noexcept { return address_; }
+  [[nodiscard]] void* release() noexcept { return std::exchange(address_, nullptr); }
+
+ private:
+  void* address_;
+};
+
+// The whole section, read and write. Empty view (not thrown) on failure; GetLastError() says why.
+ScopedView map_all(const ScopedHandle& section) noexcept {
+  return ScopedView(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0));
+}
+
+// The size of a view mapped whole: the section's size in whole pages.
+std::size_t view_size(void* address) noexcept {
+  MEMORY_BASIC_INFORMATION info{};
+  if (::VirtualQuery(address, &info, sizeof info) != sizeof info) return 0;
+  return info.RegionSize;
+}
+
+ScopedHandle create_section(SECURITY_ATTRIBUTES* security, std::uint64_t size, const wchar_t* name,
+                            const std::string& shown) {
+  ::SetLastError(ERROR_SUCCESS);  // ERROR_ALREADY_EXISTS below must come from this call
+  ScopedHandle section(from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security, PAGE_READWRITE,
+                                                        static_cast<DWORD>(size >> 32),
+                                                        static_cast<DWORD>(size & 0xffffffffu), name)));
+  if (!section.valid()) fail_last_error("CreateFileMappingW", shown);
+  // An existing object of that name is opened instead of created: never attach to it.
+  if (name != nullptr && ::GetLastError() == ERROR_ALREADY_EXISTS) {
+    throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
+  }
+  return section;
+}
+
+// SECURITY_ATTRIBUTES whose DACL grants GENERIC_ALL to the current user (the TokenUser SID
+// of the process token) and nobody else; the handle itself is not inheritable.
+class OwnerOnlySecurity {
+ public:
+  OwnerOnlySecurity() {
+    PSID user = current_user();
+    const DWORD acl_size = static_cast<DWORD>(sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE)) + ::GetLengthSid(user);
+    acl_.resize(acl_size);
+    auto* acl = reinterpret_cast<ACL*>(acl_.data());
+    if (!::InitializeAcl(acl, acl_size, ACL_REVISION)) fail_last_error("InitializeAcl", "owner-only DACL");
+    if (!::AddAccessAllowedAce(acl, ACL_REVISION, GENERIC_ALL, user)) {
+      fail_last_error("AddAccessAllowedAce", "owner-only DACL");
+    }
+    if (!::InitializeSecurityDescriptor(&descriptor_, SECURITY_DESCRIPTOR_REVISION)) {
+      fail_last_error("InitializeSecurityDescriptor", "owner-only DACL");
+    }
+    if (!::SetSecurityDescriptorDacl(&descriptor_, TRUE, acl, FALSE)) {
+      fail_last_error("SetSecurityDescriptorDacl", "owner-only DACL");
+    }
+    attributes_ = SECURITY_ATTRIBUTES{sizeof(SECURITY_ATTRIBUTES), &descriptor_, FALSE};
+  }
+  OwnerOnlySecurity(const OwnerOnlySecurity&) = delete;  // attributes_ points into *this
+  OwnerOnlySecurity& operator=(const OwnerOnlySecurity&) = delete;
+
+  SECURITY_ATTRIBUTES* get() noexcept { return &attributes_; }
+
+ private:
+  PSID current_user() {
+    HANDLE token = nullptr;
+    if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) {
+      fail_last_error("OpenProcessToken", "TOKEN_QUERY");
+    }
+    const ScopedHandle owned_token(from_handle(token));
+    DWORD needed = 0;
+    ::GetTokenInformation(token, TokenUser, nullptr, 0, &needed);  // fails, reporting the size
+    token_user_.resize(needed);
+    if (needed == 0 || !::GetTokenInformation(token, TokenUser, token_user_.data(), needed, &needed)) {
+      fail_last_error("GetTokenInformation", "TokenUser");
+    }
+    return reinterpret_cast<TOKEN_USER*>(token_user_.data())->User.Sid;
+  }
+
+  std::vector<unsigned char> token_user_;  // TOKEN_USER and the SID it points to
+  std::vector<unsigned char> acl_;
+  SECURITY_DESCRIPTOR descriptor_{};
+  SECURITY_ATTRIBUTES attributes_{};
+};
+
+}  // namespace
+
+std::size_t page_size() noexcept {
+  // dwPageSize, not dwAllocationGranularity: views start on 64 KiB boundaries but their
+  // size is rounded to pages.
+  SYSTEM_INFO info{};
+  ::GetSystemInfo(&info);
+  return info.dwPageSize;
+}
+
+MappedSegment create_anonymous_segment(std::size_t size) {
+  const std::string shown = "anonymous, " + std::to_string(size) + " bytes";
+  ScopedHandle section = create_section(nullptr, size, nullptr, shown);  // zero-filled by the OS
+  ScopedView view = map_all(section);
+  if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
+  return MappedSegment{std::move(section), view.release(), size, round_to_pages(size)};
+}
+
+MappedSegment create_named_segment(const std::string& name, std::size_t size) {
+  const std::string shown = shown_name(name);
+  OwnerOnlySecurity security;
+  const std::size_t section_size = size + sizeof(SizeRecord);  // sizes arrive below SIZE_MAX / 2
+  ScopedHandle section = create_section(security.get(), section_size, object_name(name).c_str(), shown);
+  ScopedView view = map_all(section);
+  if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
+  const std::size_t mapped = round_to_pages(section_size);
+  SizeRecord* record = size_record(view.get(), mapped);
+  record->magic = size_record_magic;
+  ::InterlockedExchange64(&record->size, static_cast<LONG64>(size));  // full barrier: magic first
+  return MappedSegment{std::move(section), view.release(), size, mapped};
+}
+
+MappedSegment open_named_segment(const std::string& name) {
+  const std::string shown = shown_name(name);
+  ScopedHandle section(from_handle(::OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, object_name(name).c_str())));
+  if (!section.valid()) {
+    if (::GetLastError() == ERROR_FILE_NOT_FOUND) {
+      throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
+                              "OpenFileMappingW(" + shown + ")");
+    }
+    fail_last_error("OpenFileMappingW", shown);
+  }
+  ScopedView view = map_all(section);
+  if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
+  const std::size_t mapped = view_size(view.get());
+  if (mapped < sizeof(SizeRecord)) fail(errc::invalid_size, "VirtualQuery(" + shown + "): no view size");
+  SizeRecord* record = size_record(view.get(), mapped);
+  const auto size = static_cast<std::size_t>(::InterlockedCompareExchange64(&record->size, 0, 0));
+  // As on POSIX, where the creator sizes the object after creating it: not finished yet.
+  if (size == 0) fail(errc::invalid_size, "OpenFileMappingW(" + shown + "): the segment has no size yet");
+  if (record->magic != size_record_magic || round_to_pages(size + sizeof(SizeRecord)) != mapped) {
+    fail(errc::invalid_size, "OpenFileMappingW(" + shown + "): not a segment created by interproc");
+  }
+  return MappedSegment{std::move(section), view.release(), size, mapped};
+}
+
+bool remove_named_segment(const std::string& name) {
+  // Windows has no unlink: a named section lives exactly as long as a handle to it, and its
+  // name goes with the last one. So this only reports whether one exists now.
+  const ScopedHandle section(from_handle(::OpenFileMappingW(FILE_MAP_READ, FALSE, object_name(name).c_str())));
+  if (section.valid()) return true;
+  const DWORD error = ::GetLastError();
+  if (error == ERROR_FILE_NOT_FOUND) return false;
+  if (error == ERROR_ACCESS_DENIED) return true;  // it exists, owned by another user
+  throw std::system_error(static_cast<int>(error), std::system_category(), "OpenFileMappingW(" + shown_name(name) + ")");
+}
+
+MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
+  const std::string shown = "inherited handle " + std::to_string(h);
+  ScopedHandle section(h);
+  ScopedView view = map_all(section);
+  if (view.get() == nullptr) {
+    // Not a section we can map (a forged or stale value, or another kind of object): it is
+    // not ours to close, it may be some other live handle of this process.
+    (void)section.release();
+    fail(errc::bad_handle_argument, shown + " is not a shared memory section");
+  }
+  const std::size_t mapped = view_size(view.get());
+  if (mapped < size) {
+    fail(errc::bad_handle_argument, shown + " is a section of " + std::to_string(mapped) + " bytes, not " +
+                                        std::to_string(size));
+  }
+  // Inherited handles stay inheritable; keep it out of this process's own children unless
+  // it is passed on explicitly.
+  ::SetHandleInformation(as_handle(h), HANDLE_FLAG_INHERIT, 0);
+  return MappedSegment{std::move(section), view.release(), size, mapped};
+}
+
+void unmap_segment(void* address, std::size_t /*mapped_size: views are unmapped whole*/) noexcept {
+  ::UnmapViewOfFile(address);
+}
+
+}  // namespace interproc::detail

@@ -1,0 +1,252 @@
+#include "support/expect.hpp"
+#include "support/test_os.hpp"
+
+#include <interproc/interproc.hpp>
+
+#include "common/segment_backend.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+using interproc::Child;
+using interproc::errc;
+using interproc::SharedSegment;
+using interproc::spawn_child;
+using interproc::StartMethod;
+using namespace std::chrono_literals;
+namespace test = interproc::test;
+
+namespace {
+
+const std::vector<std::string> tricky_args = {
+    "plain", "with space", "", "quote\"inside", "back\\slash", "trailing\\", "\\\\\"", "tab\there",
+    "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "--interproc-child=1:x::0"};
+
+std::vector<StartMethod> start_methods() {
+  if (test::is_windows()) return {StartMethod::spawn};
+  return {StartMethod::spawn, StartMethod::fork};
+}
+
+// Runs child_main in this process on a hand-made token, as a forged command line would.
+int run_token(const std::string& token) {
+  std::string self = "self";
+  std::string flag = "--interproc-child=" + token;
+  char* argv[] = {self.data(), flag.data(), nullptr};
+  return *interproc::child_main(2, argv);
+}
+
+std::string segment_token_object(const SharedSegment& s) {
+  return "s" + std::to_string(interproc::detail::SegmentAccess::handle(s)) + "." + std::to_string(s.size());
+}
+
+// The token encoder's checksum, recomputed here so forged tokens pass the integrity check
+// and reach the deeper validation.
+std::string with_checksum(const std::string& body) {
+  std::uint32_t hash = 2166136261u;
+  for (char c : body) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", hash);
+  return body + ":" + hex;
+}
+
+}  // namespace
+
+INTERPROC_CHILD_ENTRY(exit_with) { return std::stoi(ctx.args().at(0)); }
+
+INTERPROC_CHILD_ENTRY(check_args) {
+  if (ctx.args() != tricky_args) return 20;
+  return ctx.object_count() == 0 ? 0 : 21;
+}
+
+INTERPROC_CHILD_ENTRY(increment_value) {
+  ctx.value<long>(0).with_lock([](long& v) { v += 1; });
+  return 0;
+}
+
+INTERPROC_CHILD_ENTRY(sum_array) {
+  auto& array = ctx.array<int>(0);
+  long sum = 0;
+  for (int v : array.span()) sum += v;
+  return sum == 120 ? 0 : 22;
+}
+
+// args: handles (as numbers) that must NOT be open in this child.
+INTERPROC_CHILD_ENTRY(check_not_inherited) {
+  for (const std::string& handle : ctx.args()) {
+    if (test::handle_is_open(std::stoll(handle))) return 23;
+  }
+  return ctx.segment(0).size() == 64 ? 0 : 24;
+}
+
+INTERPROC_CHILD_ENTRY(wrong_kinds) {
+  int failures = 0;
+  try {
+    ctx.mutex(0);
+  } catch (const std::system_error& e) {
+    failures += e.code() == errc::wrong_object_kind;
+  }
+  try {
+    ctx.value<int>(0);
+  } catch (const std::system_error& e) {
+    failures += e.code() == errc::wrong_object_kind;
+  }
+  try {
+    ctx.segment(5);
+  } catch (const std::system_error& e) {
+    failures += e.code() == errc::wrong_object_kind;
+  }
+  try {
+    ctx.value<short>(1);  // a SharedValue<long> asked for as short
+  } catch (const std::system_error& e) {
+    failures += e.code() == errc::wrong_object_kind;
+  }
+  return failures == 4 ? 0 : 25;
+}
+
+INTERPROC_CHILD_ENTRY(throw_error) { throw std::runtime_error("entry failed on purpose"); }
+
+INTERPROC_CHILD_ENTRY(crash) { test::die_abruptly(); }
+
+INTERPROC_CHILD_ENTRY(sleep_forever) { test::hang(); }
+
+// A child that starts a grandchild: spawn_child is legitimate after child_main.
+INTERPROC_CHILD_ENTRY(spawn_grandchild) { return spawn_child("exit_with", {"6"}).wait() == 6 ? 0 : 26; }
+
+TEST(SpawnChild, ExitCodesReachTheParent) {
+  for (StartMethod method : start_methods()) {
+    EXPECT_EQ(spawn_child("exit_with", {"0"}, {}, method).wait(), 0);
+    EXPECT_EQ(spawn_child("exit_with", {"42"}, {}, method).wait(), 42);
+  }
+}
+
+TEST(SpawnChild, ArgumentsSurviveTheTrip) {
+  for (StartMethod method : start_methods()) EXPECT_EQ(spawn_child("check_args", tricky_args, {}, method).wait(), 0);
+}
+
+TEST(SpawnChild, ChildIncrementsASharedValue) {
+  for (StartMethod method : start_methods()) {
+    auto counter = interproc::SharedValue<long>::create(41);
+    EXPECT_EQ(spawn_child("increment_value", {}, {counter}, method).wait(), 0);
+    EXPECT_EQ(counter.value(), 42);
+  }
+}
+
+TEST(SpawnChild, ChildReadsASharedArray) {
+  auto array = interproc::SharedArray<int>::create(15);
+  for (std::size_t i = 0; i < array.size(); ++i) array.span()[i] = static_cast<int>(i + 1);
+  EXPECT_EQ(spawn_child("sum_array", {}, {array}).wait(), 0);
+}
+
+TEST(SpawnChild, OnlyPassedHandlesReachTheChild) {
+  SharedSegment passed = SharedSegment::create(64);
+  SharedSegment kept = SharedSegment::create(64);
+  auto value = interproc::SharedValue<int>::create(0);
+  const auto kept_handle = std::to_string(interproc::detail::SegmentAccess::handle(kept));
+  EXPECT_EQ(spawn_child("check_not_inherited", {kept_handle}, {passed}).wait(), 0);
+}
+
+TEST(SpawnChild, AskingForTheWrongKindIsAClearError) {
+  SharedSegment s = SharedSegment::create(8);
+  auto value = interproc::SharedValue<long>::create(0);
+  EXPECT_EQ(spawn_child("wrong_kinds", {}, {s, value}).wait(), 0);
+}
+
+TEST(SpawnChild, EntryThatThrowsExitsWithEntryThrew) {
+  for (StartMethod method : start_methods()) {
+    EXPECT_EQ(spawn_child("throw_error", {}, {}, method).wait(), interproc::exit_entry_threw);
+  }
+}
+
+TEST(SpawnChild, CrashAndKillAreReportedDistinctly) {
+  for (StartMethod method : start_methods()) {
+    const int crashed = spawn_child("crash", {}, {}, method).wait();
+    Child sleeper = spawn_child("sleep_forever", {}, {}, method);
+    EXPECT_EQ(sleeper.wait_for(50ms), std::nullopt);
+    sleeper.kill();
+    const int killed = sleeper.wait();
+    if (test::is_windows()) {
+      EXPECT_EQ(crashed, 99);
+      EXPECT_EQ(killed, 1);
+    } else {
+      EXPECT_EQ(crashed, -9);  // -SIGKILL: a signal death, not an exit code
+      EXPECT_EQ(killed, -9);
+    }
+    EXPECT_EQ(sleeper.wait(), killed) << "wait() is idempotent";
+    EXPECT_NO_THROW(sleeper.kill()) << "kill() after wait() is harmless";
+  }
+}
+
+TEST(SpawnChild, GrandchildrenCanBeStartedFromAnEntry) { EXPECT_EQ(spawn_child("spawn_grandchild").wait(), 0); }
+
+TEST(SpawnChild, UnknownEntryIsRejectedInTheParent) {
+  EXPECT_SYSTEM_ERROR(spawn_child("no_such_entry"), errc::unknown_entry, "no_such_entry");
+}
+
+TEST(SpawnChild, ForkIsRejectedOnWindows) {
+  if (!test::is_windows()) GTEST_SKIP() << "fork works here";
+  EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {"0"}, {}, StartMethod::fork), errc::not_supported, "spawn");
+}
+
+TEST(SpawnChild, PassingOneObjectTwiceIsRejected) {
+  SharedSegment s = SharedSegment::create(8);
+  EXPECT_THROW(spawn_child("exit_with", {"0"}, {s, s}), std::invalid_argument);
+}
+
+TEST(SpawnChild, DestroyingAnUnwaitedChildWaitsForIt) {
+  auto counter = interproc::SharedValue<long>::create(0);
+  { Child child = spawn_child("increment_value", {}, {counter}); }
+  EXPECT_EQ(counter.value(), 1) << "the destructor returned before the child ended";
+}
+
+TEST(SpawnChild, ManySpawnsLeakNoHandles) {
+  auto counter = interproc::SharedValue<long>::create(0);
+  const std::size_t before = test::open_handle_count();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(spawn_child("increment_value", {}, {counter}).wait(), 0);
+  EXPECT_EQ(counter.value(), 20);
+  EXPECT_EQ(test::open_handle_count(), before);
+}
+
+TEST(ChildMain, ReturnsNulloptInTheParent) {
+  std::string self = "self";
+  std::string other = "--verbose";
+  char* argv[] = {self.data(), other.data(), nullptr};
+  EXPECT_EQ(interproc::child_main(2, argv), std::nullopt);
+  EXPECT_EQ(interproc::child_main(1, argv), std::nullopt);
+}
+
+TEST(ChildMain, MalformedTokensAreRejected) {
+  const int bad = interproc::exit_bad_child_argument;
+  EXPECT_EQ(run_token(""), bad);
+  EXPECT_EQ(run_token("garbage"), bad);
+  EXPECT_EQ(run_token(with_checksum("2:exit_with:")), bad);         // unknown version
+  EXPECT_EQ(run_token("1:exit_with::00000000"), bad);                // wrong checksum
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:").substr(0, 18)), bad);  // truncated
+  EXPECT_EQ(run_token(with_checksum("1:no_such_entry:")), bad);
+  EXPECT_EQ(run_token(with_checksum("1:bad-name:")), bad);
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:x3.8")), bad);      // unknown kind
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3")), bad);        // too few fields
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8.9")), bad);    // too many fields
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s03.8")), bad);     // leading zero
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.-8")), bad);     // sign
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.99999999999999999999")), bad);  // overflow
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8,")), bad);     // empty object
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s987654.8")), bad); // not an open handle
+}
+
+TEST(ChildMain, ForgedHandlesAreRejected) {
+  const int bad = interproc::exit_bad_child_argument;
+  SharedSegment s = SharedSegment::create(64);
+  const std::string object = segment_token_object(s);
+  // A segment's handle listed twice, or presented as a mutex, or as larger than it is.
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:" + object + "," + object)), bad);
+  const std::string wake = test::is_windows() ? ".0" : "";
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:m" + object.substr(1) + wake)), bad);
+  const std::string handle = std::to_string(interproc::detail::SegmentAccess::handle(s));
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s" + handle + ".999999999")), bad);
+}
