@@ -6,6 +6,7 @@
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/owner_word.hpp"
+#include "win32/win_util.hpp"
 
 #include <windows.h>
 #include <winternl.h>
@@ -19,9 +20,6 @@ namespace interproc::detail {
 const int mutex_wake_handles = 1;
 
 namespace {
-
-HANDLE as_handle(native_handle h) noexcept { return reinterpret_cast<HANDLE>(h); }
-native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<native_handle>(h); }
 
 DWORD owner_pid(std::uint64_t owner) noexcept { return static_cast<DWORD>(owner >> 32); }
 DWORD owner_tid(std::uint64_t owner) noexcept { return static_cast<DWORD>(owner & 0xffffffffu); }
@@ -103,10 +101,7 @@ std::chrono::microseconds max_wait_slice() noexcept {
 ScopedHandle create_wake_handle() {
   // Auto-reset, unsignalled, unnamed, not inheritable (spawn_child passes it explicitly).
   ScopedHandle event(from_handle(::CreateEventW(nullptr, FALSE, FALSE, nullptr)));
-  if (!event.valid()) {
-    const DWORD error = ::GetLastError();
-    throw std::system_error(static_cast<int>(error), std::system_category(), "CreateEventW(mutex wake event)");
-  }
+  if (!event.valid()) fail_last_error("CreateEventW", "mutex wake event");
   return event;
 }
 

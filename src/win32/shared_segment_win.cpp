@@ -12,6 +12,7 @@
 
 #include "common/fail.hpp"
 #include "common/segment_backend.hpp"
+#include "win32/win_util.hpp"
 
 #include <windows.h>
 
@@ -24,17 +25,6 @@
 
 namespace interproc::detail {
 namespace {
-
-HANDLE as_handle(native_handle h) noexcept { return reinterpret_cast<HANDLE>(h); }
-native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<native_handle>(h); }
-
-// Reads GetLastError() before building the message, so nothing can overwrite it first;
-// `object` is a literal or an existing string, so no allocation precedes that either.
-[[noreturn]] void fail_last_error(const char* call, std::string_view object) {
-  const DWORD error = ::GetLastError();
-  throw std::system_error(static_cast<int>(error), std::system_category(),
-                          std::string(call) + "(" + std::string(object) + ")");
-}
 
 std::wstring object_name(const std::string& name) {
   // Names arrive validated as [A-Za-z0-9._-], so widening char by char is exact.

@@ -4,6 +4,7 @@
 
 #include "common/fail.hpp"
 #include "common/spawn_backend.hpp"
+#include "win32/win_util.hpp"
 
 #include <windows.h>
 #include <shellapi.h>
@@ -27,19 +28,6 @@
 namespace interproc {
 namespace detail {
 namespace {
-
-HANDLE as_handle(native_handle h) noexcept { return reinterpret_cast<HANDLE>(h); }
-
-[[noreturn]] void throw_win32(DWORD error, const std::string& what) {
-  throw std::system_error(static_cast<int>(error), std::system_category(), what);
-}
-
-// Reads GetLastError() before building the message, so nothing can overwrite it first;
-// `object` is a literal or an existing string, so no allocation precedes that either.
-[[noreturn]] void fail_last_error(const char* call, std::string_view object) {
-  const DWORD error = ::GetLastError();
-  throw_win32(error, std::string(call) + "(" + std::string(object) + ")");
-}
 
 // ---- text: UTF-8 outside, UTF-16 for the W functions ----
 
