@@ -3,6 +3,7 @@
 // POSIX shm names to PSHMNAMLEN (31) including the leading '/', and a '/' inside a name is
 // implementation-defined in shm_open(3p); Windows forbids '\' in object names.
 
+#include <cstddef>
 #include <string_view>
 
 namespace interproc::detail {

@@ -6,45 +6,9 @@
 #include "common/name_rules.hpp"
 #include "common/segment_backend.hpp"
 
-#include <limits>
 #include <utility>
 
 namespace interproc {
-namespace detail {
-
-namespace {
-bool is_name_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-}  // namespace
-
-void check_segment_name(std::string_view name) {
-  const std::string shown(name.substr(0, 64));
-  if (name.empty()) fail(errc::invalid_name, "SharedSegment: empty name");
-  if (name.size() > max_name_length) {
-    fail(errc::name_too_long, "SharedSegment: name \"" + shown + "\" has " + std::to_string(name.size()) +
-                                  " characters, at most " + std::to_string(max_name_length) + " are portable");
-  }
-  for (char c : name) {
-    if (!is_name_char(c)) {
-      fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" contains '" + std::string(1, c) +
-                                   "'; use letters, digits, '.', '_' and '-'");
-    }
-  }
-  if (name == "." || name == "..") fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" is reserved");
-}
-
-void check_segment_size(std::size_t size) {
-  if (size == 0) fail(errc::invalid_size, "SharedSegment: size 0");
-  // The page-rounded size must still fit, and half the address space is more than any OS
-  // maps in one piece; larger requests are caller bugs, not OS failures.
-  if (size > std::numeric_limits<std::size_t>::max() / 2) {
-    fail(errc::invalid_size, "SharedSegment: size " + std::to_string(size) + " exceeds the address space");
-  }
-}
-
-}  // namespace detail
 
 using detail::SegmentAccess;
 
