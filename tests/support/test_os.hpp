@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace interproc::test {
 
@@ -21,5 +23,24 @@ bool is_windows();
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).
 [[noreturn]] void die_abruptly();
+
+}  // namespace interproc::test
+
+namespace interproc::test {
+
+// Starts this test binary with `args` the way an unrelated program would: POSIX
+// posix_spawn with no file actions (every descriptor without FD_CLOEXEC is inherited),
+// Windows CreateProcessW with bInheritHandles = TRUE, and INTERPROC_TEST_PROBE_HANDLES set
+// to `probe_handles` in its environment. Returns its exit code.
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles);
+// Children of this process that have ended but were never waited for (POSIX zombies);
+// 0 on Windows, where an ended process holds no slot.
+int unreaped_children();
+// Names that anonymous segments left in the OS namespace (/dev/shm entries starting with
+// "interproc-"); empty where there is no such directory to list.
+std::vector<std::string> leftover_anonymous_names();
+// POSIX as root: whether a process running as user "nobody" can open the named segment
+// for reading. std::nullopt where that cannot be tried (not root, or Windows).
+std::optional<bool> other_user_can_open(const std::string& name);
 
 }  // namespace interproc::test

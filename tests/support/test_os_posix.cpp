@@ -41,3 +41,71 @@ void die_abruptly() {
 }
 
 }  // namespace interproc::test
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+extern char** environ;
+
+namespace interproc::test {
+
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles) {
+  char self[4096];
+  const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length <= 0) return -1;
+  self[length] = '\0';
+  std::vector<std::string> owned{self};
+  owned.insert(owned.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : owned) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  ::setenv("INTERPROC_TEST_PROBE_HANDLES", probe_handles.c_str(), 1);
+  const int result = ::posix_spawn(&pid, self, nullptr, nullptr, argv.data(), environ);
+  ::unsetenv("INTERPROC_TEST_PROBE_HANDLES");
+  if (result != 0) return -1;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int unreaped_children() {
+  int count = 0;
+  siginfo_t info{};
+  // WNOWAIT leaves them as they are; P_ALL finds any ended child of ours.
+  while (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0) {
+    ++count;
+    int status = 0;
+    ::waitpid(info.si_pid, &status, 0);  // reap it, so the next look finds the next one
+    info = siginfo_t{};
+  }
+  return count;
+}
+
+std::vector<std::string> leftover_anonymous_names() {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("interproc-", 0) == 0) names.push_back(name);
+  }
+  return names;
+}
+
+std::optional<bool> other_user_can_open(const std::string& name) {
+  if (::geteuid() != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    const int fd = ::shm_open(("/" + name).c_str(), O_RDONLY, 0);
+    ::_exit(fd >= 0 ? 1 : (errno == EACCES ? 0 : 3));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) return std::nullopt;
+  return WEXITSTATUS(status) == 1;
+}
+
+}  // namespace interproc::test

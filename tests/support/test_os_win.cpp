@@ -68,3 +68,42 @@ void die_abruptly() {
 }
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+namespace {
+std::wstring widen(const std::string& s) {
+  const int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
+  std::wstring w(static_cast<std::size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
+  return w;
+}
+}  // namespace
+
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles) {
+  wchar_t self[MAX_PATH];
+  GetModuleFileNameW(nullptr, self, MAX_PATH);
+  std::wstring command = L"\"" + std::wstring(self) + L"\"";
+  for (const auto& a : args) command += L" " + widen(a);  // the probes' arguments need no quoting
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION info{};
+  _putenv_s("INTERPROC_TEST_PROBE_HANDLES", probe_handles.c_str());
+  const BOOL started = CreateProcessW(self, command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
+  _putenv_s("INTERPROC_TEST_PROBE_HANDLES", "");
+  if (!started) return -1;
+  WaitForSingleObject(info.hProcess, INFINITE);
+  DWORD code = 0;
+  GetExitCodeProcess(info.hProcess, &code);
+  CloseHandle(info.hThread);
+  CloseHandle(info.hProcess);
+  return static_cast<int>(code);
+}
+
+int unreaped_children() { return 0; }
+
+std::vector<std::string> leftover_anonymous_names() { return {}; }
+
+std::optional<bool> other_user_can_open(const std::string&) { return std::nullopt; }
+
+}  // namespace interproc::test

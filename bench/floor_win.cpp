@@ -1,0 +1,102 @@
+// The Windows floors and peers: VirtualAlloc, a kernel mutex (CreateMutex, then
+// WaitForSingleObject + ReleaseMutex per lock), and a bare CreateProcess + wait.
+
+#include "bench.hpp"
+
+#include <windows.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace bench {
+namespace {
+
+[[noreturn]] void fail_last_error(const char* call) {
+  throw std::system_error(static_cast<int>(::GetLastError()), std::system_category(), call);
+}
+
+// ---- virtualalloc_floor ----
+
+void virtualalloc_touch(std::size_t bytes) {
+  void* p = ::VirtualAlloc(nullptr, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+  if (p == nullptr) fail_last_error("VirtualAlloc");
+  touch_pages(p, bytes, page_size());
+  ::VirtualFree(p, 0, MEM_RELEASE);
+}
+
+// ---- kernel_mutex: one process only (the handle is not passed to the workers) ----
+
+HANDLE kernel_mutex(const Workspace& ws) {
+  HANDLE h;
+  std::memcpy(&h, ws.shared.lock, sizeof h);
+  return h;
+}
+
+void kernel_setup(Workspace& ws) {
+  HANDLE h = ::CreateMutexW(nullptr, FALSE, nullptr);
+  if (h == nullptr) fail_last_error("CreateMutexW");
+  std::memcpy(ws.shared.lock, &h, sizeof h);
+}
+
+void kernel_teardown(Workspace& ws) { ::CloseHandle(kernel_mutex(ws)); }
+
+struct KernelLock {
+  HANDLE h;
+  void lock() { ::WaitForSingleObject(h, INFINITE); }
+  void unlock() { ::ReleaseMutex(h); }
+};
+
+void kernel_increments(Workspace& ws, long n) {
+  KernelLock lock{kernel_mutex(ws)};
+  locked_increments(lock, ws.shared.counter, n);
+}
+
+// ---- createprocess_floor: this program with exit_now_flag, then wait ----
+
+std::wstring own_path() {
+  std::wstring path(32768, L'\0');
+  const DWORD n = ::GetModuleFileNameW(nullptr, path.data(), static_cast<DWORD>(path.size()));
+  if (n == 0 || n >= path.size()) fail_last_error("GetModuleFileNameW");
+  path.resize(n);
+  return path;
+}
+
+void create_process_and_wait(const std::wstring& path) {
+  std::wstring command = L"\"" + path + L"\" --exit-now";
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION info{};
+  if (!::CreateProcessW(path.c_str(), command.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr, &startup, &info)) {
+    fail_last_error("CreateProcessW");
+  }
+  ::CloseHandle(info.hThread);
+  ::WaitForSingleObject(info.hProcess, INFINITE);
+  DWORD code = 1;
+  ::GetExitCodeProcess(info.hProcess, &code);
+  ::CloseHandle(info.hProcess);
+  if (code != 0) throw std::runtime_error("createprocess_floor: child failed");
+}
+
+}  // namespace
+
+const bool has_fork = false;
+
+std::size_t page_size() {
+  SYSTEM_INFO info;
+  ::GetSystemInfo(&info);
+  return info.dwPageSize;
+}
+
+std::vector<TouchImpl> touch_floors() { return {{"virtualalloc_floor", virtualalloc_touch}}; }
+
+std::vector<LockImpl> platform_locks() {
+  return {{"kernel_mutex", false, kernel_setup, kernel_teardown, kernel_increments}};
+}
+
+std::vector<SpawnImpl> spawn_floors(const std::string&) {
+  return {{"createprocess_floor", [path = own_path()] { create_process_and_wait(path); }}};
+}
+
+}  // namespace bench

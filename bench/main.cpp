@@ -1,0 +1,283 @@
+// interproc_bench: interproc against its peers and the floor, every case in one run.
+// Prints one line per measurement, `bench <case> <impl> <metric>=<value>`, each value the
+// median of several rounds; in each round every implementation of the case runs once, in
+// turn, so that a noisy neighbour hurts them alike. bench/run builds this, adds the Python
+// baselines (bench/baseline.py) and prints the table and the ratios.
+//
+//   interproc_bench [--quick] [CASE...]
+//
+// The program is its own child: spawn_child re-executes it, and main() starts with the guard.
+
+#include "bench.hpp"
+
+#include <interproc/interproc.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using bench::LockImpl;
+using bench::Shared;
+using bench::SpawnImpl;
+using bench::TouchImpl;
+using bench::Workspace;
+using interproc::SharedSegment;
+using interproc::SharedValue;
+using interproc::StartMethod;
+
+struct Settings {
+  int rounds;                // measurements per implementation; the median is reported
+  double lock_seconds;       // about the length of one uncontended measurement
+  double contended_seconds;  // about the length of one contended measurement, if uncontended
+  int children;              // children started and joined in one spawn measurement
+};
+constexpr Settings full_settings{9, 0.05, 0.2, 30};
+constexpr Settings quick_settings{5, 0.02, 0.05, 10};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double seconds_since(std::int64_t start_ns) { return static_cast<double>(bench::now_ns() - start_ns) * 1e-9; }
+
+void report(const char* case_name, const std::string& impl, const char* metric, double value) {
+  const char* format = value >= 100 ? "bench %s %s %s=%.1f\n" : value >= 1 ? "bench %s %s %s=%.2f\n" : "bench %s %s %s=%.3f\n";
+  std::printf(format, case_name, impl.c_str(), metric, value);
+  std::fflush(stdout);
+}
+
+// Runs measure(impl) `rounds` times for each implementation, interleaved, and reports medians.
+template <class Impl, class Measure>
+void run_case(const char* case_name, const char* metric, const std::vector<Impl>& impls, int rounds, Measure measure) {
+  std::vector<std::vector<double>> samples(impls.size());
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t i = 0; i < impls.size(); ++i) samples[i].push_back(measure(impls[i]));
+  }
+  for (std::size_t i = 0; i < impls.size(); ++i) report(case_name, impls[i].name, metric, median(samples[i]));
+}
+
+// ---- the implementations measured here: interproc itself and the atomic floor ----
+
+void no_setup(Workspace&) {}
+
+void interproc_increments(Workspace& ws, long n) {
+  interproc::InterprocessMutex& lock = ws.value.get_lock();
+  bench::locked_increments(lock, ws.value.value(), n);
+}
+
+void atomic_increments(Workspace& ws, long n) {
+  for (long i = 0; i < n; ++i) ws.shared.atomic_counter.fetch_add(1);
+}
+
+std::vector<LockImpl> all_locks() {
+  std::vector<LockImpl> locks{{"interproc", true, no_setup, no_setup, interproc_increments}};
+  for (auto& lock : bench::boost_locks()) locks.push_back(lock);
+  for (auto& lock : bench::platform_locks()) locks.push_back(lock);
+  locks.push_back({"atomic_floor", true, no_setup, no_setup, atomic_increments});
+  return locks;
+}
+
+const LockImpl& find_lock(const std::vector<LockImpl>& locks, const std::string& name) {
+  for (const LockImpl& lock : locks) {
+    if (lock.name == name) return lock;
+  }
+  throw std::invalid_argument("no lock implementation named " + name);
+}
+
+// A fresh control block and interproc counter, with `impl`'s lock set up in it.
+class Arena {
+ public:
+  explicit Arena(const LockImpl& impl)
+      : impl_(impl), control_(SharedSegment::create(sizeof(Shared))), value_(SharedValue<long>::create(0)),
+        workspace_{*::new (control_.bytes().data()) Shared{}, value_} {
+    impl_.setup(workspace_);
+  }
+  ~Arena() { impl_.teardown(workspace_); }
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  Workspace& workspace() { return workspace_; }
+  const SharedSegment& control() const { return control_; }
+  const SharedValue<long>& value() const { return value_; }
+  // Whichever counter the implementation used; the others stay 0.
+  long total() const {
+    return workspace_.shared.counter + workspace_.shared.atomic_counter.load() + value_.value();
+  }
+
+ private:
+  const LockImpl& impl_;
+  SharedSegment control_;
+  SharedValue<long> value_;
+  Workspace workspace_;
+};
+
+}  // namespace
+
+// ---- child entries ----
+
+// One worker of lock_contended_2p. args: implementation, increments, worker index (0 or 1).
+// Objects: the control segment, interproc's counter.
+INTERPROC_CHILD_ENTRY(contend_worker) {
+  const std::vector<LockImpl> locks = all_locks();
+  const LockImpl& impl = find_lock(locks, ctx.args().at(0));
+  const long n = std::stol(ctx.args().at(1));
+  const auto index = static_cast<std::size_t>(std::stoul(ctx.args().at(2)));
+  Workspace ws{*std::launder(reinterpret_cast<Shared*>(ctx.segment(0).bytes().data())), ctx.value<long>(1)};
+  ws.shared.ready.fetch_add(1);
+  while (ws.shared.go.load() == 0) std::this_thread::yield();
+  ws.shared.start_ns[index].store(bench::now_ns());
+  impl.increments(ws, n);
+  ws.shared.end_ns[index].store(bench::now_ns());
+  return 0;
+}
+
+// The child of spawn_join: attaches the SharedValue it was given, adds 1 under its lock.
+INTERPROC_CHILD_ENTRY(attach_and_exit) {
+  ctx.value<long>(0).with_lock([](long& v) { ++v; });
+  return 0;
+}
+
+namespace {
+
+// ---- the cases ----
+
+void segment_touch(const Settings& s) {
+  constexpr std::size_t bytes = std::size_t{256} << 20;
+  std::vector<TouchImpl> impls{{"interproc", [](std::size_t size) {
+                                  SharedSegment segment = SharedSegment::create(size);
+                                  bench::touch_pages(segment.bytes().data(), size, bench::page_size());
+                                }}};
+  for (auto& floor : bench::touch_floors()) impls.push_back(floor);
+  run_case("segment_touch_256m", "gib_per_s", impls, s.rounds, [&](const TouchImpl& impl) {
+    const std::int64_t start = bench::now_ns();
+    impl.map_touch_unmap(bytes);
+    return static_cast<double>(bytes) / double(1 << 30) / seconds_since(start);
+  });
+}
+
+double uncontended_ns(const LockImpl& impl, long n) {
+  Arena arena(impl);
+  const std::int64_t start = bench::now_ns();
+  impl.increments(arena.workspace(), n);
+  const double ns = static_cast<double>(bench::now_ns() - start) / static_cast<double>(n);
+  if (arena.total() != n) throw std::runtime_error(impl.name + ": lost increments");
+  return ns;
+}
+
+// The uncontended cost of one lock+increment+unlock of each implementation, roughly: what
+// the iteration counts are scaled by, for a kernel round trip is a thousand times slower
+// than an atomic.
+std::map<std::string, double> calibrate(const std::vector<LockImpl>& locks) {
+  std::map<std::string, double> ns_per_op;
+  for (const LockImpl& impl : locks) {
+    long n = 1000;
+    double ns = uncontended_ns(impl, n);
+    while (ns * static_cast<double>(n) < 5e6) ns = uncontended_ns(impl, n *= 4);  // at least 5 ms
+    ns_per_op[impl.name] = ns;
+  }
+  return ns_per_op;
+}
+
+long iterations_for(double seconds, double ns_per_op) { return std::max(1000L, static_cast<long>(seconds * 1e9 / ns_per_op)); }
+
+void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks, std::map<std::string, double>& ns_per_op) {
+  run_case("lock_uncontended", "ns_per_op", locks, s.rounds, [&](const LockImpl& impl) {
+    return uncontended_ns(impl, iterations_for(s.lock_seconds, ns_per_op[impl.name]));
+  });
+}
+
+double contended_ns(const LockImpl& impl, long n) {
+  Arena arena(impl);
+  std::vector<interproc::Child> workers;
+  for (int w = 0; w < 2; ++w) {
+    workers.push_back(interproc::spawn_child("contend_worker", {impl.name, std::to_string(n), std::to_string(w)},
+                                             {arena.control(), arena.value()}));
+  }
+  Shared& shared = arena.workspace().shared;
+  while (shared.ready.load() < 2) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const std::int64_t start = bench::now_ns();
+  shared.go.store(1);
+  for (auto& worker : workers) {
+    if (worker.wait() != 0) throw std::runtime_error(impl.name + ": a contend_worker failed");
+  }
+  if (arena.total() != 2 * n) throw std::runtime_error(impl.name + ": lost increments under contention");
+  const std::int64_t end = std::max(shared.end_ns[0].load(), shared.end_ns[1].load());
+  // Both workers must have run at the same time for most of the run, or this measured
+  // one process after the other: say so (a busy machine, or too few increments).
+  const std::int64_t together = std::min(shared.end_ns[0].load(), shared.end_ns[1].load()) -
+                                std::max(shared.start_ns[0].load(), shared.start_ns[1].load());
+  if (static_cast<double>(together) < 0.5 * static_cast<double>(end - start)) {
+    std::fprintf(stderr, "note: lock_contended_2p %s: the workers overlapped for %.0f%% of the run only\n",
+                 impl.name.c_str(), 100.0 * static_cast<double>(std::max<std::int64_t>(together, 0)) / static_cast<double>(end - start));
+  }
+  return static_cast<double>(end - start) / static_cast<double>(2 * n);
+}
+
+void lock_contended(const Settings& s, const std::vector<LockImpl>& locks, std::map<std::string, double>& ns_per_op) {
+  std::vector<LockImpl> cross;
+  std::copy_if(locks.begin(), locks.end(), std::back_inserter(cross), [](const LockImpl& l) { return l.cross_process; });
+  run_case("lock_contended_2p", "ns_per_op", cross, s.rounds, [&](const LockImpl& impl) {
+    return contended_ns(impl, iterations_for(s.contended_seconds / 2, ns_per_op[impl.name]));
+  });
+}
+
+void spawn_join(const Settings& s, const std::string& self) {
+  SharedValue<long> value = SharedValue<long>::create(0);
+  auto interproc_child = [&value](StartMethod method) {
+    return [&value, method] {
+      if (interproc::spawn_child("attach_and_exit", {}, {value}, method).wait() != 0) {
+        throw std::runtime_error("attach_and_exit failed");
+      }
+    };
+  };
+  std::vector<SpawnImpl> impls{{"interproc_spawn", interproc_child(StartMethod::spawn)}};
+  if (bench::has_fork) impls.push_back({"interproc_fork", interproc_child(StartMethod::fork)});
+  for (auto& floor : bench::spawn_floors(self)) impls.push_back(floor);
+  for (auto& impl : impls) impl.start_and_join();  // warm up: page cache, dynamic loader
+  run_case("spawn_join", "us_per_child", impls, s.rounds, [&](const SpawnImpl& impl) {
+    const std::int64_t start = bench::now_ns();
+    for (int i = 0; i < s.children; ++i) impl.start_and_join();
+    return seconds_since(start) * 1e6 / s.children;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], bench::exit_now_flag) == 0) return 0;  // the floors' child
+  if (auto code = interproc::child_main(argc, argv)) return *code;
+
+  Settings settings = full_settings;
+  std::vector<std::string> cases;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      settings = quick_settings;
+    } else {
+      cases.emplace_back(argv[i]);
+    }
+  }
+  auto wanted = [&](const char* name) { return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end(); };
+  try {
+    const std::vector<LockImpl> locks = all_locks();
+    std::map<std::string, double> ns_per_op = calibrate(locks);
+    if (wanted("segment_touch_256m")) segment_touch(settings);
+    if (wanted("lock_uncontended")) lock_uncontended(settings, locks, ns_per_op);
+    if (wanted("lock_contended_2p")) lock_contended(settings, locks, ns_per_op);
+    if (wanted("spawn_join")) spawn_join(settings, argv[0]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "interproc_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
