@@ -3,6 +3,7 @@
 
 #include "common/fail.hpp"
 #include "common/spawn_backend.hpp"
+#include "posix/process_self.hpp"
 
 #include <gsl/assert>
 
@@ -17,8 +18,6 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace interproc {
 namespace detail {
@@ -78,7 +77,7 @@ struct SpawnSetup {
 std::vector<std::string> child_environment() {
   std::vector<std::string> env;
   const std::string marker_prefix = std::string(guard_marker_name) + "=";
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+  for (char** entry = process_environment(); entry != nullptr && *entry != nullptr; ++entry) {
     if (std::string_view(*entry).substr(0, marker_prefix.size()) != marker_prefix) env.emplace_back(*entry);
   }
   env.push_back(marker_prefix + "1");

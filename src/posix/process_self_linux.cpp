@@ -1,11 +1,15 @@
-// The running executable on Linux: the /proc/self/exe link, which the kernel keeps
-// pointing at the real file whatever argv[0] said (proc(5)).
+// What a Linux process knows about itself: its executable, through the /proc/self/exe
+// link, which the kernel keeps pointing at the real file whatever argv[0] said (proc(5)),
+// and its environment.
 
 #include "common/fail.hpp"
 #include "common/spawn_backend.hpp"
+#include "posix/process_self.hpp"
 
 #include <cerrno>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace interproc::detail {
 
@@ -21,5 +25,7 @@ std::string executable_path() {
     path.resize(path.size() * 2);
   }
 }
+
+char** process_environment() noexcept { return environ; }
 
 }  // namespace interproc::detail
