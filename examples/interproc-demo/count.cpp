@@ -1,0 +1,170 @@
+// interproc-demo count: the seed program. One child process per file adds the file's size
+// to a shared counter under the counter's lock; the parent prints each file name as it
+// starts its child, then the total.
+#include "demo.hpp"
+#include "glob.hpp"
+#include "options.hpp"
+#include "platform.hpp"
+
+#include <interproc/spawn.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <system_error>
+#include <thread>
+
+namespace demo {
+namespace {
+
+// The exit code of a child whose file could not be read; it has said why on stderr.
+constexpr int file_problem = 1;
+
+// One write of the whole line: children report at the same time, on the same stderr.
+void report_problem(const std::string& name, const std::string& reason) {
+  std::cerr << "Problem with " + name + ": " + reason + "\n" << std::flush;
+}
+
+// ---- the child ----
+
+// Why the last file operation failed, in the OS's words when it left them in errno.
+std::string os_reason(const char* fallback) {
+  return errno != 0 ? std::generic_category().message(errno) : fallback;
+}
+
+// The file's size in bytes, found as the seed program does: by reading the file.
+// Throws std::runtime_error with the reason when it cannot be opened or read.
+std::uint64_t read_size(const std::string& name) {
+  errno = 0;
+  std::ifstream file(std::filesystem::u8path(name), std::ios::binary);
+  if (!file) throw std::runtime_error(os_reason("cannot open it"));
+  std::uint64_t size = 0;
+  static char buffer[64 * 1024];
+  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) size += static_cast<std::uint64_t>(file.gcount());
+  if (file.bad()) throw std::runtime_error(os_reason("cannot read it"));
+  return size;
+}
+
+}  // namespace
+
+// A child: adds the size of the file args[0] to the counter (object 0), with or without
+// its lock as args[1] says ("lock", "no-lock").
+INTERPROC_CHILD_ENTRY(count_file) {
+  const std::string& name = ctx.args().at(0);
+  std::uint64_t size = 0;
+  try {
+    size = read_size(name);
+  } catch (const std::runtime_error& e) {
+    report_problem(name, e.what());
+    return file_problem;
+  }
+  add(ctx.value<std::uint64_t>(0), size, locking_from_argument(ctx.args().at(1)));
+  return 0;
+}
+
+namespace {
+
+// ---- the parent ----
+
+struct CountOptions {
+  interproc::StartMethod start = interproc::StartMethod::spawn;
+  Locking locking = Locking::with_lock;
+  std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::string> patterns;
+};
+
+CountOptions parse_count_options(const Args& args) {
+  CountOptions options;
+  ArgReader in(args);
+  while (!in.done()) {
+    if (in.flag("--no-lock")) {
+      options.locking = Locking::without_lock;
+    } else if (auto start = in.value("--start")) {
+      options.start = parse_start_method(*start);
+    } else if (auto jobs = in.value("--jobs")) {
+      options.jobs = static_cast<std::size_t>(parse_number("--jobs", *jobs, 4096));
+    } else {
+      options.patterns.push_back(in.operand());
+    }
+  }
+  if (options.patterns.empty()) options.patterns = platform::default_file_patterns();
+  return options;
+}
+
+// A child at work, and the file it counts.
+struct Running {
+  std::string file;
+  interproc::Child child;
+};
+
+// Waits for the oldest child; true if its file had a problem. The child has reported a
+// file it could not read; an exit code other than 0 and file_problem (its entry failed, a
+// signal ended it) is reported here.
+bool wait_for_oldest(std::deque<Running>& running) {
+  Running oldest = std::move(running.front());
+  running.pop_front();
+  const int code = oldest.child.wait();
+  if (code != 0 && code != file_problem) {
+    report_problem(oldest.file, "its child process ended with exit code " + std::to_string(code));
+  }
+  return code != 0;
+}
+
+// Starts one child per file, never more than options.jobs at a time, and waits for them
+// all. Returns how many files had a problem.
+std::size_t count_in_children(const std::vector<std::string>& files, Counter& total, const CountOptions& options) {
+  std::deque<Running> running;
+  std::size_t problems = 0;
+  for (const std::string& file : files) {
+    if (running.size() == options.jobs && wait_for_oldest(running)) ++problems;
+    // Flushed before the child starts: a forked child must not inherit unwritten output.
+    std::cout << file << std::endl;
+    const Args child_args{file, to_argument(options.locking)};
+    running.push_back({file, interproc::spawn_child("count_file", child_args, {total}, options.start)});
+  }
+  while (!running.empty()) {
+    if (wait_for_oldest(running)) ++problems;
+  }
+  return problems;
+}
+
+int count(const Args& args) {
+  const CountOptions options = parse_count_options(args);
+  const Expansion expansion = expand_globs(options.patterns);
+  for (const Expansion::Unmatched& unmatched : expansion.unmatched) report_problem(unmatched.pattern, unmatched.reason);
+
+  Counter total = Counter::create(0);
+  const std::size_t problems = count_in_children(expansion.files, total, options) + expansion.unmatched.size();
+  std::cout << "Total = " << total.with_lock([](std::uint64_t& sum) { return sum; }) << std::endl;
+  return problems == 0 ? exit_ok : exit_problem;
+}
+
+}  // namespace
+
+const Command count_command = {
+    "count", "add up file sizes, one child process per file (the seed program)",
+    "usage: interproc-demo count [--start=fork|spawn] [--no-lock] [--jobs N] [FILE_OR_GLOB...]",
+    "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
+    "process per file reads its file and adds the size under the counter's lock. Prints each\n"
+    "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"
+    "\n"
+    "  --start=spawn  children are new runs of this program (the default, every OS)\n"
+    "  --start=fork   children are forks of this process (POSIX only)\n"
+    "  --no-lock      add without the lock: a racy read-modify-write that can lose updates\n"
+    "  --jobs N       at most N children at a time (default: the number of CPUs)\n"
+    "\n"
+    "Without FILE_OR_GLOB it counts /etc/*.conf, on Windows %SystemRoot%\\*.ini.\n"
+    "Patterns (*, ?, [...]) are expanded by interproc-demo itself, so they work in cmd.exe\n"
+    "too, in the last component of a path only (\"logs/*.txt\", not \"*/x.txt\"); names that\n"
+    "start with '.' need a pattern that does too.\n"
+    "\n"
+    "A file that cannot be read, and a pattern that matches nothing, print\n"
+    "\"Problem with NAME: reason\" on stderr; the other files still count.\n"
+    "Exit status: 0, 1 if any file had a problem, 2 for a bad command line (or --start=fork\n"
+    "on Windows).\n",
+    &count};
+
+}  // namespace demo

@@ -1,0 +1,12 @@
+// POSIX side of platform.hpp.
+#include "platform.hpp"
+
+namespace demo::platform {
+
+std::vector<std::string> default_file_patterns() { return {"/etc/*.conf"}; }
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) { return {argv, argv + argc}; }
+
+bool file_names_ignore_case() { return false; }
+
+}  // namespace demo::platform

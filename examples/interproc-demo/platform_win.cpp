@@ -1,0 +1,43 @@
+// Windows side of platform.hpp.
+#include "platform.hpp"
+
+#include <windows.h>
+#include <shellapi.h>  // CommandLineToArgvW
+
+#include <memory>
+
+namespace demo::platform {
+namespace {
+
+std::string to_utf8(const wchar_t* text) {
+  const int size = ::WideCharToMultiByte(CP_UTF8, 0, text, -1, nullptr, 0, nullptr, nullptr);
+  if (size <= 1) return {};
+  std::string out(static_cast<std::size_t>(size), '\0');
+  ::WideCharToMultiByte(CP_UTF8, 0, text, -1, out.data(), size, nullptr, nullptr);
+  out.pop_back();  // the terminating NUL
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> default_file_patterns() {
+  // GetEnvironmentVariableW's size counts the NUL; 0 when the variable is not set.
+  wchar_t root[MAX_PATH];
+  const DWORD length = ::GetEnvironmentVariableW(L"SystemRoot", root, MAX_PATH);
+  const std::string folder = length == 0 || length >= MAX_PATH ? "C:\\Windows" : to_utf8(root);
+  return {folder + "\\*.ini"};
+}
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+  int count = 0;
+  const std::unique_ptr<wchar_t*, decltype(&::LocalFree)> wide(::CommandLineToArgvW(::GetCommandLineW(), &count),
+                                                                 &::LocalFree);
+  if (!wide || count != argc) return {argv, argv + argc};
+  std::vector<std::string> args;
+  for (int i = 0; i < count; ++i) args.push_back(to_utf8(wide.get()[i]));
+  return args;
+}
+
+bool file_names_ignore_case() { return true; }
+
+}  // namespace demo::platform

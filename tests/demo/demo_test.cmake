@@ -1,0 +1,285 @@
+# One test of interproc-demo, run by ctest (see demo_tests.cmake):
+#   cmake -DCASE=<case> -DDEMO=<interproc-demo> -DWORK=<folder> -DMANY=<count>
+#         [-DEMULATOR=<emulator, items separated by '|'>] -P demo_test.cmake
+# Each case makes the files it counts in WORK, with sizes chosen here and summed with
+# file(SIZE), independently of the tool, then runs the tool in WORK (under the emulator in
+# a cross build) and checks its exit status, its output and its "Problem with" lines.
+cmake_minimum_required(VERSION 3.25)
+
+string(REPLACE "|" ";" emulator "${EMULATOR}")
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}/files")
+
+# ---- running the tool and checking what it did ----
+
+# demo(<arg>...): runs interproc-demo with these arguments in WORK; sets `status`, `out`
+# and `err` (without carriage returns) for the checks below.
+macro(demo)
+  set(command "${ARGN}")
+  execute_process(COMMAND ${emulator} "${DEMO}" ${ARGN} WORKING_DIRECTORY "${WORK}" TIMEOUT 240
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REPLACE "\r" "" out "${out}")
+  string(REPLACE "\r" "" err "${err}")
+endmacro()
+
+function(fail message)
+  string(REPLACE ";" " " shown "${command}")
+  message(FATAL_ERROR "${message}\n--- interproc-demo ${shown}\n--- exit status: ${status}\n"
+                      "--- stdout:\n${out}\n--- stderr:\n${err}")
+endfunction()
+
+function(expect_status expected)
+  if(NOT status STREQUAL "${expected}")
+    fail("exit status ${status}, expected ${expected}")
+  endif()
+endfunction()
+
+# expect_line(<stream: out|err> <line>): that exact line is in the output.
+function(expect_line stream line)
+  string(FIND "\n${${stream}}" "\n${line}\n" at)
+  if(at EQUAL -1)
+    fail("no line \"${line}\" on std${stream}")
+  endif()
+endfunction()
+
+function(expect_text stream text)
+  string(FIND "${${stream}}" "${text}" at)
+  if(at EQUAL -1)
+    fail("no \"${text}\" on std${stream}")
+  endif()
+endfunction()
+
+function(expect_no_text stream text)
+  string(FIND "${${stream}}" "${text}" at)
+  if(NOT at EQUAL -1)
+    fail("unexpected \"${text}\" on std${stream}")
+  endif()
+endfunction()
+
+# expect_problems(<name>...): exactly these "Problem with <name>: ..." lines on stderr.
+function(expect_problems)
+  string(REGEX MATCHALL "Problem with [^\n]*" lines "${err}")
+  list(LENGTH lines found)
+  list(LENGTH ARGN expected)
+  if(NOT found EQUAL expected)
+    fail("${found} problem lines, expected ${expected} (${ARGN})")
+  endif()
+  foreach(name IN LISTS ARGN)
+    expect_text(err "Problem with ${name}: ")
+  endforeach()
+endfunction()
+
+function(expect_total expected)
+  if(NOT out MATCHES "(^|\n)Total = ([0-9]+)\n")
+    fail("no \"Total = N\" line")
+  elseif(NOT CMAKE_MATCH_2 STREQUAL "${expected}")
+    fail("Total = ${CMAKE_MATCH_2}, expected ${expected}")
+  endif()
+endfunction()
+
+# A bad command line: exit status 2, one line saying what is wrong, then the usage line.
+function(expect_usage_error)
+  expect_status(2)
+  if(NOT err MATCHES "^interproc-demo[^\n]*: [^\n]+\nusage: interproc-demo [^\n]+\n$")
+    fail("expected an error line and a usage line on stderr")
+  endif()
+endfunction()
+
+# ---- the files to count ----
+
+# make_file(<name> <size>): WORK/<name>, <size> bytes.
+function(make_file name size)
+  string(REPEAT "x" ${size} content)
+  file(WRITE "${WORK}/${name}" "${content}")
+endfunction()
+
+# sum_sizes(<var> <name>...): the sum of the sizes of WORK/<name>... as the file system has them.
+function(sum_sizes var)
+  set(sum 0)
+  foreach(name IN LISTS ARGN)
+    file(SIZE "${WORK}/${name}" size)
+    math(EXPR sum "${sum} + ${size}")
+  endforeach()
+  set(${var} ${sum} PARENT_SCOPE)
+endfunction()
+
+# files/a.txt b.txt c.txt (found by files/*.txt), files/d.bin, files/.hidden.txt (not found
+# by files/*.txt: names starting with '.' need a pattern that does too) and files/sub/.
+function(make_count_files)
+  make_file(files/a.txt 0)
+  make_file(files/b.txt 1)
+  make_file(files/c.txt 1000)
+  make_file(files/d.bin 70000)
+  make_file(files/.hidden.txt 7)
+  file(MAKE_DIRECTORY "${WORK}/files/sub")
+endfunction()
+
+# ---- the cases ----
+
+function(case_help)
+  demo(--help)
+  expect_status(0)
+  foreach(name count race guard)
+    expect_text(out "  ${name} ")
+  endforeach()
+  foreach(name count race guard)
+    demo(${name} --help)
+    expect_status(0)
+    expect_text(out "usage: interproc-demo ${name}")
+  endforeach()
+  demo(count -h)
+  expect_status(0)
+  expect_text(out "usage: interproc-demo count")
+endfunction()
+
+function(case_bad_options)
+  foreach(arguments IN ITEMS "" "frobnicate" "count|--bogus" "count|--jobs" "count|--jobs|0" "count|--jobs=x"
+                             "count|--start=vfork" "count|--start" "race|--workers|0" "race|--increments=1e3"
+                             "race|extra" "guard|--now" "guard|now")
+    string(REPLACE "|" ";" arguments "${arguments}")
+    demo(${arguments})
+    expect_usage_error()
+    if(NOT out STREQUAL "")
+      fail("a bad command line printed on stdout")
+    endif()
+  endforeach()
+endfunction()
+
+# count with a start method: a glob, a literal name, a missing file and a folder.
+function(check_count start)
+  make_count_files()
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
+  demo(count --start=${start} "files/*.txt" files/d.bin files/missing.txt files/sub)
+  expect_status(1)
+  expect_total(${expected})
+  foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt files/sub)
+    expect_line(out "${name}")
+  endforeach()
+  expect_no_text(out ".hidden")
+  expect_problems(files/missing.txt files/sub)
+
+  demo(count "--start=${start}" "files/[a-c].txt" files/d.bin)
+  expect_status(0)
+  expect_total(${expected})
+  expect_problems()
+endfunction()
+
+function(case_count_spawn)
+  check_count(spawn)
+endfunction()
+
+function(case_count_fork)
+  check_count(fork)
+endfunction()
+
+# Windows: no fork; the library's errc::not_supported, exit status 2.
+function(case_count_fork_unsupported)
+  make_count_files()
+  demo(count --start=fork files/a.txt)
+  expect_status(2)
+  expect_text(err "not supported")
+endfunction()
+
+function(case_count_no_match)
+  make_count_files()
+  demo(count "files/*.nothing" files/b.txt "nowhere/*.txt")
+  expect_status(1)
+  expect_total(1)
+  expect_problems(files/*.nothing nowhere/*.txt)
+  expect_text(err "Problem with files/*.nothing: no file matches")
+endfunction()
+
+# MANY files of sizes 0 to 996, counted through a glob with --jobs 8.
+function(case_count_many)
+  set(names "")
+  foreach(i RANGE 1 ${MANY})
+    math(EXPR size "(${i} * 37) % 997")
+    make_file(files/f${i}.dat ${size})
+    list(APPEND names files/f${i}.dat)
+  endforeach()
+  sum_sizes(expected ${names})
+  demo(count --jobs 8 "files/*.dat")
+  expect_status(0)
+  expect_total(${expected})
+  expect_problems()
+  string(REGEX MATCHALL "files/f[0-9]+\\.dat\n" started "${out}")
+  list(LENGTH started started)
+  if(NOT started EQUAL MANY)
+    fail("${started} file names printed, expected ${MANY}")
+  endif()
+endfunction()
+
+# Without the lock updates can be lost, never invented.
+function(case_count_no_lock)
+  make_count_files()
+  sum_sizes(most files/a.txt files/b.txt files/c.txt)
+  demo(count --no-lock "files/*.txt")
+  expect_status(0)
+  if(NOT out MATCHES "Total = ([0-9]+)\n" OR CMAKE_MATCH_1 GREATER most)
+    fail("expected a total of at most ${most}")
+  endif()
+endfunction()
+
+# The default files differ from machine to machine: some of them may be unreadable (1).
+function(case_count_default)
+  demo(count)
+  if(NOT status MATCHES "^[01]$")
+    fail("exit status ${status}, expected 0 or 1")
+  endif()
+  if(NOT out MATCHES "Total = [0-9]+\n$")
+    fail("no \"Total = N\" at the end")
+  endif()
+  if(status EQUAL 1)
+    expect_text(err "Problem with ")
+  endif()
+endfunction()
+
+function(check_race start)
+  demo(race --start=${start} --workers 4 --increments 20000)
+  expect_status(0)
+  expect_line(out "Total = 80000 (expected 80000)")
+endfunction()
+
+function(case_race_spawn)
+  check_race(spawn)
+endfunction()
+
+function(case_race_fork)
+  check_race(fork)
+endfunction()
+
+function(case_race_fork_unsupported)
+  demo(race --start=fork)
+  expect_status(2)
+  expect_text(err "not supported")
+endfunction()
+
+function(case_race_no_lock)
+  demo(race --no-lock --workers 4 --increments 100000)
+  expect_status(0)
+  if(NOT out MATCHES "\nTotal = ([0-9]+) \\(expected 400000\\)\n" OR CMAKE_MATCH_1 GREATER 400000)
+    fail("expected Total = X (expected 400000), X at most 400000")
+  endif()
+  if(NOT out MATCHES "updates were lost|No update was lost")
+    fail("no word on lost updates")
+  endif()
+endfunction()
+
+# The copy that skips the guard gets errc::missing_guard and starts nothing: the parent
+# exits 0 only when the copy's exit code says its spawn_child() was refused.
+function(case_guard)
+  demo(guard)
+  expect_status(0)
+  expect_line(out "copy: spawn_child() threw std::system_error with interproc::errc::missing_guard:")
+  expect_text(out "interproc::child_main()")
+  expect_text(out "it started no process")
+  expect_no_text(out "A copy of the copy started")
+  if(NOT err STREQUAL "")
+    fail("unexpected output on stderr")
+  endif()
+endfunction()
+
+if(NOT COMMAND case_${CASE})
+  message(FATAL_ERROR "demo_test.cmake: no case '${CASE}'")
+endif()
+cmake_language(CALL case_${CASE})
