@@ -5,6 +5,7 @@
 #include "platform.hpp"
 
 #include <interproc/error.hpp>
+#include <interproc/spawn.hpp>
 
 #include <iomanip>
 #include <iostream>
@@ -61,7 +62,7 @@ int run_command(const Command& command, const Args& args) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  const Args args = platform::utf8_arguments(argc, argv);  // args[0]: the program
+  const Args args = interproc::utf8_arguments(argc, argv);  // args[0]: the program
   if (args.size() < 2) return usage_error("interproc-demo", "no command given", tool_usage);
   const std::string& name = args[1];
   if (name == "--help" || name == "-h" || name == "help") {

@@ -10,10 +10,6 @@ namespace demo::platform {
 // What `count` counts when it is given no file: /etc/*.conf; on Windows %SystemRoot%\*.ini.
 std::vector<std::string> default_file_patterns();
 
-// main()'s arguments in UTF-8. Windows: read from the UTF-16 command line, because main()'s
-// argv is in the ANSI code page, which cannot hold every file name. POSIX: argv as it is.
-std::vector<std::string> utf8_arguments(int argc, char** argv);
-
 // Whether file names compare without regard to case, as glob patterns then do (Windows).
 bool file_names_ignore_case();
 

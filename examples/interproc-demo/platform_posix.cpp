@@ -5,8 +5,6 @@ namespace demo::platform {
 
 std::vector<std::string> default_file_patterns() { return {"/etc/*.conf"}; }
 
-std::vector<std::string> utf8_arguments(int argc, char** argv) { return {argv, argv + argc}; }
-
 bool file_names_ignore_case() { return false; }
 
 }  // namespace demo::platform

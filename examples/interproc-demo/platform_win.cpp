@@ -2,9 +2,6 @@
 #include "platform.hpp"
 
 #include <windows.h>
-#include <shellapi.h>  // CommandLineToArgvW
-
-#include <memory>
 
 namespace demo::platform {
 namespace {
@@ -26,16 +23,6 @@ std::vector<std::string> default_file_patterns() {
   const DWORD length = ::GetEnvironmentVariableW(L"SystemRoot", root, MAX_PATH);
   const std::string folder = length == 0 || length >= MAX_PATH ? "C:\\Windows" : to_utf8(root);
   return {folder + "\\*.ini"};
-}
-
-std::vector<std::string> utf8_arguments(int argc, char** argv) {
-  int count = 0;
-  const std::unique_ptr<wchar_t*, decltype(&::LocalFree)> wide(::CommandLineToArgvW(::GetCommandLineW(), &count),
-                                                                 &::LocalFree);
-  if (!wide || count != argc) return {argv, argv + argc};
-  std::vector<std::string> args;
-  for (int i = 0; i < count; ++i) args.push_back(to_utf8(wide.get()[i]));
-  return args;
 }
 
 bool file_names_ignore_case() { return true; }

@@ -146,6 +146,11 @@ INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std
 // it returns std::nullopt. Call it once, before any other thread starts.
 INTERPROC_EXPORT std::optional<int> child_main(int argc, char** argv);
 
+// main()'s arguments as UTF-8, for programs that pass file names or other text on to
+// children. Windows: read from the UTF-16 command line, because main()'s argv is in the
+// ANSI code page, which cannot hold every name; POSIX: argv as it is.
+INTERPROC_EXPORT std::vector<std::string> utf8_arguments(int argc, char** argv);
+
 // ---- implementation of the templates above ----
 
 namespace detail {

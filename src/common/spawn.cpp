@@ -204,6 +204,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   return launch_executable(argv[0], argv, handles);
 }
 
+std::vector<std::string> utf8_arguments(int argc, char** argv) { return program_arguments(argc, argv); }
+
 std::optional<int> child_main(int argc, char** argv) {
   remove_guard_marker();
   if (argc < 2 || argv == nullptr || argv[1] == nullptr) return std::nullopt;
