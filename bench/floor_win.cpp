@@ -1,4 +1,4 @@
-// The Windows floors and peers: VirtualAlloc, a kernel mutex (CreateMutex, then
+// The Windows floors and peers: VirtualAlloc, a bare pagefile-backed section, a kernel mutex (CreateMutex, then
 // WaitForSingleObject + ReleaseMutex per lock), and a bare CreateProcess + wait.
 
 #include "bench.hpp"
@@ -24,6 +24,20 @@ void virtualalloc_touch(std::size_t bytes) {
   if (p == nullptr) fail_last_error("VirtualAlloc");
   touch_pages(p, bytes, page_size());
   ::VirtualFree(p, 0, MEM_RELEASE);
+}
+
+// ---- section_floor: a pagefile-backed section, what SharedSegment::create uses, bare ----
+
+void section_touch(std::size_t bytes) {
+  const auto size = static_cast<unsigned long long>(bytes);
+  HANDLE section = ::CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, static_cast<DWORD>(size >> 32),
+                                        static_cast<DWORD>(size & 0xffffffffu), nullptr);
+  if (section == nullptr) fail_last_error("CreateFileMappingW");
+  void* p = ::MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+  if (p == nullptr) fail_last_error("MapViewOfFile");
+  touch_pages(p, bytes, page_size());
+  ::UnmapViewOfFile(p);
+  ::CloseHandle(section);
 }
 
 // ---- kernel_mutex: one process only (the handle is not passed to the workers) ----
@@ -89,7 +103,9 @@ std::size_t page_size() {
   return info.dwPageSize;
 }
 
-std::vector<TouchImpl> touch_floors() { return {{"virtualalloc_floor", virtualalloc_touch}}; }
+std::vector<TouchImpl> touch_floors() {
+  return {{"virtualalloc_floor", virtualalloc_touch}, {"section_floor", section_touch}};
+}
 
 std::vector<LockImpl> platform_locks() {
   return {{"kernel_mutex", false, kernel_setup, kernel_teardown, kernel_increments}};

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <new>
 #include <stdexcept>
@@ -40,8 +41,8 @@ struct Settings {
   double contended_seconds;  // about the length of one contended measurement, if uncontended
   int children;              // children started and joined in one spawn measurement
 };
-constexpr Settings full_settings{9, 0.05, 0.2, 30};
-constexpr Settings quick_settings{5, 0.02, 0.05, 10};
+constexpr Settings full_settings{15, 0.05, 0.3, 50};
+constexpr Settings quick_settings{7, 0.02, 0.05, 20};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -191,9 +192,9 @@ std::map<std::string, double> calibrate(const std::vector<LockImpl>& locks) {
 
 long iterations_for(double seconds, double ns_per_op) { return std::max(1000L, static_cast<long>(seconds * 1e9 / ns_per_op)); }
 
-void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks, std::map<std::string, double>& ns_per_op) {
+void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks, const std::map<std::string, double>& ns_per_op) {
   run_case("lock_uncontended", "ns_per_op", locks, s.rounds, [&](const LockImpl& impl) {
-    return uncontended_ns(impl, iterations_for(s.lock_seconds, ns_per_op[impl.name]));
+    return uncontended_ns(impl, iterations_for(s.lock_seconds, ns_per_op.at(impl.name)));
   });
 }
 
@@ -224,11 +225,11 @@ double contended_ns(const LockImpl& impl, long n) {
   return static_cast<double>(end - start) / static_cast<double>(2 * n);
 }
 
-void lock_contended(const Settings& s, const std::vector<LockImpl>& locks, std::map<std::string, double>& ns_per_op) {
+void lock_contended(const Settings& s, const std::vector<LockImpl>& locks, const std::map<std::string, double>& ns_per_op) {
   std::vector<LockImpl> cross;
   std::copy_if(locks.begin(), locks.end(), std::back_inserter(cross), [](const LockImpl& l) { return l.cross_process; });
   run_case("lock_contended_2p", "ns_per_op", cross, s.rounds, [&](const LockImpl& impl) {
-    return contended_ns(impl, iterations_for(s.contended_seconds / 2, ns_per_op[impl.name]));
+    return contended_ns(impl, iterations_for(s.contended_seconds / 2, ns_per_op.at(impl.name)));
   });
 }
 
@@ -258,13 +259,17 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], bench::exit_now_flag) == 0) return 0;  // the floors' child
   if (auto code = interproc::child_main(argc, argv)) return *code;
 
+  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p", "spawn_join"};
   Settings settings = full_settings;
   std::vector<std::string> cases;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       settings = quick_settings;
-    } else {
+    } else if (std::find(all_cases.begin(), all_cases.end(), argv[i]) != all_cases.end()) {
       cases.emplace_back(argv[i]);
+    } else {
+      std::fprintf(stderr, "usage: interproc_bench [--quick] [segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join...]\n");
+      return 2;
     }
   }
   auto wanted = [&](const char* name) { return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end(); };
