@@ -4,16 +4,15 @@
 
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
-#include "common/owner_word.hpp"
 #include "common/segment_backend.hpp"
 
 #include <gsl/assert>
 
-#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <optional>
 #include <new>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -24,9 +23,6 @@ namespace {
 
 struct RobustState {
   std::uint32_t magic;
-  // The owner's current_owner_id(): the cheap way to tell recursion and foreign unlocks
-  // apart on every path (glibc's EDEADLK does not cover trylock, which reports EBUSY).
-  std::atomic<std::uint64_t> owner;
   pthread_mutex_t mutex;
 };
 
@@ -52,22 +48,42 @@ void init_robust_mutex(pthread_mutex_t* mutex) {
   check_pthread(result, "pthread_mutex_init(robust, process-shared)");
 }
 
+// Whether a trylock failed because the calling thread itself holds the lock (an
+// ERRORCHECK mutex reports EDEADLK for lock and timedlock, but EBUSY for trylock). The
+// robust-futex protocol (futex(2), "Robust futexes") keeps the owner's thread id in the
+// futex word, which is glibc's __data.__lock. Asked on the EBUSY path only.
+bool held_by_this_thread(const pthread_mutex_t& mutex) noexcept {
+#ifdef __GLIBC__
+  return (static_cast<unsigned>(mutex.__data.__lock) & FUTEX_TID_MASK) == static_cast<unsigned>(::gettid());
+#else
+  (void)mutex;
+  return false;  // other C libraries: a relocking try_lock() just returns false
+#endif
+}
+
+[[noreturn]] void fail_recursive(const char* call) {
+  fail(errc::recursive_lock, std::string(call) + ": the calling thread already holds this InterprocessMutex");
+}
+
 // Turns a pthread lock result into the library's: 0 / EOWNERDEAD acquired, EBUSY and
-// ETIMEDOUT not acquired, anything else an error.
+// ETIMEDOUT not acquired, EDEADLK a relock, anything else an error.
 std::optional<LockResult> interpret(RobustState& s, int result, const char* call) {
-  if (result == 0 || result == EOWNERDEAD) {
-    if (result == EOWNERDEAD) check_pthread(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
-    s.owner.store(current_owner_id(), std::memory_order_relaxed);
-    return result == 0 ? LockResult::acquired : LockResult::owner_died;
+  switch (result) {
+    case 0:
+      return LockResult::acquired;
+    case EOWNERDEAD:
+      check_pthread(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
+      return LockResult::owner_died;
+    case EBUSY:
+      if (held_by_this_thread(s.mutex)) fail_recursive(call);
+      return std::nullopt;
+    case ETIMEDOUT:
+      return std::nullopt;
+    case EDEADLK:
+      fail_recursive(call);
+    default:
+      fail_errno(result, call);
   }
-  if (result == EBUSY || result == ETIMEDOUT || result == EDEADLK) {
-    if (s.owner.load(std::memory_order_relaxed) == current_owner_id()) {
-      fail(errc::recursive_lock, std::string(call) + ": the calling thread already holds this InterprocessMutex");
-    }
-    if (result == EDEADLK) fail_errno(result, call);
-    return std::nullopt;
-  }
-  fail_errno(result, call);
 }
 
 std::optional<LockResult> record(InterprocessMutex& m, std::optional<LockResult> r) {
@@ -91,7 +107,7 @@ using detail::MutexAccess;
 
 InterprocessMutex InterprocessMutex::create() {
   SharedSegment segment = SharedSegment::create(sizeof(detail::RobustState));
-  auto* s = ::new (segment.bytes().data()) detail::RobustState{detail::mutex_magic, {0}, {}};
+  auto* s = ::new (segment.bytes().data()) detail::RobustState{detail::mutex_magic, {}};
   detail::init_robust_mutex(&s->mutex);
   return MutexAccess::assemble(std::move(segment), detail::ScopedHandle());
 }
@@ -124,11 +140,10 @@ bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
 
 void InterprocessMutex::unlock() {
   auto& s = detail::state_of(*this);
-  if (s.owner.load(std::memory_order_relaxed) != detail::current_owner_id()) {
+  const int result = ::pthread_mutex_unlock(&s.mutex);
+  if (result == EPERM) {
     detail::fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
   }
-  s.owner.store(0, std::memory_order_relaxed);
-  const int result = ::pthread_mutex_unlock(&s.mutex);
   if (result != 0) detail::fail_errno(result, "pthread_mutex_unlock");
 }
 
