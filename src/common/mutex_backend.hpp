@@ -7,6 +7,7 @@
 // can check that a segment handed over as a mutex really is one.
 
 #include "common/native_handle.hpp"
+#include "common/segment_backend.hpp"
 
 #include <interproc/interprocess_mutex.hpp>
 
@@ -34,6 +35,14 @@ struct MutexAccess {
     m.state_ = std::move(state);
     m.wake_handle_ = wake.release();
     return m;
+  }
+  // As SegmentAccess::alias / forget, for a mutex.
+  static InterprocessMutex alias(const InterprocessMutex& original) noexcept {
+    return assemble(SegmentAccess::alias(original.state_), ScopedHandle(original.wake_handle_));
+  }
+  static void forget(InterprocessMutex& alias) noexcept {
+    SegmentAccess::forget(alias.state_);
+    alias.wake_handle_ = invalid_handle;
   }
   static void set_owner_died(InterprocessMutex& m, bool died) noexcept { m.previous_owner_died_ = died; }
 };

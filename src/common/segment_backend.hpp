@@ -44,6 +44,16 @@ struct SegmentAccess {
     s.mapped_size_ = m.mapped_size;
     return s;
   }
+  // A second SharedSegment object for the same mapping and handle, for a fork child that
+  // already has them; the alias must be forget()-ed, never destroyed, where the original lives.
+  static SharedSegment alias(const SharedSegment& original) noexcept {
+    return adopt(MappedSegment{ScopedHandle(original.handle_), original.address_, original.size_, original.mapped_size_});
+  }
+  static void forget(SharedSegment& alias) noexcept {
+    alias.address_ = nullptr;
+    alias.handle_ = invalid_handle;
+    alias.size_ = alias.mapped_size_ = 0;
+  }
 };
 
 }  // namespace interproc::detail

@@ -117,7 +117,24 @@ int report_child_failure(const std::string& entry, const std::exception& e, int 
 
 }  // namespace
 
+// fork: the child is a copy of the parent with every object already mapped, so its context
+// borrows the parent's objects (same addresses and handles) instead of mapping them again.
+ChildSlot borrow(const SharedObject& object) {
+  ChildSlot slot;
+  slot.kind = object.kind();
+  slot.element_size = object.element_size();
+  if (object.segment() != nullptr) slot.segment = SegmentAccess::alias(*object.segment());
+  if (object.mutex() != nullptr) slot.mutex = MutexAccess::alias(*object.mutex());
+  return slot;
+}
+
+void give_back(ChildSlot& slot) noexcept {
+  SegmentAccess::forget(slot.segment);
+  if (slot.mutex) MutexAccess::forget(*slot.mutex);
+}
+
 struct ChildContextAccess {
+  // The spawn-style child: rebuilds its objects from the token, then runs the entry.
   static int run(std::string_view token_text, std::vector<std::string> args) {
     ChildContext context;
     ChildEntry entry = nullptr;
@@ -132,6 +149,27 @@ struct ChildContextAccess {
     } catch (const std::exception& e) {
       return report_child_failure(name, e, exit_bad_child_argument);
     }
+    return execute(entry, name, context);
+  }
+
+  // The fork-style start: the context is built in the parent before fork(), so the child
+  // only runs the entry; the child leaves with _exit and never destroys the borrowed objects.
+  static Child fork(ChildEntry entry, const std::string& name, const std::vector<SharedObject>& objects,
+                    const std::vector<std::string>& args) {
+    ChildContext context;
+    context.args_ = args;
+    for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
+    try {
+      Child child = launch_fork([&] { return execute(entry, name, context); });
+      for (ChildSlot& slot : context.objects_->slots) give_back(slot);
+      return child;
+    } catch (...) {
+      for (ChildSlot& slot : context.objects_->slots) give_back(slot);
+      throw;
+    }
+  }
+
+  static int execute(ChildEntry entry, const std::string& name, ChildContext& context) {
     try {
       return entry(context);
     } catch (const std::exception& e) {
@@ -192,13 +230,11 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
     fail(errc::unknown_entry, "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
   }
   ChildToken token{std::string(entry), {}};
-  std::vector<native_handle> handles;
+  std::vector<native_handle> handles;  // also rejects moved-from objects and duplicates
   for (const SharedObject& object : objects) token.objects.push_back(token_object(object, handles));
-  const std::string token_text = encode_token(token);
+  if (method == StartMethod::fork) return ChildContextAccess::fork(find_entry(entry), token.entry, objects, args);
 
-  if (method == StartMethod::fork) {
-    return launch_fork([&] { return ChildContextAccess::run(token_text, args); });
-  }
+  const std::string token_text = encode_token(token);
   std::vector<std::string> argv{executable_path(), std::string(child_flag) + token_text};
   argv.insert(argv.end(), args.begin(), args.end());
   return launch_executable(argv[0], argv, handles);
