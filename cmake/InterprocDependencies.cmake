@@ -41,6 +41,9 @@ function(interproc_find_gtest)
   if(TARGET GTest::gtest)
     return()
   endif()
+  # GoogleTest is linked statically into the test programs, also in a shared-library
+  # build (a MinGW gtest DLL clashes with the static libgcc over _Unwind_Resume).
+  set(BUILD_SHARED_LIBS OFF)
   set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
   set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
   set(gtest_force_shared_crt ON CACHE BOOL "" FORCE)

@@ -11,8 +11,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-# Static runtime: the executables run under Wine without MinGW's DLLs on its path.
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static")
+# A static build links the runtime statically, so its programs need no MinGW DLL under Wine.
+# A shared build must not: a DLL and an EXE each with its own static libstdc++ would have two
+# std::generic_category() objects, and error codes crossing the DLL boundary would stop
+# comparing equal. There the runtime DLLs are copied beside the programs
+# (cmake/InterprocMingwRuntime.cmake).
+if(NOT BUILD_SHARED_LIBS)
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+  set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static")
+endif()
 find_program(INTERPROC_WINE NAMES wine64 wine REQUIRED)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${INTERPROC_WINE})
