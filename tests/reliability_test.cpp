@@ -125,7 +125,7 @@ TEST(Reliability, ThousandsOfCyclesLeakNothing) {
 // Run as a child by UnrelatedChildrenCannotReachUnpassedObjects, through an ordinary
 // process start with handle inheritance on; skipped when run directly.
 TEST(Reliability, ProbeHandlesAreClosed) {
-  const char* handles = std::getenv("INTERPROC_TEST_PROBE_HANDLES");
+  const char* handles = std::getenv("INTERPROC_TEST_PROBE");
   if (handles == nullptr) GTEST_SKIP() << "only run as a child of the isolation test";
   std::istringstream list(handles);
   for (long long h; list >> h;) EXPECT_FALSE(test::handle_is_open(static_cast<std::intptr_t>(h))) << "handle " << h;
@@ -141,6 +141,22 @@ TEST(Reliability, UnrelatedChildrenCannotReachUnpassedObjects) {
   }
   const int code = test::run_unrelated_child({"--gtest_filter=Reliability.ProbeHandlesAreClosed"}, handles);
   EXPECT_EQ(code, 0) << "an unrelated child could reach handles " << handles;
+}
+
+// Run as a child by ExecutableGoneIsReported, from a copy of the test binary that it
+// deletes before calling spawn_child; skipped when run directly.
+TEST(Reliability, ProbeSpawnWithoutExecutable) {
+  const char* program = std::getenv("INTERPROC_TEST_PROBE");
+  if (program == nullptr) GTEST_SKIP() << "only run as a child of ExecutableGoneIsReported";
+  std::remove(program);
+  EXPECT_SYSTEM_ERROR(spawn_child("count_pair", {"1"}), std::errc::no_such_file_or_directory, "posix_spawn(");
+}
+
+TEST(Reliability, ExecutableGoneIsReported) {
+  const std::string copy = test::copy_of_self();
+  if (copy.empty()) GTEST_SKIP() << "a running program cannot be deleted on Windows";
+  EXPECT_EQ(test::run_unrelated_child({"--gtest_filter=Reliability.ProbeSpawnWithoutExecutable"}, copy, copy), 0);
+  std::remove(copy.c_str());
 }
 
 TEST(Reliability, NamedSegmentsAreClosedToOtherUsers) {

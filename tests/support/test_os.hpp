@@ -30,9 +30,14 @@ namespace interproc::test {
 
 // Starts this test binary with `args` the way an unrelated program would: POSIX
 // posix_spawn with no file actions (every descriptor without FD_CLOEXEC is inherited),
-// Windows CreateProcessW with bInheritHandles = TRUE, and INTERPROC_TEST_PROBE_HANDLES set
-// to `probe_handles` in its environment. Returns its exit code.
-int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles);
+// Windows CreateProcessW with bInheritHandles = TRUE, and INTERPROC_TEST_PROBE set to
+// `probe` in its environment. `program` runs instead of this binary when given. Returns
+// its exit code.
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe,
+                        const std::string& program = "");
+// POSIX: a fresh copy of this test binary in the temporary folder, for a probe that
+// deletes its own executable; "" on Windows, where a running program cannot be deleted.
+std::string copy_of_self();
 // Children of this process that have ended but were never waited for (POSIX zombies);
 // 0 on Windows, where an ended process holds no slot.
 int unreaped_children();

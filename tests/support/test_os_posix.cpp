@@ -51,20 +51,31 @@ extern char** environ;
 
 namespace interproc::test {
 
-int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles) {
+namespace {
+std::string self_path() {
   char self[4096];
   const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length <= 0) return -1;
-  self[length] = '\0';
+  return length <= 0 ? std::string() : std::string(self, static_cast<std::size_t>(length));
+}
+}  // namespace
+
+std::string copy_of_self() {
+  const auto copy = std::filesystem::temp_directory_path() / ("interproc_tests_copy." + std::to_string(::getpid()));
+  std::filesystem::copy_file(self_path(), copy, std::filesystem::copy_options::overwrite_existing);
+  return copy.string();
+}
+
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string& program) {
+  const std::string self = program.empty() ? self_path() : program;
   std::vector<std::string> owned{self};
   owned.insert(owned.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  ::setenv("INTERPROC_TEST_PROBE_HANDLES", probe_handles.c_str(), 1);
-  const int result = ::posix_spawn(&pid, self, nullptr, nullptr, argv.data(), environ);
-  ::unsetenv("INTERPROC_TEST_PROBE_HANDLES");
+  ::setenv("INTERPROC_TEST_PROBE", probe.c_str(), 1);
+  const int result = ::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ);
+  ::unsetenv("INTERPROC_TEST_PROBE");
   if (result != 0) return -1;
   int status = 0;
   ::waitpid(pid, &status, 0);

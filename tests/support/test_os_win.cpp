@@ -80,7 +80,9 @@ std::wstring widen(const std::string& s) {
 }
 }  // namespace
 
-int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe_handles) {
+std::string copy_of_self() { return {}; }
+
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string&) {
   wchar_t self[MAX_PATH];
   GetModuleFileNameW(nullptr, self, MAX_PATH);
   std::wstring command = L"\"" + std::wstring(self) + L"\"";
@@ -88,9 +90,9 @@ int run_unrelated_child(const std::vector<std::string>& args, const std::string&
   STARTUPINFOW startup{};
   startup.cb = sizeof startup;
   PROCESS_INFORMATION info{};
-  _putenv_s("INTERPROC_TEST_PROBE_HANDLES", probe_handles.c_str());
+  _putenv_s("INTERPROC_TEST_PROBE", probe.c_str());
   const BOOL started = CreateProcessW(self, command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
-  _putenv_s("INTERPROC_TEST_PROBE_HANDLES", "");
+  _putenv_s("INTERPROC_TEST_PROBE", "");
   if (!started) return -1;
   WaitForSingleObject(info.hProcess, INFINITE);
   DWORD code = 0;
