@@ -102,7 +102,9 @@ class SharedObject {
 // A started child process. wait() returns its exit code, or -N if signal N killed it
 // (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
 // not been waited for waits for it, like std::jthread joins: no zombie is left and the
-// child is never killed silently; call kill() first to end it.
+// child is never killed silently; call kill() first to end it. One Child object is not
+// synchronised: use it from one thread at a time. Its methods throw std::system_error only
+// when the OS fails the wait or the kill, leaving the Child as it was.
 class INTERPROC_EXPORT Child {
  public:
   Child(Child&& other) noexcept;
