@@ -159,6 +159,21 @@ TEST(Reliability, ExecutableGoneIsReported) {
   std::remove(copy.c_str());
 }
 
+TEST(Reliability, SpawnRefusedByAProcessLimitIsReported) {
+  const std::optional<int> result = test::run_with_process_limit([] {
+    try {
+      spawn_child("count_pair", {"1"}).wait();
+      return 1;
+    } catch (const std::system_error& e) {
+      const bool clear = e.code() == std::errc::resource_unavailable_try_again &&
+                         std::string(e.what()).find("posix_spawn(") != std::string::npos;
+      return clear ? 0 : 2;
+    }
+  });
+  if (!result) GTEST_SKIP() << "needs root on POSIX to run a process under a process limit";
+  EXPECT_EQ(*result, 0) << "1: the spawn was not refused; 2: refused with another error";
+}
+
 TEST(Reliability, NamedSegmentsAreClosedToOtherUsers) {
   const std::string name = "ip-user." + std::to_string(std::random_device{}() % 1000000);
   auto segment = interproc::SharedSegment::create_named(name, 64);

@@ -35,6 +35,10 @@ namespace interproc::test {
 // its exit code.
 int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe,
                         const std::string& program = "");
+// POSIX as root: runs `body` in a forked process that has become user "nobody" with a
+// process limit (RLIMIT_NPROC) it already exceeds, and returns body's result; std::nullopt
+// where that cannot be tried (not root, or Windows).
+std::optional<int> run_with_process_limit(int (*body)());
 // POSIX: a fresh copy of this test binary in the temporary folder, for a probe that
 // deletes its own executable; "" on Windows, where a running program cannot be deleted.
 std::string copy_of_self();

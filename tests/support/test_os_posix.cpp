@@ -43,6 +43,7 @@ void die_abruptly() {
 }  // namespace interproc::test
 
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -58,6 +59,20 @@ std::string self_path() {
   return length <= 0 ? std::string() : std::string(self, static_cast<std::size_t>(length));
 }
 }  // namespace
+
+std::optional<int> run_with_process_limit(int (*body)()) {
+  if (::geteuid() != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const rlimit none{0, 0};
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0 || ::setrlimit(RLIMIT_NPROC, &none) != 0) ::_exit(200);
+    ::_exit(body());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 200) return std::nullopt;
+  return WEXITSTATUS(status);
+}
 
 std::string copy_of_self() {
   const auto copy = std::filesystem::temp_directory_path() / ("interproc_tests_copy." + std::to_string(::getpid()));

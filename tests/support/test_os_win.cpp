@@ -82,6 +82,8 @@ std::wstring widen(const std::string& s) {
 
 std::string copy_of_self() { return {}; }
 
+std::optional<int> run_with_process_limit(int (*)()) { return std::nullopt; }
+
 int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string&) {
   wchar_t self[MAX_PATH];
   GetModuleFileNameW(nullptr, self, MAX_PATH);
