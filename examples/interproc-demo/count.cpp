@@ -69,9 +69,7 @@ namespace {
 
 // ---- the parent ----
 
-struct CountOptions {
-  interproc::StartMethod start = interproc::StartMethod::spawn;
-  Locking locking = Locking::with_lock;
+struct CountOptions : ChildOptions {
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> patterns;
 };
@@ -80,11 +78,8 @@ CountOptions parse_count_options(const Args& args) {
   CountOptions options;
   ArgReader in(args);
   while (!in.done()) {
-    if (in.flag("--no-lock")) {
-      options.locking = Locking::without_lock;
-    } else if (auto start = in.value("--start")) {
-      options.start = parse_start_method(*start);
-    } else if (auto jobs = in.value("--jobs")) {
+    if (read_child_option(in, options)) continue;
+    if (auto jobs = in.value("--jobs")) {
       options.jobs = static_cast<std::size_t>(parse_number("--jobs", *jobs, 4096));
     } else {
       options.patterns.push_back(in.operand());

@@ -67,6 +67,18 @@ interproc::StartMethod parse_start_method(const std::string& text) {
   throw UsageError("--start takes spawn or fork, not '" + text + "'");
 }
 
+bool read_child_option(ArgReader& in, ChildOptions& options) {
+  if (in.flag("--no-lock")) {
+    options.locking = Locking::without_lock;
+    return true;
+  }
+  if (auto start = in.value("--start")) {
+    options.start = parse_start_method(*start);
+    return true;
+  }
+  return false;
+}
+
 const char* to_string(interproc::StartMethod method) {
   return method == interproc::StartMethod::fork ? "fork" : "spawn";
 }

@@ -55,6 +55,14 @@ bool asks_for_help(const Args& args);
 // A whole number from 1 to `max`, the value of `option`; throws UsageError otherwise.
 std::uint64_t parse_number(std::string_view option, const std::string& text, std::uint64_t max);
 
+// The options count and race share: --start=fork|spawn and --no-lock.
+struct ChildOptions {
+  interproc::StartMethod start = interproc::StartMethod::spawn;
+  Locking locking = Locking::with_lock;
+};
+// True, and moves on, if the current argument is one of ChildOptions' options.
+bool read_child_option(ArgReader& in, ChildOptions& options);
+
 // "spawn" or "fork"; throws UsageError otherwise.
 interproc::StartMethod parse_start_method(const std::string& text);
 const char* to_string(interproc::StartMethod method);

@@ -37,9 +37,7 @@ INTERPROC_CHILD_ENTRY(race_worker) {
 
 namespace {
 
-struct RaceOptions {
-  interproc::StartMethod start = interproc::StartMethod::spawn;
-  Locking locking = Locking::with_lock;
+struct RaceOptions : ChildOptions {
   std::uint64_t workers = 4;
   std::uint64_t increments = 100000;
 };
@@ -48,11 +46,8 @@ RaceOptions parse_race_options(const Args& args) {
   RaceOptions options;
   ArgReader in(args);
   while (!in.done()) {
-    if (in.flag("--no-lock")) {
-      options.locking = Locking::without_lock;
-    } else if (auto start = in.value("--start")) {
-      options.start = parse_start_method(*start);
-    } else if (auto workers = in.value("--workers")) {
+    if (read_child_option(in, options)) continue;
+    if (auto workers = in.value("--workers")) {
       options.workers = parse_number("--workers", *workers, 256);
     } else if (auto increments = in.value("--increments")) {
       options.increments = parse_number("--increments", *increments, 100000000);
