@@ -23,7 +23,7 @@ if(NOT TARGET Microsoft.GSL::GSL)
   # interproc's exported package names GSL, so a fetched GSL is installed alongside it.
   set(GSL_INSTALL ${INTERPROC_INSTALL})
   set(GSL_TEST OFF)
-  FetchContent_Declare(GSL GIT_REPOSITORY https://github.com/microsoft/GSL GIT_TAG v4.0.0 GIT_SHALLOW ON)
+  FetchContent_Declare(GSL GIT_REPOSITORY https://github.com/microsoft/GSL GIT_TAG v4.0.0 GIT_SHALLOW ON SYSTEM)
   FetchContent_MakeAvailable(GSL)
 endif()
 
@@ -55,7 +55,7 @@ function(interproc_find_gtest)
     add_subdirectory(/usr/src/googletest/googletest ${PROJECT_BINARY_DIR}/_deps/googletest EXCLUDE_FROM_ALL SYSTEM)
   else()
     message(STATUS "interproc: GoogleTest not found, fetching it")
-    FetchContent_Declare(googletest GIT_REPOSITORY https://github.com/google/googletest GIT_TAG v1.14.0 GIT_SHALLOW ON)
+    FetchContent_Declare(googletest GIT_REPOSITORY https://github.com/google/googletest GIT_TAG v1.14.0 GIT_SHALLOW ON SYSTEM)
     FetchContent_MakeAvailable(googletest)
   endif()
   # GoogleTest's own CMakeLists defines the alias since 1.11; older ones do not.
