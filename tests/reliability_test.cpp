@@ -153,10 +153,29 @@ TEST(Reliability, ProbeSpawnWithoutExecutable) {
 }
 
 TEST(Reliability, ExecutableGoneIsReported) {
-  const std::string copy = test::copy_of_self();
-  if (copy.empty()) GTEST_SKIP() << "a running program cannot be deleted on Windows";
+  if (test::is_windows()) GTEST_SKIP() << "a running program cannot be deleted on Windows";
+  const std::string copy = test::copy_of_self("interproc_tests_gone." + std::to_string(std::random_device{}()));
   EXPECT_EQ(test::run_unrelated_child({"--gtest_filter=Reliability.ProbeSpawnWithoutExecutable"}, copy, copy), 0);
-  std::remove(copy.c_str());
+  test::remove_file(copy);
+}
+
+// Run as a child by ProgramWithUnicodePathSpawnsChildren from a copy of the test binary
+// whose name is not ASCII; skipped when run directly.
+TEST(Reliability, ProbeSpawnFromUnicodePath) {
+  const char* probe = std::getenv("INTERPROC_TEST_PROBE");
+  if (probe == nullptr || std::string(probe) != "unicode") GTEST_SKIP() << "only run as a child";
+  auto pair = SharedValue<Pair>::create({0, 0});
+  EXPECT_EQ(spawn_child("count_pair", {"2"}, {pair}).wait(), 0);
+  EXPECT_EQ(pair.value().a, 2);
+}
+
+TEST(Reliability, ProgramWithUnicodePathSpawnsChildren) {
+  // "interproc tests ünï 日本": a space and characters outside every ANSI code page.
+  const std::string copy = test::copy_of_self("interproc tests \xc3\xbcn\xc3\xaf \xe6\x97\xa5\xe6\x9c\xac" +
+                                              std::string(test::is_windows() ? ".exe" : ""));
+  ASSERT_FALSE(copy.empty());
+  EXPECT_EQ(test::run_unrelated_child({"--gtest_filter=Reliability.ProbeSpawnFromUnicodePath"}, "unicode", copy), 0);
+  EXPECT_TRUE(test::remove_file(copy));
 }
 
 TEST(Reliability, SpawnRefusedByAProcessLimitIsReported) {

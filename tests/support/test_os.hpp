@@ -39,9 +39,11 @@ int run_unrelated_child(const std::vector<std::string>& args, const std::string&
 // process limit (RLIMIT_NPROC) it already exceeds, and returns body's result; std::nullopt
 // where that cannot be tried (not root, or Windows).
 std::optional<int> run_with_process_limit(int (*body)());
-// POSIX: a fresh copy of this test binary in the temporary folder, for a probe that
-// deletes its own executable; "" on Windows, where a running program cannot be deleted.
-std::string copy_of_self();
+// A copy of this test binary named `file_name` (UTF-8), beside it so that a shared build
+// still finds its libraries; returns its path.
+std::string copy_of_self(const std::string& file_name);
+// Deletes a file named by a UTF-8 path; false if it could not.
+bool remove_file(const std::string& path);
 // Children of this process that have ended but were never waited for (POSIX zombies);
 // 0 on Windows, where an ended process holds no slot.
 int unreaped_children();

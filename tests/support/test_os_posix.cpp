@@ -1,6 +1,7 @@
 #include "support/test_os.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
@@ -74,11 +75,13 @@ std::optional<int> run_with_process_limit(int (*body)()) {
   return WEXITSTATUS(status);
 }
 
-std::string copy_of_self() {
-  const auto copy = std::filesystem::temp_directory_path() / ("interproc_tests_copy." + std::to_string(::getpid()));
+std::string copy_of_self(const std::string& file_name) {
+  const auto copy = std::filesystem::path(self_path()).parent_path() / file_name;
   std::filesystem::copy_file(self_path(), copy, std::filesystem::copy_options::overwrite_existing);
   return copy.string();
 }
+
+bool remove_file(const std::string& path) { return std::remove(path.c_str()) == 0; }
 
 int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string& program) {
   const std::string self = program.empty() ? self_path() : program;

@@ -80,20 +80,38 @@ std::wstring widen(const std::string& s) {
 }
 }  // namespace
 
-std::string copy_of_self() { return {}; }
+std::string to_utf8(const std::wstring& w) {
+  const int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0, nullptr, nullptr);
+  std::string s(static_cast<std::size_t>(n), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr, nullptr);
+  return s;
+}
+
+std::string copy_of_self(const std::string& file_name) {
+  wchar_t self[MAX_PATH];
+  const DWORD length = GetModuleFileNameW(nullptr, self, MAX_PATH);
+  std::wstring folder(self, length);
+  folder.resize(folder.find_last_of(L'\\') + 1);
+  const std::wstring copy = folder + widen(file_name);
+  if (!CopyFileW(self, copy.c_str(), FALSE)) return {};
+  return to_utf8(copy);
+}
+
+bool remove_file(const std::string& path) { return DeleteFileW(widen(path).c_str()) != 0; }
 
 std::optional<int> run_with_process_limit(int (*)()) { return std::nullopt; }
 
-int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string&) {
-  wchar_t self[MAX_PATH];
-  GetModuleFileNameW(nullptr, self, MAX_PATH);
-  std::wstring command = L"\"" + std::wstring(self) + L"\"";
+int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string& program) {
+  wchar_t self_buffer[MAX_PATH];
+  const DWORD length = GetModuleFileNameW(nullptr, self_buffer, MAX_PATH);
+  const std::wstring self = program.empty() ? std::wstring(self_buffer, length) : widen(program);
+  std::wstring command = L"\"" + self + L"\"";
   for (const auto& a : args) command += L" " + widen(a);  // the probes' arguments need no quoting
   STARTUPINFOW startup{};
   startup.cb = sizeof startup;
   PROCESS_INFORMATION info{};
   _putenv_s("INTERPROC_TEST_PROBE", probe.c_str());
-  const BOOL started = CreateProcessW(self, command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
+  const BOOL started = CreateProcessW(self.c_str(), command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
   _putenv_s("INTERPROC_TEST_PROBE", "");
   if (!started) return -1;
   WaitForSingleObject(info.hProcess, INFINITE);
