@@ -45,7 +45,8 @@ bool try_claim(OwnerWordState& s, std::uint64_t expected, std::uint64_t me) noex
   return s.owner.compare_exchange_strong(expected, me, std::memory_order_seq_cst);
 }
 
-void cpu_relax() noexcept { std::this_thread::yield(); }
+// Gives the CPU away between looks: on few cores the owner may be waiting for it.
+void yield_to_owner() noexcept { std::this_thread::yield(); }
 
 // One look at the word: takes the lock if it is free or its owner is dead.
 std::optional<LockResult> try_once(OwnerWordState& s, std::uint64_t me) {
@@ -70,7 +71,7 @@ std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& 
                                     std::optional<Clock::time_point> deadline) {
   for (int spin = 0; spin < 64 && (!deadline || Clock::now() < *deadline); ++spin) {
     if (s.owner.load(std::memory_order_relaxed) == 0 && try_claim(s, 0, me)) return LockResult::acquired;
-    cpu_relax();
+    yield_to_owner();
   }
   auto slice = std::chrono::microseconds(50);
   for (;;) {

@@ -54,7 +54,7 @@ SharedSegment::~SharedSegment() { reset(); }
 
 void SharedSegment::reset() noexcept {
   if (address_ != nullptr) detail::unmap_segment(address_, mapped_size_);
-  detail::ScopedHandle(std::exchange(handle_, detail::invalid_handle));
+  detail::close_handle(std::exchange(handle_, detail::invalid_handle));
   address_ = nullptr;
   size_ = 0;
   mapped_size_ = 0;
