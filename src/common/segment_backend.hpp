@@ -21,6 +21,12 @@ struct MappedSegment {
 
 std::size_t page_size() noexcept;
 
+// Segments are mapped in whole pages; sizes arrive below SIZE_MAX / 2, so this cannot overflow.
+inline std::size_t round_to_pages(std::size_t size) noexcept {
+  const std::size_t page = page_size();
+  return (size + page - 1) / page * page;
+}
+
 // Every function below throws std::system_error naming the call and the object on failure.
 // Sizes arrive validated (non-zero, page-rounded size fits in size_t) and names arrive
 // validated by the common rules, without any OS prefix.

@@ -226,13 +226,14 @@ void* ChildContext::typed(std::size_t index, char kind, std::size_t element_size
 Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
                   const std::vector<SharedObject>& objects, StartMethod method) {
   if (guard_marker_present() && !guard_passed.load()) fail(errc::missing_guard, guard_help);
-  if (find_entry(entry) == nullptr) {
+  const ChildEntry found = find_entry(entry);
+  if (found == nullptr) {
     fail(errc::unknown_entry, "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
   }
   ChildToken token{std::string(entry), {}};
   std::vector<native_handle> handles;  // also rejects moved-from objects and duplicates
   for (const SharedObject& object : objects) token.objects.push_back(token_object(object, handles));
-  if (method == StartMethod::fork) return ChildContextAccess::fork(find_entry(entry), token.entry, objects, args);
+  if (method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args);
 
   const std::string token_text = encode_token(token);
   std::vector<std::string> argv{executable_path(), std::string(child_flag) + token_text};

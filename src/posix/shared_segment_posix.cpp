@@ -18,11 +18,6 @@ namespace {
 
 std::string shm_path(const std::string& name) { return "/" + name; }
 
-std::size_t round_to_pages(std::size_t size) {
-  const std::size_t page = page_size();
-  return (size + page - 1) / page * page;
-}
-
 }  // namespace
 
 std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }

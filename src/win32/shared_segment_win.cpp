@@ -32,11 +32,6 @@ std::wstring object_name(const std::string& name) {
 }
 std::string shown_name(const std::string& name) { return quoted("Local\\interproc." + name); }
 
-std::size_t round_to_pages(std::size_t size) noexcept {
-  const std::size_t page = page_size();
-  return (size + page - 1) / page * page;
-}
-
 struct SizeRecord {
   std::uint64_t magic;
   volatile LONG64 size;  // 0 until the creator has finished; Interlocked* on both sides
@@ -201,7 +196,7 @@ bool remove_named_segment(const std::string& name) {
   const DWORD error = ::GetLastError();
   if (error == ERROR_FILE_NOT_FOUND) return false;
   if (error == ERROR_ACCESS_DENIED) return true;  // it exists, owned by another user
-  throw std::system_error(static_cast<int>(error), std::system_category(), "OpenFileMappingW(" + shown_name(name) + ")");
+  throw_win32(error, "OpenFileMappingW(" + shown_name(name) + ")");
 }
 
 MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
