@@ -12,6 +12,7 @@
 #include <interproc/interprocess_mutex.hpp>
 
 #include <cstdint>
+#include <optional>
 
 namespace interproc::detail {
 
@@ -44,7 +45,11 @@ struct MutexAccess {
     SegmentAccess::forget(alias.state_);
     alias.wake_handle_ = invalid_handle;
   }
-  static void set_owner_died(InterprocessMutex& m, bool died) noexcept { m.previous_owner_died_ = died; }
+  // Notes an acquisition's result for previous_owner_died(); passes it on unchanged.
+  static std::optional<LockResult> record(InterprocessMutex& m, std::optional<LockResult> result) noexcept {
+    if (result) m.previous_owner_died_ = *result == LockResult::owner_died;
+    return result;
+  }
 };
 
 }  // namespace interproc::detail

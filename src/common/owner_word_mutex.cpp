@@ -90,14 +90,8 @@ std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& 
 std::optional<LockResult> lock_until(InterprocessMutex& m, std::optional<Clock::time_point> deadline) {
   OwnerWordState& s = state_of(m);
   const std::uint64_t me = current_owner_id();
-  std::optional<LockResult> result;
-  if (try_claim(s, 0, me)) {
-    result = LockResult::acquired;
-  } else {
-    result = lock_slow(m, s, me, deadline);
-  }
-  if (result) MutexAccess::set_owner_died(m, *result == LockResult::owner_died);
-  return result;
+  if (try_claim(s, 0, me)) return MutexAccess::record(m, LockResult::acquired);
+  return MutexAccess::record(m, lock_slow(m, s, me, deadline));
 }
 
 }  // namespace
@@ -125,9 +119,8 @@ LockResult InterprocessMutex::lock() { return *detail::lock_until(*this, std::nu
 bool InterprocessMutex::try_lock() {
   detail::OwnerWordState& s = detail::state_of(*this);
   const std::uint64_t me = detail::current_owner_id();
-  auto result = detail::try_claim(s, 0, me) ? std::optional(LockResult::acquired) : detail::try_once(s, me);
-  if (result) MutexAccess::set_owner_died(*this, *result == LockResult::owner_died);
-  return result.has_value();
+  if (detail::try_claim(s, 0, me)) return MutexAccess::record(*this, LockResult::acquired).has_value();
+  return MutexAccess::record(*this, detail::try_once(s, me)).has_value();
 }
 
 bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {

@@ -86,11 +86,6 @@ std::optional<LockResult> interpret(RobustState& s, int result, const char* call
   }
 }
 
-std::optional<LockResult> record(InterprocessMutex& m, std::optional<LockResult> r) {
-  if (r) MutexAccess::set_owner_died(m, *r == LockResult::owner_died);
-  return r;
-}
-
 }  // namespace
 
 InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle) {
@@ -114,12 +109,12 @@ InterprocessMutex InterprocessMutex::create() {
 
 LockResult InterprocessMutex::lock() {
   auto& s = detail::state_of(*this);
-  return *detail::record(*this, detail::interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock"));
+  return *MutexAccess::record(*this, detail::interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock"));
 }
 
 bool InterprocessMutex::try_lock() {
   auto& s = detail::state_of(*this);
-  return detail::record(*this, detail::interpret(s, ::pthread_mutex_trylock(&s.mutex), "pthread_mutex_trylock"))
+  return MutexAccess::record(*this, detail::interpret(s, ::pthread_mutex_trylock(&s.mutex), "pthread_mutex_trylock"))
       .has_value();
 }
 
@@ -135,7 +130,7 @@ bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
     deadline.tv_nsec -= 1000000000L;
   }
   const int result = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &deadline);
-  return detail::record(*this, detail::interpret(s, result, "pthread_mutex_clocklock")).has_value();
+  return MutexAccess::record(*this, detail::interpret(s, result, "pthread_mutex_clocklock")).has_value();
 }
 
 void InterprocessMutex::unlock() {
