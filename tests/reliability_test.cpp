@@ -85,6 +85,7 @@ TEST(Reliability, OwnersKilledAtRandomMomentsNeverCorruptOrHang) {
       EXPECT_TRUE(died) << "round " << round << ": torn update without an owner_died report";
       pair.value().b = pair.value().a;  // the repair a real program would make
     }
+    if (died) pair.get_lock().mark_consistent();
     pair.get_lock().unlock();
   }
   EXPECT_EQ(pair.value().a, pair.value().b);
@@ -143,21 +144,37 @@ TEST(Reliability, UnrelatedChildrenCannotReachUnpassedObjects) {
   EXPECT_EQ(code, 0) << "an unrelated child could reach handles " << handles;
 }
 
-// Run as a child by ExecutableGoneIsReported, from a copy of the test binary that it
-// deletes before calling spawn_child; skipped when run directly.
+// Run as a child by ExecutableGoneOrReplaced, from a copy of the test binary that it
+// deletes, or replaces with a script, before calling spawn_child; skipped when run directly.
 TEST(Reliability, ProbeSpawnWithoutExecutable) {
-  const char* program = std::getenv("INTERPROC_TEST_PROBE");
-  if (program == nullptr) GTEST_SKIP() << "only run as a child of ExecutableGoneIsReported";
-  std::remove(program);
-  EXPECT_SYSTEM_ERROR(spawn_child("count_pair", {"1"}), std::errc::no_such_file_or_directory, "posix_spawn(");
+  const char* probe = std::getenv("INTERPROC_TEST_PROBE");
+  if (probe == nullptr) GTEST_SKIP() << "only run as a child of ExecutableGoneOrReplaced";
+  const std::string program = std::string(probe).substr(2);
+  std::remove(program.c_str());
+  if (probe[0] == 'r') test::write_script(program, 42);  // a rebuild or a package upgrade
+  auto pair = SharedValue<Pair>::create({0, 0});
+  if (!test::spawns_running_image()) {  // macOS: posix_spawn reports the missing file
+    if (probe[0] == 'g') EXPECT_SYSTEM_ERROR(spawn_child("count_pair", {"1"}, {pair}), std::errc::no_such_file_or_directory, "posix_spawn(");
+    return;
+  }
+  // Linux: the child runs this program's own image, never the file now at its path.
+  EXPECT_EQ(spawn_child("count_pair", {"1"}, {pair}).wait(), 0);
+  EXPECT_EQ(pair.value().a, 1);
 }
 
-TEST(Reliability, ExecutableGoneIsReported) {
+class ExecutableGoneOrReplaced : public testing::TestWithParam<std::string> {};
+
+TEST_P(ExecutableGoneOrReplaced, SpawnRunsThisProgramOrSaysWhy) {
   if (test::is_windows()) GTEST_SKIP() << "a running program cannot be deleted on Windows";
   const std::string copy = test::copy_of_self("interproc_tests_gone." + std::to_string(std::random_device{}()));
-  EXPECT_EQ(test::run_unrelated_child({"--gtest_filter=Reliability.ProbeSpawnWithoutExecutable"}, copy, copy), 0);
+  EXPECT_EQ(test::run_unrelated_child({"--gtest_filter=Reliability.ProbeSpawnWithoutExecutable"},
+                                      GetParam().substr(0, 1) + ":" + copy, copy),
+            0);
   test::remove_file(copy);
+  test::remove_file(copy + " (deleted)");
 }
+
+INSTANTIATE_TEST_SUITE_P(Reliability, ExecutableGoneOrReplaced, testing::Values("gone", "replaced"));
 
 // Run as a child by ProgramWithUnicodePathSpawnsChildren from a copy of the test binary
 // whose name is not ASCII; skipped when run directly.

@@ -195,7 +195,7 @@ TEST(SpawnChild, ForkIsRejectedOnWindows) {
 
 TEST(SpawnChild, PassingOneObjectTwiceIsRejected) {
   SharedSegment s = SharedSegment::create(8);
-  EXPECT_THROW(spawn_child("exit_with", {"0"}, {s, s}), std::invalid_argument);
+  EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {"0"}, {s, s}), errc::invalid_argument, "passed twice");
 }
 
 TEST(SpawnChild, DestroyingAnUnwaitedChildWaitsForIt) {

@@ -21,6 +21,9 @@ enum class errc {
   recursive_lock,       // the owning thread locked the mutex again
   not_owner,            // unlock by a thread that does not hold the mutex
   child_start_failed,   // the child could not start its entry (exec failed, bad executable)
+  invalid_argument,     // spawn_child: an argument holding NUL, too many objects, one object twice
+  foreign_object,       // an OS object interproc did not make, or that another user owns or can write
+  not_ready,            // a named segment whose creator has not finished making it
 };
 
 INTERPROC_EXPORT const std::error_category& error_category() noexcept;

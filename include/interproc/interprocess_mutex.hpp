@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ratio>
 
 namespace interproc {
 
@@ -11,16 +12,34 @@ namespace detail {
 struct MutexAccess;
 }
 
-// What lock() found. owner_died: the caller holds the lock now, but the previous owner
-// (a thread or a whole process) ended while holding it, so the data it guards may be
-// half-written: repair it. Reported to exactly one locker; the mutex then works normally.
+// What lock() found. owner_died: the caller holds the lock now, but an owner (a thread or a
+// whole process) ended while holding it, so the data it guards may be half-written: repair
+// it, then call mark_consistent(). Until a holder does, every locker is told owner_died, so
+// the report cannot vanish with a holder that released the lock without acting on it (as
+// std::lock and std::scoped_lock do when they back off). The mutex works normally meanwhile.
 enum class LockResult { acquired, owner_died };
+
+namespace detail {
+// `d` in whole milliseconds, rounded up; negative is 0, and a duration beyond
+// milliseconds::max() saturates there (which waits as long as it takes) instead of overflowing.
+template <class Rep, class Period>
+std::chrono::milliseconds saturated_milliseconds(std::chrono::duration<Rep, Period> d) noexcept {
+  using Milliseconds = std::chrono::duration<long double, std::milli>;
+  const long double ms = std::chrono::duration_cast<Milliseconds>(d).count();
+  if (!(ms > 0)) return std::chrono::milliseconds(0);
+  if (ms >= static_cast<long double>(std::chrono::milliseconds::max().count() - 1)) return std::chrono::milliseconds::max();
+  return std::chrono::ceil<std::chrono::milliseconds>(d);
+}
+}  // namespace detail
 
 // A lock shared by processes, living in its own small shared segment. It is owned by a
 // thread, like std::mutex: threads of one process exclude each other as processes do.
-// Satisfies Lockable and TimedLockable, so std::lock_guard and std::unique_lock work.
+// Satisfies Lockable and TimedLockable, so std::lock_guard, std::unique_lock (with durations
+// and time points of any clock) and std::scoped_lock work.
 // A dead owner never causes a deadlock: the next locker takes over and is told.
-// Move-only; a moved-from mutex must not be used (checked with GSL Expects).
+// Move-only; a moved-from mutex must not be used (checked with GSL Expects). Destroying a
+// mutex that a thread of this process still holds is safe: Linux keeps its memory mapped
+// until the process ends, so that the holder's end is still reported to the next locker.
 // Errors: locking again from the owning thread throws std::system_error with
 // errc::recursive_lock; unlocking a mutex the thread does not hold throws errc::not_owner
 // (when detection is cheap: always on Linux and Windows, see the README).
@@ -39,16 +58,31 @@ class INTERPROC_EXPORT InterprocessMutex {
   LockResult lock();
   // True if the lock was taken (also when its owner had died: see previous_owner_died()).
   bool try_lock();
+  // Timeouts of any length: milliseconds::max() and beyond wait as long as it takes.
   bool try_lock_for(std::chrono::milliseconds timeout);
   template <class Rep, class Period>
   bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
-    return try_lock_for(std::chrono::ceil<std::chrono::milliseconds>(timeout));
+    return try_lock_for(detail::saturated_milliseconds(timeout));
+  }
+  // Until `deadline` on its own clock (steady_clock, system_clock, ...), looked at again
+  // after each wait, as the standard asks of clocks that may jump.
+  template <class Clock, class Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    using Seconds = std::chrono::duration<long double>;
+    for (;;) {
+      const Seconds left = Seconds(deadline.time_since_epoch()) - Seconds(Clock::now().time_since_epoch());
+      if (!(left > Seconds::zero())) return try_lock();
+      if (try_lock_for(left)) return true;
+    }
   }
   void unlock();
 
-  // Valid while the calling thread holds the lock: whether it was taken over from an
-  // owner that died holding it (what lock() returned as LockResult::owner_died).
+  // Valid while the calling thread holds the lock: whether an owner died holding it and
+  // no holder has called mark_consistent() since (what lock() returned as owner_died).
   bool previous_owner_died() const noexcept { return previous_owner_died_; }
+  // Declares the guarded data repaired: ends the owner-death report for later lockers.
+  // Only the holder may call it (errc::not_owner otherwise).
+  void mark_consistent();
 
  private:
   friend struct detail::MutexAccess;

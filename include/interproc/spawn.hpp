@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,25 +29,48 @@ namespace detail {
 struct ChildContextAccess;
 struct ChildAccess;
 class ChildObjects;
+
+enum class ObjectKind : char { segment = 's', mutex = 'm', value = 'v', array = 'a' };
+
+// What a child needs to rebuild a SharedValue<T> / SharedArray<T>: T's size, a fingerprint
+// of T itself (so that float is not taken for int), and how to make and destroy the object.
+struct ElementType {
+  std::size_t size = 0;
+  std::uint64_t fingerprint = 0;
+  void* (*make)(SharedSegment&, InterprocessMutex&) = nullptr;
+  void (*destroy)(void*) = nullptr;
+};
+
+// FNV-1a over the compiler's spelling of T: the same in parent and child, which run the
+// same program.
+template <class T>
+std::uint64_t type_fingerprint() noexcept {
+#if defined(_MSC_VER) && !defined(__clang__)
+  const char* spelling = __FUNCSIG__;
+#else
+  const char* spelling = __PRETTY_FUNCTION__;
+#endif
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const char* c = spelling; *c != '\0'; ++c) hash = (hash ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
+  return hash;
 }
+}  // namespace detail
 
 // What a child entry receives: its string arguments and the shared objects its parent
 // passed, in the order they were passed. Asking for an object as another kind, or for an
 // index past the end, throws errc::wrong_object_kind.
 class INTERPROC_EXPORT ChildContext {
  public:
-  using MakeFn = void* (*)(SharedSegment&, InterprocessMutex&);  // used by value<T>(), array<T>()
-  using DestroyFn = void (*)(void*);
-
   ~ChildContext();
   ChildContext(const ChildContext&) = delete;
   ChildContext& operator=(const ChildContext&) = delete;
 
-  const std::vector<std::string>& args() const noexcept { return args_; }
+  const std::vector<std::string>& args() const noexcept;
   std::size_t object_count() const noexcept;
 
   SharedSegment& segment(std::size_t index);
   InterprocessMutex& mutex(std::size_t index);
+  // The element type must be the parent's T exactly, not only of the same size.
   template <class T>
   SharedValue<T>& value(std::size_t index);
   template <class T>
@@ -55,10 +79,9 @@ class INTERPROC_EXPORT ChildContext {
  private:
   friend struct detail::ChildContextAccess;
   ChildContext();
-  void* typed(std::size_t index, char kind, std::size_t element_size, MakeFn make, DestroyFn destroy);
+  void* typed(std::size_t index, detail::ObjectKind kind, const detail::ElementType& type);
 
-  std::vector<std::string> args_;
-  std::unique_ptr<detail::ChildObjects> objects_;
+  detail::ChildObjects* objects_;  // owned; a plain pointer keeps the exported class free of std members
 };
 
 using ChildEntry = int (*)(ChildContext&);
@@ -80,23 +103,20 @@ INTERPROC_EXPORT bool register_entry(std::string_view name, ChildEntry entry);
 // A shared object to pass to a child: a non-owning reference, valid during spawn_child.
 class SharedObject {
  public:
-  SharedObject(const SharedSegment& s) noexcept : kind_('s'), segment_(&s) {}
-  SharedObject(const InterprocessMutex& m) noexcept : kind_('m'), mutex_(&m) {}
+  SharedObject(const SharedSegment& s) noexcept : kind_(detail::ObjectKind::segment), segment_(&s) {}
+  SharedObject(const InterprocessMutex& m) noexcept : kind_(detail::ObjectKind::mutex), mutex_(&m) {}
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;
   template <class T>
   SharedObject(const SharedArray<T>& a) noexcept;
 
-  char kind() const noexcept { return kind_; }  // 's', 'm', 'v' (value) or 'a' (array)
-  const SharedSegment* segment() const noexcept { return segment_; }
-  const InterprocessMutex* mutex() const noexcept { return mutex_; }
-  std::size_t element_size() const noexcept { return element_size_; }
-
  private:
-  char kind_;
+  friend struct detail::ChildContextAccess;
+  detail::ObjectKind kind_;
   const SharedSegment* segment_ = nullptr;
   const InterprocessMutex* mutex_ = nullptr;
   std::size_t element_size_ = 0;
+  std::uint64_t type_fingerprint_ = 0;
 };
 
 // A started child process. wait() returns its exit code, or -N if signal N killed it
@@ -125,10 +145,12 @@ class INTERPROC_EXPORT Child {
   friend struct detail::ChildAccess;
   Child(long pid, std::intptr_t handle) noexcept : pid_(pid), handle_(handle) {}
   void release() noexcept;
+  int finish(int code) noexcept { return exit_code_ = code, waited_ = true, code; }
 
   long pid_ = -1;
   std::intptr_t handle_ = -1;  // Windows: the process HANDLE; POSIX: unused
-  std::optional<int> exit_code_;
+  int exit_code_ = 0;          // valid once waited_ (no std::optional: MSVC's C4251 in DLLs)
+  bool waited_ = false;
 };
 
 // Starts the registered entry `entry` in a child process with `args` and the shared
@@ -172,26 +194,30 @@ struct SharedDataAccess {
 
 template <class T>
 SharedObject::SharedObject(const SharedValue<T>& v) noexcept
-    : kind_('v'), segment_(&detail::SharedDataAccess::data(v)),
-      mutex_(&detail::SharedDataAccess::lock(v)), element_size_(sizeof(T)) {}
+    : kind_(detail::ObjectKind::value), segment_(&detail::SharedDataAccess::data(v)),
+      mutex_(&detail::SharedDataAccess::lock(v)), element_size_(sizeof(T)),
+      type_fingerprint_(detail::type_fingerprint<T>()) {}
 
 template <class T>
 SharedObject::SharedObject(const SharedArray<T>& a) noexcept
-    : kind_('a'), segment_(&detail::SharedDataAccess::data(a)),
-      mutex_(&detail::SharedDataAccess::lock(a)), element_size_(sizeof(T)) {}
+    : kind_(detail::ObjectKind::array), segment_(&detail::SharedDataAccess::data(a)),
+      mutex_(&detail::SharedDataAccess::lock(a)), element_size_(sizeof(T)),
+      type_fingerprint_(detail::type_fingerprint<T>()) {}
 
 template <class T>
 SharedValue<T>& ChildContext::value(std::size_t index) {
   using Access = detail::SharedDataAccess;
-  return *static_cast<SharedValue<T>*>(
-      typed(index, 'v', sizeof(T), &Access::make<SharedValue<T>>, &Access::destroy<SharedValue<T>>));
+  const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make<SharedValue<T>>,
+                                 &Access::destroy<SharedValue<T>>};
+  return *static_cast<SharedValue<T>*>(typed(index, detail::ObjectKind::value, type));
 }
 
 template <class T>
 SharedArray<T>& ChildContext::array(std::size_t index) {
   using Access = detail::SharedDataAccess;
-  return *static_cast<SharedArray<T>*>(
-      typed(index, 'a', sizeof(T), &Access::make<SharedArray<T>>, &Access::destroy<SharedArray<T>>));
+  const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make<SharedArray<T>>,
+                                 &Access::destroy<SharedArray<T>>};
+  return *static_cast<SharedArray<T>*>(typed(index, detail::ObjectKind::array, type));
 }
 
 }  // namespace interproc

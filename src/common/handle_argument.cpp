@@ -69,7 +69,7 @@ TokenObject parse_object(std::string_view text) {
 
 // Handles sit at fixed field positions; each may appear once in a token.
 std::vector<std::size_t> handle_positions(char kind) {
-  const std::size_t mutex_at = (kind == 'v' || kind == 'a') ? 3 : 0;
+  const std::size_t mutex_at = (kind == 'v' || kind == 'a') ? 4 : 0;
   if (kind == 's') return {0};
   std::vector<std::size_t> positions{mutex_at};
   if (mutex_wake_handles == 1) positions.push_back(mutex_at + 2);
@@ -94,9 +94,17 @@ std::size_t field_count(char kind) {
     case 's': return 2;
     case 'm': return mutex_fields;
     case 'v':
-    case 'a': return 3 + mutex_fields;
+    case 'a': return 4 + mutex_fields;
     default: return 0;
   }
+}
+
+std::vector<std::uint64_t*> handle_fields(ChildToken& token) {
+  std::vector<std::uint64_t*> fields;
+  for (TokenObject& object : token.objects) {
+    for (std::size_t at : handle_positions(object.kind)) fields.push_back(&object.fields[at]);
+  }
+  return fields;
 }
 
 bool is_valid_entry_name(std::string_view name) noexcept {

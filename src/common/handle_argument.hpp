@@ -31,8 +31,13 @@ struct ChildToken {
 };
 
 // Fields an object of `kind` carries: segment (handle, size); mutex (state handle, state
-// size[, wake handle]); value and array (handle, size, element size, then a mutex's fields).
+// size[, wake handle]); value and array (handle, size, element size, element type
+// fingerprint, then a mutex's fields).
 std::size_t field_count(char kind);
+
+// Every handle field of `token`, in order, for a backend that gives the child its own
+// handle values and rewrites the token to name those.
+std::vector<std::uint64_t*> handle_fields(ChildToken& token);
 
 // Entry names: 1..max_entry_name characters of [A-Za-z0-9_].
 bool is_valid_entry_name(std::string_view name) noexcept;

@@ -13,6 +13,7 @@ InterprocessMutex::InterprocessMutex(InterprocessMutex&& other) noexcept
 
 InterprocessMutex& InterprocessMutex::operator=(InterprocessMutex&& other) noexcept {
   if (this != &other) {
+    detail::retire_state(state_);
     state_ = std::move(other.state_);
     detail::close_handle(std::exchange(wake_handle_, std::exchange(other.wake_handle_, detail::invalid_handle)));
     previous_owner_died_ = other.previous_owner_died_;
@@ -20,6 +21,9 @@ InterprocessMutex& InterprocessMutex::operator=(InterprocessMutex&& other) noexc
   return *this;
 }
 
-InterprocessMutex::~InterprocessMutex() { detail::close_handle(wake_handle_); }
+InterprocessMutex::~InterprocessMutex() {
+  detail::retire_state(state_);
+  detail::close_handle(wake_handle_);
+}
 
 }  // namespace interproc

@@ -11,6 +11,7 @@
 
 #include <interproc/interprocess_mutex.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -23,6 +24,23 @@ extern const int mutex_wake_handles;
 // Takes ownership of a wake handle from a parent; throws errc::bad_handle_argument if it is
 // not one (Windows: not an event). Only called where mutex_wake_handles is 1.
 ScopedHandle adopt_wake_handle(native_handle h);
+
+// Both implementations keep this flag in their shared state: set when a locker takes the
+// lock over from a dead owner, cleared by mark_consistent(). Read and written under the lock.
+using OwnerDiedFlag = std::atomic<std::uint32_t>;
+
+// An acquisition's result with the pending report applied: owner_died while the flag is set.
+inline std::optional<LockResult> with_pending_report(OwnerDiedFlag& pending, std::optional<LockResult> result) noexcept {
+  if (!result) return result;
+  if (*result == LockResult::owner_died) pending.store(1, std::memory_order_relaxed);
+  return pending.load(std::memory_order_relaxed) != 0 ? LockResult::owner_died : LockResult::acquired;
+}
+
+// Called as a mutex object lets go of its state (destruction, move assignment). Linux: a
+// state still locked by a thread of this process stays mapped until the process ends, so
+// the kernel's robust-list walk at that thread's end can still mark it, and glibc's list
+// never points into unmapped memory. Elsewhere: nothing to do.
+void retire_state(SharedSegment& state) noexcept;
 
 struct MutexAccess {
   static const SharedSegment& state(const InterprocessMutex& m) noexcept { return m.state_; }

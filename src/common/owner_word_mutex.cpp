@@ -9,6 +9,7 @@
 // both sides use sequentially consistent operations, so either the waiter sees the word
 // free or the unlocker sees the waiter and wakes it.
 
+#include "common/deadline.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/owner_word.hpp"
@@ -30,10 +31,9 @@ struct OwnerWordState {
   std::uint32_t magic;
   std::atomic<std::uint32_t> waiters;
   std::atomic<std::uint64_t> owner;  // 0: free; else current_owner_id() of the holder
+  OwnerDiedFlag owner_died;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the lock word must be lock-free across processes");
-
-using Clock = std::chrono::steady_clock;
 
 OwnerWordState& state_of(const InterprocessMutex& m) {
   const SharedSegment& segment = MutexAccess::state(m);
@@ -90,11 +90,14 @@ std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& 
 std::optional<LockResult> lock_until(InterprocessMutex& m, std::optional<Clock::time_point> deadline) {
   OwnerWordState& s = state_of(m);
   const std::uint64_t me = current_owner_id();
-  if (try_claim(s, 0, me)) return MutexAccess::record(m, LockResult::acquired);
-  return MutexAccess::record(m, lock_slow(m, s, me, deadline));
+  if (try_claim(s, 0, me)) return MutexAccess::record(m, with_pending_report(s.owner_died, LockResult::acquired));
+  return MutexAccess::record(m, with_pending_report(s.owner_died, lock_slow(m, s, me, deadline)));
 }
 
+
 }  // namespace
+
+void retire_state(SharedSegment&) noexcept {}
 
 InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle wake) {
   if (state.size() < sizeof(OwnerWordState) ||
@@ -110,7 +113,7 @@ using detail::MutexAccess;
 
 InterprocessMutex InterprocessMutex::create() {
   SharedSegment segment = SharedSegment::create(sizeof(detail::OwnerWordState));
-  ::new (segment.bytes().data()) detail::OwnerWordState{detail::mutex_magic, {0}, {0}};
+  ::new (segment.bytes().data()) detail::OwnerWordState{detail::mutex_magic, {0}, {0}, {0}};
   return MutexAccess::assemble(std::move(segment), detail::create_wake_handle());
 }
 
@@ -119,13 +122,21 @@ LockResult InterprocessMutex::lock() { return *detail::lock_until(*this, std::nu
 bool InterprocessMutex::try_lock() {
   detail::OwnerWordState& s = detail::state_of(*this);
   const std::uint64_t me = detail::current_owner_id();
-  if (detail::try_claim(s, 0, me)) return MutexAccess::record(*this, LockResult::acquired).has_value();
-  return MutexAccess::record(*this, detail::try_once(s, me)).has_value();
+  const std::optional<LockResult> result = detail::try_claim(s, 0, me) ? LockResult::acquired : detail::try_once(s, me);
+  return MutexAccess::record(*this, detail::with_pending_report(s.owner_died, result)).has_value();
 }
 
 bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
-  return detail::lock_until(*this, detail::Clock::now() + std::max(timeout, std::chrono::milliseconds(0)))
-      .has_value();
+  return detail::lock_until(*this, detail::deadline_after(timeout)).has_value();
+}
+
+void InterprocessMutex::mark_consistent() {
+  detail::OwnerWordState& s = detail::state_of(*this);
+  if (s.owner.load(std::memory_order_relaxed) != detail::current_owner_id()) {
+    detail::fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
+  }
+  s.owner_died.store(0, std::memory_order_relaxed);
+  previous_owner_died_ = false;
 }
 
 void InterprocessMutex::unlock() {

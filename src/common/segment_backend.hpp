@@ -55,6 +55,11 @@ struct SegmentAccess {
   static SharedSegment alias(const SharedSegment& original) noexcept {
     return adopt(MappedSegment{ScopedHandle(original.handle_), original.address_, original.size_, original.mapped_size_});
   }
+  // Lets go of a segment without unmapping it: the mapping lives until the process ends.
+  static void leave_mapped(SharedSegment& s) noexcept {
+    close_handle(s.handle_);
+    forget(s);
+  }
   static void forget(SharedSegment& alias) noexcept {
     alias.address_ = nullptr;
     alias.handle_ = invalid_handle;

@@ -10,6 +10,8 @@
 #include "common/segment_backend.hpp"
 #include "common/spawn_backend.hpp"
 
+#include <gsl/assert>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -25,17 +27,18 @@ std::atomic<bool> guard_passed{false};
 
 // One shared object as the child rebuilt it.
 struct ChildSlot {
-  char kind = 0;
-  std::size_t element_size = 0;
-  SharedSegment segment;                   // 's', 'v', 'a'
-  std::optional<InterprocessMutex> mutex;  // 'm', 'v', 'a'
-  // The SharedValue<T> / SharedArray<T> made on first use, and the function that made it.
-  std::unique_ptr<void, ChildContext::DestroyFn> typed{nullptr, nullptr};
-  ChildContext::MakeFn make = nullptr;
+  ObjectKind kind = ObjectKind::segment;
+  std::size_t element_size = 0;            // value, array
+  std::uint64_t type_fingerprint = 0;      // value, array
+  SharedSegment segment;                   // segment, value, array
+  std::optional<InterprocessMutex> mutex;  // mutex, value, array
+  // The SharedValue<T> / SharedArray<T> made on first use.
+  std::unique_ptr<void, void (*)(void*)> typed{nullptr, nullptr};
 };
 
 class ChildObjects {
  public:
+  std::vector<std::string> args;
   std::vector<ChildSlot> slots;
 };
 
@@ -47,39 +50,44 @@ constexpr const char* guard_help =
     "`if (auto code = interproc::child_main(argc, argv)) return *code;` (the counterpart of "
     "Python's `if __name__ == '__main__':`); without it every child would start children again";
 
-// ---- parent side: objects to token fields and handles ----
+bool has_segment(ObjectKind kind) noexcept { return kind != ObjectKind::mutex; }
+bool has_mutex(ObjectKind kind) noexcept { return kind != ObjectKind::segment; }
+bool has_elements(ObjectKind kind) noexcept { return kind == ObjectKind::value || kind == ObjectKind::array; }
 
-// Each handle once: passing one object twice would make the child own it twice.
-void add_handle(native_handle h, std::vector<native_handle>& handles) {
-  if (std::find(handles.begin(), handles.end(), h) != handles.end()) {
-    throw std::invalid_argument("spawn_child: the same shared object is passed twice");
+// ---- parent side: checks, then objects to token fields ----
+
+void check_arguments(const std::vector<std::string>& args, const std::vector<SharedObject>& objects) {
+  // argv strings end at the first NUL on POSIX; refusing them everywhere keeps every OS alike.
+  for (const std::string& arg : args) {
+    if (arg.find('\0') != std::string::npos) fail(errc::invalid_argument, "spawn_child: an argument contains a NUL character");
   }
-  handles.push_back(h);
+  if (objects.size() > max_token_objects) {
+    fail(errc::invalid_argument, "spawn_child: " + std::to_string(objects.size()) + " shared objects, at most " +
+                                     std::to_string(max_token_objects) + " can be passed to one child");
+  }
 }
 
-void add_segment(const SharedSegment& s, TokenObject& out, std::vector<native_handle>& handles) {
-  if (!s) throw std::invalid_argument("spawn_child: a moved-from SharedSegment cannot be passed");
-  add_handle(SegmentAccess::handle(s), handles);
+void add_segment(const SharedSegment& s, TokenObject& out) {
+  Expects(s);  // a moved-from SharedSegment
   out.fields.push_back(static_cast<std::uint64_t>(SegmentAccess::handle(s)));
   out.fields.push_back(s.size());
 }
 
-void add_mutex(const InterprocessMutex& m, TokenObject& out, std::vector<native_handle>& handles) {
-  if (!MutexAccess::state(m)) throw std::invalid_argument("spawn_child: a moved-from InterprocessMutex cannot be passed");
-  add_segment(MutexAccess::state(m), out, handles);
-  if (mutex_wake_handles == 1) {
-    add_handle(MutexAccess::wake_handle(m), handles);
-    out.fields.push_back(static_cast<std::uint64_t>(MutexAccess::wake_handle(m)));
-  }
+void add_mutex(const InterprocessMutex& m, TokenObject& out) {
+  Expects(MutexAccess::state(m));  // a moved-from InterprocessMutex
+  add_segment(MutexAccess::state(m), out);
+  if (mutex_wake_handles == 1) out.fields.push_back(static_cast<std::uint64_t>(MutexAccess::wake_handle(m)));
 }
 
-// The token fields of `object` (laid out as field_count() describes), its handles added.
-TokenObject token_object(const SharedObject& object, std::vector<native_handle>& handles) {
-  TokenObject out{object.kind(), {}};
-  if (object.kind() != 'm') add_segment(*object.segment(), out, handles);
-  if (object.kind() == 'v' || object.kind() == 'a') out.fields.push_back(object.element_size());
-  if (object.kind() != 's') add_mutex(*object.mutex(), out, handles);
-  return out;
+// Each handle once: passing one object twice would make the child own it twice.
+void check_distinct(ChildToken& token) {
+  std::vector<std::uint64_t> seen;
+  for (const std::uint64_t* handle : handle_fields(token)) {
+    if (std::find(seen.begin(), seen.end(), *handle) != seen.end()) {
+      fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
+    }
+    seen.push_back(*handle);
+  }
 }
 
 // ---- child side: token to objects ----
@@ -93,19 +101,21 @@ InterprocessMutex rebuild_mutex(const std::vector<std::uint64_t>& f, std::size_t
 
 ChildSlot rebuild(const TokenObject& object) {
   ChildSlot slot;
-  slot.kind = object.kind;
+  slot.kind = static_cast<ObjectKind>(object.kind);
   const auto& f = object.fields;
-  if (object.kind == 'm') {
+  if (!has_segment(slot.kind)) {
     slot.mutex = rebuild_mutex(f, 0);
     return slot;
   }
   slot.segment = SegmentAccess::adopt(map_inherited_segment(static_cast<native_handle>(f[0]), static_cast<std::size_t>(f[1])));
-  if (object.kind == 's') return slot;
+  if (!has_mutex(slot.kind)) return slot;
   slot.element_size = static_cast<std::size_t>(f[2]);
-  if (slot.element_size == 0 || f[1] % slot.element_size != 0 || (object.kind == 'v' && f[1] != slot.element_size)) {
+  slot.type_fingerprint = f[3];
+  if (slot.element_size == 0 || f[1] % slot.element_size != 0 ||
+      (slot.kind == ObjectKind::value && f[1] != slot.element_size)) {
     fail(errc::bad_handle_argument, "--interproc-child: element size does not match the segment size");
   }
-  slot.mutex = rebuild_mutex(f, 3);
+  slot.mutex = rebuild_mutex(f, 4);
   return slot;
 }
 
@@ -117,35 +127,50 @@ int report_child_failure(const std::string& entry, const std::exception& e, int 
 
 }  // namespace
 
-// fork: the child is a copy of the parent with every object already mapped, so its context
-// borrows the parent's objects (same addresses and handles) instead of mapping them again.
-ChildSlot borrow(const SharedObject& object) {
-  ChildSlot slot;
-  slot.kind = object.kind();
-  slot.element_size = object.element_size();
-  if (object.segment() != nullptr) slot.segment = SegmentAccess::alias(*object.segment());
-  if (object.mutex() != nullptr) slot.mutex = MutexAccess::alias(*object.mutex());
-  return slot;
-}
-
 void give_back(ChildSlot& slot) noexcept {
   SegmentAccess::forget(slot.segment);
   if (slot.mutex) MutexAccess::forget(*slot.mutex);
 }
 
 struct ChildContextAccess {
+  // The token fields of `object` (laid out as field_count() describes), with this
+  // process's handles.
+  static TokenObject token_object(const SharedObject& object) {
+    TokenObject out{static_cast<char>(object.kind_), {}};
+    if (has_segment(object.kind_)) add_segment(*object.segment_, out);
+    if (has_elements(object.kind_)) {
+      out.fields.push_back(object.element_size_);
+      out.fields.push_back(object.type_fingerprint_);
+    }
+    if (has_mutex(object.kind_)) add_mutex(*object.mutex_, out);
+    return out;
+  }
+
+  // fork: the child is a copy of the parent with every object already mapped, so its
+  // context borrows the parent's objects (same addresses and handles) instead of mapping
+  // them again.
+  static ChildSlot borrow(const SharedObject& object) {
+    ChildSlot slot;
+    slot.kind = object.kind_;
+    slot.element_size = object.element_size_;
+    slot.type_fingerprint = object.type_fingerprint_;
+    if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
+    if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
+    return slot;
+  }
+
   // The spawn-style child: rebuilds its objects from the token, then runs the entry.
   static int run(std::string_view token_text, std::vector<std::string> args) {
     ChildContext context;
     ChildEntry entry = nullptr;
     std::string name = "?";
     try {
-      ChildToken token = parse_token(token_text);
+      ChildToken token = parse_token(received_token(token_text));
       name = token.entry;
       entry = find_entry(token.entry);
       if (entry == nullptr) fail(errc::unknown_entry, "no entry \"" + token.entry + "\" is registered in this program");
       for (const TokenObject& object : token.objects) context.objects_->slots.push_back(rebuild(object));
-      context.args_ = std::move(args);
+      context.objects_->args = std::move(args);
     } catch (const std::exception& e) {
       return report_child_failure(name, e, exit_bad_child_argument);
     }
@@ -157,7 +182,7 @@ struct ChildContextAccess {
   static Child fork(ChildEntry entry, const std::string& name, const std::vector<SharedObject>& objects,
                     const std::vector<std::string>& args) {
     ChildContext context;
-    context.args_ = args;
+    context.objects_->args = args;
     for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
     try {
       Child child = launch_fork([&] { return execute(entry, name, context); });
@@ -184,42 +209,51 @@ struct ChildContextAccess {
 
 using namespace detail;
 
-ChildContext::ChildContext() : objects_(std::make_unique<ChildObjects>()) {}
-ChildContext::~ChildContext() = default;
+ChildContext::ChildContext() : objects_(new ChildObjects) {}
+ChildContext::~ChildContext() { delete objects_; }
 
+const std::vector<std::string>& ChildContext::args() const noexcept { return objects_->args; }
 std::size_t ChildContext::object_count() const noexcept { return objects_->slots.size(); }
 
 namespace {
 
-ChildSlot& slot_of(ChildObjects& objects, std::size_t index, char kind) {
+const char* kind_name(ObjectKind kind) noexcept {
+  switch (kind) {
+    case ObjectKind::segment: return "SharedSegment";
+    case ObjectKind::mutex: return "InterprocessMutex";
+    case ObjectKind::value: return "SharedValue";
+    case ObjectKind::array: return "SharedArray";
+  }
+  return "?";
+}
+
+ChildSlot& slot_of(ChildObjects& objects, std::size_t index, ObjectKind kind) {
   if (index >= objects.slots.size()) {
     fail(errc::wrong_object_kind, "ChildContext: no shared object at index " + std::to_string(index) + " (the child has " +
                                       std::to_string(objects.slots.size()) + ")");
   }
   ChildSlot& slot = objects.slots[index];
   if (slot.kind != kind) {
-    fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) + " is of kind '" +
-                                      std::string(1, slot.kind) + "', not '" + std::string(1, kind) + "'");
+    fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) + " is a " + kind_name(slot.kind) +
+                                      ", not a " + kind_name(kind));
   }
   return slot;
 }
 
 }  // namespace
 
-SharedSegment& ChildContext::segment(std::size_t index) { return slot_of(*objects_, index, 's').segment; }
+SharedSegment& ChildContext::segment(std::size_t index) { return slot_of(*objects_, index, ObjectKind::segment).segment; }
 
-InterprocessMutex& ChildContext::mutex(std::size_t index) { return *slot_of(*objects_, index, 'm').mutex; }
+InterprocessMutex& ChildContext::mutex(std::size_t index) { return *slot_of(*objects_, index, ObjectKind::mutex).mutex; }
 
-void* ChildContext::typed(std::size_t index, char kind, std::size_t element_size, MakeFn make, DestroyFn destroy) {
+void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType& type) {
   ChildSlot& slot = slot_of(*objects_, index, kind);
-  if (slot.element_size != element_size || (slot.typed && slot.make != make)) {
-    fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) + " holds elements of " +
-                                      std::to_string(slot.element_size) + " bytes, asked for another type");
+  if (slot.element_size != type.size || slot.type_fingerprint != type.fingerprint) {
+    fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) +
+                                      " holds another element type than the one asked for (elements of " +
+                                      std::to_string(slot.element_size) + " bytes)");
   }
-  if (!slot.typed) {
-    slot.typed = std::unique_ptr<void, DestroyFn>(make(slot.segment, *slot.mutex), destroy);
-    slot.make = make;
-  }
+  if (!slot.typed) slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(slot.segment, *slot.mutex), type.destroy);
   return slot.typed.get();
 }
 
@@ -230,15 +264,12 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   if (found == nullptr) {
     fail(errc::unknown_entry, "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
   }
+  check_arguments(args, objects);
   ChildToken token{std::string(entry), {}};
-  std::vector<native_handle> handles;  // also rejects moved-from objects and duplicates
-  for (const SharedObject& object : objects) token.objects.push_back(token_object(object, handles));
+  for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::token_object(object));
+  check_distinct(token);
   if (method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args);
-
-  const std::string token_text = encode_token(token);
-  std::vector<std::string> argv{executable_path(), std::string(child_flag) + token_text};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return launch_executable(argv[0], argv, handles);
+  return launch_executable(executable_path(), std::move(token), args);
 }
 
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return program_arguments(argc, argv); }

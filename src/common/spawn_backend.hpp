@@ -2,6 +2,7 @@
 // The seam between spawn_child / child_main (src/common/spawn.cpp) and the backends:
 // starting a process, forking, waiting, and the guard marker in the environment.
 
+#include "common/handle_argument.hpp"
 #include "common/native_handle.hpp"
 
 #include <interproc/spawn.hpp>
@@ -29,11 +30,17 @@ std::vector<std::string> program_arguments(int argc, char** argv);
 // This program's own executable, as an absolute UTF-8 path (never argv[0]).
 std::string executable_path();
 
-// Starts `path` with `argv` (UTF-8; argv[0] included) and the guard marker added to the
-// environment. Exactly the handles in `inherited` reach the child, under the same values.
-// Throws std::system_error when the OS refuses or the executable cannot be run.
-Child launch_executable(const std::string& path, const std::vector<std::string>& argv,
-                        const std::vector<native_handle>& inherited);
+// Starts `path` (UTF-8) as a spawn-style child running `token`, with `args` after the
+// token argument and the guard marker added to the environment. `token` names the objects
+// by this process's handles: the backend gives the child its own copies of exactly those
+// (nothing else of the parent's), rewrites the token's handle fields (handle_fields) to the
+// child's values, and passes it on. Throws std::system_error when the OS refuses or the
+// executable cannot be run.
+Child launch_executable(const std::string& path, ChildToken token, const std::vector<std::string>& args);
+
+// Child side: the token text that child_main() found after child_flag, made whole (POSIX:
+// the argument itself; Windows: read from where the parent put it).
+std::string received_token(std::string_view argument);
 
 // POSIX: forks; the child runs `body` and leaves with _exit(body()). Windows: throws
 // errc::not_supported.

@@ -11,7 +11,7 @@
 namespace interproc::detail {
 
 MappedSegment create_anonymous_segment(std::size_t size) {
-  ScopedHandle fd(::memfd_create("interproc", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  ScopedHandle fd(above_standard_streams(::memfd_create("interproc", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (!fd.valid()) fail_errno(errno, "memfd_create(\"interproc\")");
   MappedSegment segment = size_and_map(std::move(fd), size, "memfd");
   if (::fcntl(static_cast<int>(segment.handle.get()), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {

@@ -28,7 +28,7 @@ std::string random_shm_path() {
 MappedSegment create_anonymous_segment(std::size_t size) {
   for (int attempt = 0;; ++attempt) {
     const std::string path = random_shm_path();
-    ScopedHandle fd(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR));
+    ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)));
     if (!fd.valid()) {
       const int saved = errno;
       if (saved == EEXIST && attempt < 16) continue;

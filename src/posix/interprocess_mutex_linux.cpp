@@ -9,6 +9,7 @@
 #include <gsl/assert>
 
 #include <cerrno>
+#include <csignal>
 #include <ctime>
 #include <optional>
 #include <new>
@@ -23,6 +24,7 @@ namespace {
 
 struct RobustState {
   std::uint32_t magic;
+  OwnerDiedFlag owner_died;
   pthread_mutex_t mutex;
 };
 
@@ -48,17 +50,27 @@ void init_robust_mutex(pthread_mutex_t* mutex) {
   check_pthread(result, "pthread_mutex_init(robust, process-shared)");
 }
 
-// Whether a trylock failed because the calling thread itself holds the lock (an
-// ERRORCHECK mutex reports EDEADLK for lock and timedlock, but EBUSY for trylock). The
-// robust-futex protocol (futex(2), "Robust futexes") keeps the owner's thread id in the
-// futex word, which is glibc's __data.__lock. Asked on the EBUSY path only.
-bool held_by_this_thread(const pthread_mutex_t& mutex) noexcept {
+// The owner's thread id: the robust-futex protocol (futex(2), "Robust futexes") keeps it in
+// the futex word, which is glibc's __data.__lock. 0 when free or unknown.
+pid_t owner_thread(const pthread_mutex_t& mutex) noexcept {
 #ifdef __GLIBC__
-  return (static_cast<unsigned>(mutex.__data.__lock) & FUTEX_TID_MASK) == static_cast<unsigned>(::gettid());
+  return static_cast<pid_t>(static_cast<unsigned>(mutex.__data.__lock) & FUTEX_TID_MASK);
 #else
   (void)mutex;
-  return false;  // other C libraries: a relocking try_lock() just returns false
+  return 0;  // other C libraries: a relocking try_lock() just returns false
 #endif
+}
+
+// Whether a trylock failed because the calling thread itself holds the lock (an
+// ERRORCHECK mutex reports EDEADLK for lock and timedlock, but EBUSY for trylock). Asked
+// on the EBUSY path only.
+bool held_by_this_thread(const pthread_mutex_t& mutex) noexcept { return owner_thread(mutex) == ::gettid(); }
+
+// Whether a thread of this process holds the lock: tgkill(2) with signal 0 finds a thread
+// id only within the given thread group.
+bool held_in_this_process(const pthread_mutex_t& mutex) noexcept {
+  const pid_t owner = owner_thread(mutex);
+  return owner != 0 && (owner == ::gettid() || ::tgkill(::getpid(), owner, 0) == 0);
 }
 
 [[noreturn]] void fail_recursive(const char* call) {
@@ -70,10 +82,11 @@ bool held_by_this_thread(const pthread_mutex_t& mutex) noexcept {
 std::optional<LockResult> interpret(RobustState& s, int result, const char* call) {
   switch (result) {
     case 0:
-      return LockResult::acquired;
+      return with_pending_report(s.owner_died, LockResult::acquired);
     case EOWNERDEAD:
+      // The mutex works again at once; the report stays pending until mark_consistent().
       check_pthread(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
-      return LockResult::owner_died;
+      return with_pending_report(s.owner_died, LockResult::owner_died);
     case EBUSY:
       if (held_by_this_thread(s.mutex)) fail_recursive(call);
       return std::nullopt;
@@ -86,7 +99,29 @@ std::optional<LockResult> interpret(RobustState& s, int result, const char* call
   }
 }
 
+// A deadline for pthread_mutex_clocklock `timeout` from now on CLOCK_MONOTONIC; timeouts
+// arrive below milliseconds::max(), which is some 292 million years.
+timespec monotonic_deadline(std::chrono::milliseconds timeout) noexcept {
+  timespec deadline{};
+  ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+  const auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 0);
+  deadline.tv_sec += static_cast<time_t>(ms / 1000);
+  deadline.tv_nsec += static_cast<long>(ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  return deadline;
+}
+
 }  // namespace
+
+void retire_state(SharedSegment& state) noexcept {
+  if (state.size() >= sizeof(RobustState) &&
+      held_in_this_process(std::launder(reinterpret_cast<RobustState*>(state.bytes().data()))->mutex)) {
+    SegmentAccess::leave_mapped(state);
+  }
+}
 
 InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle) {
   if (state.size() < sizeof(RobustState) ||
@@ -102,7 +137,7 @@ using detail::MutexAccess;
 
 InterprocessMutex InterprocessMutex::create() {
   SharedSegment segment = SharedSegment::create(sizeof(detail::RobustState));
-  auto* s = ::new (segment.bytes().data()) detail::RobustState{detail::mutex_magic, {}};
+  auto* s = ::new (segment.bytes().data()) detail::RobustState{detail::mutex_magic, {0}, {}};
   detail::init_robust_mutex(&s->mutex);
   return MutexAccess::assemble(std::move(segment), detail::ScopedHandle());
 }
@@ -119,18 +154,20 @@ bool InterprocessMutex::try_lock() {
 }
 
 bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
+  if (timeout == std::chrono::milliseconds::max()) return (lock(), true);  // saturated: no deadline
   auto& s = detail::state_of(*this);
-  timespec deadline{};
-  ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-  const auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 0);
-  deadline.tv_sec += static_cast<time_t>(ms / 1000);
-  deadline.tv_nsec += static_cast<long>(ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec += 1;
-    deadline.tv_nsec -= 1000000000L;
-  }
+  const timespec deadline = detail::monotonic_deadline(timeout);
   const int result = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &deadline);
   return MutexAccess::record(*this, detail::interpret(s, result, "pthread_mutex_clocklock")).has_value();
+}
+
+void InterprocessMutex::mark_consistent() {
+  auto& s = detail::state_of(*this);
+  if (!detail::held_by_this_thread(s.mutex)) {
+    detail::fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
+  }
+  s.owner_died.store(0, std::memory_order_relaxed);
+  previous_owner_died_ = false;
 }
 
 void InterprocessMutex::unlock() {

@@ -13,10 +13,10 @@
 // A thread that exits holding the lock while its process lives on is not detected here.
 
 #include "common/owner_word.hpp"
+#include "posix/process_self.hpp"
 
 #include <cerrno>
 #include <csignal>
-#include <sys/wait.h>
 #include <thread>
 
 namespace interproc::detail {
@@ -25,11 +25,9 @@ bool owner_is_dead(std::uint64_t owner) noexcept {
   const auto pid = static_cast<pid_t>(owner >> 32);
   // EPERM means the process exists but belongs to another user: alive.
   if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  // kill() also succeeds on a zombie. When the owner is our own child that has exited but
-  // is not reaped yet (we may be the one blocked here), waitid(2) with WNOWAIT says so
-  // without reaping it; for anyone else's child it fails with ECHILD.
-  siginfo_t info{};
-  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+  // kill() also succeeds on a zombie: a process that has exited but that its parent has not
+  // reaped yet, maybe because the parent waits for us. Exited is dead, reaped or not.
+  return process_is_zombie(pid);
 }
 
 void wait_for_owner(native_handle, std::uint64_t, std::chrono::microseconds timeout) noexcept {

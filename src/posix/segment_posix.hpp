@@ -7,10 +7,13 @@
 
 namespace interproc::detail {
 
-// Sets the size of a freshly created object (ftruncate) and maps it whole; `what` names
-// the object in error messages. Takes ownership of fd.
+// Sizes a freshly created object (its one ftruncate), reserves its memory, maps it whole
+// and writes its record; `what` names the object in error messages. Takes ownership of fd.
 MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what);
-// Maps all `size` bytes of an object that already has its size.
-MappedSegment map_whole(ScopedHandle fd, std::size_t size, const std::string& what);
+
+// Moves a descriptor this library opened off the standard stream numbers 0-2, where a
+// process started with them closed would hand it out as stdin, stdout or stderr. The result
+// is close-on-exec; -1 (errno set) stays -1.
+int above_standard_streams(int fd) noexcept;
 
 }  // namespace interproc::detail

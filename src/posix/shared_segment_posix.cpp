@@ -1,50 +1,143 @@
 // POSIX shared memory: named segments through shm_open(3), mapping through mmap(2).
 // Anonymous segments are in anonymous_segment_linux.cpp (memfd) or
 // anonymous_segment_portable_posix.cpp (shm_open + shm_unlink).
+//
+// Every object ends in a SegmentRecord (a magic number and the creator's size), past the
+// bytes that bytes() shows. It gives open_named and a child the exact size where the OS only
+// knows a rounded one (macOS rounds a shm object to the page: pshm_truncate in XNU's
+// bsd/kern/posix_shm.c, 16 KiB on arm64), and it tells an interproc object from any other
+// descriptor a forged token might name. Objects are sized in whole multiples of 16 KiB (or
+// the page, if larger), so that no OS's rounding moves the record.
 
 #include "common/fail.hpp"
 #include "posix/segment_posix.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <limits>
 #include <fcntl.h>
+#include <limits>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
+#endif
 
 namespace interproc::detail {
 namespace {
 
+struct SegmentRecord {
+  std::atomic<std::uint64_t> magic;
+  std::atomic<std::uint64_t> size;  // 0 until the creator has finished
+};
+constexpr std::uint64_t record_magic = 0x4452434553504950;  // "PIPSECRD"
+
 std::string shm_path(const std::string& name) { return "/" + name; }
+
+std::size_t granule() noexcept { return std::max<std::size_t>(page_size(), 16384); }
+
+// The object's length for `size` user bytes: sizes arrive below SIZE_MAX / 2.
+std::size_t object_length(std::size_t size) noexcept {
+  return (size + sizeof(SegmentRecord) + granule() - 1) / granule() * granule();
+}
+
+SegmentRecord& record_of(void* address, std::size_t length) noexcept {
+  return *reinterpret_cast<SegmentRecord*>(static_cast<char*>(address) + length - sizeof(SegmentRecord));
+}
+
+// Reserves the object's memory now, where the OS can (Linux tmpfs and memfd: fallocate(2)),
+// so that a full /dev/shm fails here with ENOSPC instead of a SIGBUS on first touch. Sizes
+// that cannot fit are refused before fallocate, which would otherwise fill all memory
+// trying (memfd's own mount has no size limit).
+void reserve(int fd, std::size_t length, const std::string& what) {
+#ifdef __linux__
+  const std::string call = "fallocate(" + what + ", " + std::to_string(length) + " bytes)";
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) == 0 && fs.f_blocks != 0 && length / static_cast<std::size_t>(fs.f_bsize) >= fs.f_bavail) {
+    fail_errno(ENOSPC, call);
+  }
+  struct sysinfo memory {};
+  if (::sysinfo(&memory) == 0 && length / memory.mem_unit >= memory.totalram + memory.totalswap) fail_errno(ENOMEM, call);
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(length)) != 0 && errno != EOPNOTSUPP) fail_errno(errno, call);
+#else
+  (void)fd, (void)length, (void)what;  // macOS shm objects are backed by anonymous VM
+#endif
+}
+
+void* map_length(int fd, std::size_t length, const std::string& what) {
+  void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (address == MAP_FAILED) fail_errno(errno, "mmap(" + what + ", " + std::to_string(length) + " bytes)");
+  return address;
+}
+
+// The object's length as fstat reports it; throws `error` when there is none to read.
+std::size_t object_size(int fd, const std::string& what) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno(errno, "fstat(" + what + ")");
+  return static_cast<std::size_t>(std::max<off_t>(st.st_size, 0));
+}
+
+// Maps an existing object whole and reads its record: the creator's size. Foreign
+// objects, and ones whose creator has not finished, are refused.
+MappedSegment map_recorded(ScopedHandle fd, const std::string& what) {
+  const std::size_t length = object_size(static_cast<int>(fd.get()), what);
+  if (length == 0) fail(errc::not_ready, what + ": the segment has no size yet");
+  if (length % granule() != 0) fail(errc::foreign_object, what + " is not an interproc segment");
+  void* address = map_length(static_cast<int>(fd.get()), length, what);
+  const SegmentRecord& record = record_of(address, length);
+  const std::uint64_t size = record.size.load(std::memory_order_acquire);
+  const std::uint64_t magic = record.magic.load(std::memory_order_relaxed);
+  if (magic == record_magic && size != 0 && object_length(static_cast<std::size_t>(size)) == length) {
+    return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length};
+  }
+  ::munmap(address, length);
+  if (magic == 0 || (magic == record_magic && size == 0)) fail(errc::not_ready, what + ": the segment is not ready yet");
+  fail(errc::foreign_object, what + " is not an interproc segment");
+}
 
 }  // namespace
 
 std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
-MappedSegment map_whole(ScopedHandle fd, std::size_t size, const std::string& what) {
-  const std::size_t mapped = round_to_pages(size);
-  void* address = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, static_cast<int>(fd.get()), 0);
-  if (address == MAP_FAILED) fail_errno(errno, "mmap(" + what + ", " + std::to_string(size) + " bytes)");
-  return MappedSegment{std::move(fd), address, size, mapped};
+int above_standard_streams(int fd) noexcept {
+  if (fd < 0 || fd > 2) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return moved;
 }
 
 MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what) {
-  if (size > static_cast<std::size_t>(std::numeric_limits<off_t>::max()) ||
-      ::ftruncate(static_cast<int>(fd.get()), static_cast<off_t>(size)) != 0) {
-    const int saved = size > static_cast<std::size_t>(std::numeric_limits<off_t>::max()) ? EFBIG : errno;
-    fail_errno(saved, "ftruncate(" + what + ", " + std::to_string(size) + ")");
+  const std::size_t length = object_length(size);
+  const int descriptor = static_cast<int>(fd.get());
+  if (length > static_cast<std::size_t>(std::numeric_limits<off_t>::max())) {
+    fail_errno(EFBIG, "ftruncate(" + what + ", " + std::to_string(length) + ")");
   }
-  return map_whole(std::move(fd), size, what);
+  // The one ftruncate an object gets: macOS refuses a second (pshm_truncate, PSHM_ALLOCATED).
+  if (::ftruncate(descriptor, static_cast<off_t>(length)) != 0) {
+    fail_errno(errno, "ftruncate(" + what + ", " + std::to_string(length) + ")");
+  }
+  reserve(descriptor, length, what);
+  void* address = map_length(descriptor, length, what);
+  SegmentRecord& record = record_of(address, length);
+  record.magic.store(record_magic, std::memory_order_relaxed);
+  record.size.store(size, std::memory_order_release);  // an opener that sees the size sees the magic
+  return MappedSegment{std::move(fd), address, size, length};
 }
 
 MappedSegment create_named_segment(const std::string& name, std::size_t size) {
   const std::string path = shm_path(name);
-  // O_EXCL: never attach to an object someone else planted. Mode 0600: owner only.
-  // shm_open(3) sets FD_CLOEXEC on the new descriptor.
-  ScopedHandle fd(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR));
+  // O_EXCL: never attach to an object someone else planted. No O_CLOEXEC: macOS's shm_open
+  // refuses flags beyond O_RDONLY/O_RDWR/O_CREAT/O_EXCL/O_TRUNC; shm_open(3) sets FD_CLOEXEC.
+  ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)));
   if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ", O_CREAT | O_EXCL)");
   try {
+    // Mode 0600 whatever the umask (a umask of 0277 would leave 0400, unopenable by its owner).
+    if (::fchmod(static_cast<int>(fd.get()), S_IRUSR | S_IWUSR) != 0) fail_errno(errno, "fchmod(" + quoted(path) + ", 0600)");
     return size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")");
   } catch (...) {
     ::shm_unlink(path.c_str());
@@ -54,13 +147,15 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size) {
 
 MappedSegment open_named_segment(const std::string& name) {
   const std::string path = shm_path(name);
-  ScopedHandle fd(::shm_open(path.c_str(), O_RDWR, 0));
+  ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDWR, 0)));
   if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ")");
   struct stat st {};
   if (::fstat(static_cast<int>(fd.get()), &st) != 0) fail_errno(errno, "fstat(" + quoted(path) + ")");
-  // The creator sizes the object right after creating it; size 0 means it has not yet.
-  if (st.st_size <= 0) fail(errc::invalid_size, "shm_open(" + quoted(path) + "): the segment has no size yet");
-  return map_whole(std::move(fd), static_cast<std::size_t>(st.st_size), quoted(path));
+  // Another user's object, or one that others may write, may have been planted to be mapped.
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    fail(errc::foreign_object, "shm_open(" + quoted(path) + "): owned by another user or writable by others");
+  }
+  return map_recorded(std::move(fd), "shm_open(" + quoted(path) + ")");
 }
 
 bool remove_named_segment(const std::string& name) {
@@ -72,17 +167,19 @@ bool remove_named_segment(const std::string& name) {
 }
 
 MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
-  ScopedHandle fd(h);
-  struct stat st {};
   const std::string what = "inherited descriptor " + std::to_string(h);
-  if (h < 0 || h > std::numeric_limits<int>::max() || ::fstat(static_cast<int>(h), &st) != 0) {
-    (void)fd.release();  // not ours to close: it is not an open descriptor
-    fail(errc::bad_handle_argument, what + " is not open");
+  // 0-2 are the standard streams: never take (and on failure close) them.
+  if (h <= 2 || h > std::numeric_limits<int>::max() || ::fcntl(static_cast<int>(h), F_GETFD) == -1) {
+    fail(errc::bad_handle_argument, what + " is not an open shared memory object");
   }
-  if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) < size) {
-    fail(errc::bad_handle_argument, what + " is not a shared memory object of " + std::to_string(size) + " bytes");
+  try {
+    MappedSegment segment = map_recorded(ScopedHandle(h), what);
+    if (segment.size == size) return segment;
+    unmap_segment(segment.address, segment.mapped_size);
+  } catch (const std::system_error& e) {
+    fail(errc::bad_handle_argument, e.what());
   }
-  return map_whole(std::move(fd), size, what);
+  fail(errc::bad_handle_argument, what + " is not a shared memory object of " + std::to_string(size) + " bytes");
 }
 
 void unmap_segment(void* address, std::size_t mapped_size) noexcept { ::munmap(address, mapped_size); }

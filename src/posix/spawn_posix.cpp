@@ -1,6 +1,7 @@
 // POSIX processes: posix_spawn(3) for the spawn start method, fork(2) for the fork start
 // method, waitpid(2) for Child.
 
+#include "common/deadline.hpp"
 #include "common/fail.hpp"
 #include "common/spawn_backend.hpp"
 #include "posix/process_self.hpp"
@@ -23,28 +24,75 @@ namespace interproc {
 namespace detail {
 namespace {
 
-// Descriptors to dup2() onto the handles' own numbers in the child. The copies are
-// close-on-exec and numbered above every handle, so no dup2 overwrites a copy still needed.
+// The child's descriptors: the standard streams, then the passed objects at 3, 4, ... in
+// token order, and nothing else of the parent's, not even descriptors opened without
+// FD_CLOEXEC. The parent's copies are close-on-exec and numbered above every target, so no
+// dup2 overwrites a copy still needed.
 class InheritPlan {
  public:
-  explicit InheritPlan(const std::vector<native_handle>& handles) {
-    const native_handle highest = handles.empty() ? 2 : *std::max_element(handles.begin(), handles.end());
-    for (native_handle h : handles) {
-      ScopedHandle copy(::fcntl(static_cast<int>(h), F_DUPFD_CLOEXEC, static_cast<int>(highest + 1)));
-      if (!copy.valid()) fail_errno(errno, "fcntl(" + std::to_string(h) + ", F_DUPFD_CLOEXEC)");
-      pairs_.emplace_back(std::move(copy), h);
-    }
-  }
-  // dup2 onto a different number clears FD_CLOEXEC on the target: exactly these survive exec.
-  void add_to(posix_spawn_file_actions_t& actions) const {
-    for (const auto& [copy, target] : pairs_) {
-      const int result = ::posix_spawn_file_actions_adddup2(&actions, static_cast<int>(copy.get()), static_cast<int>(target));
-      if (result != 0) fail_errno(result, "posix_spawn_file_actions_adddup2");
+  static constexpr int first_object = 3;
+
+  // Rewrites the token's handle fields to the child's numbers.
+  explicit InheritPlan(ChildToken& token) {
+    const std::vector<std::uint64_t*> fields = handle_fields(token);
+    const int end = first_object + static_cast<int>(fields.size());
+    for (std::uint64_t* field : fields) {
+      ScopedHandle copy(::fcntl(static_cast<int>(*field), F_DUPFD_CLOEXEC, end));
+      if (!copy.valid()) fail_errno(errno, "fcntl(" + std::to_string(*field) + ", F_DUPFD_CLOEXEC)");
+      *field = static_cast<std::uint64_t>(first_object + static_cast<int>(pairs_.size()));
+      pairs_.emplace_back(std::move(copy), static_cast<int>(*field));
     }
   }
 
+  void add_to(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes) const {
+    for (int stream = 0; stream < first_object; ++stream) add_standard_stream(actions, stream);
+    // dup2 onto a different number clears FD_CLOEXEC on the target: exactly these survive exec.
+    for (const auto& [copy, target] : pairs_) {
+      check(::posix_spawn_file_actions_adddup2(&actions, static_cast<int>(copy.get()), target), "posix_spawn_file_actions_adddup2");
+    }
+    close_the_rest(actions, attributes, first_object + static_cast<int>(pairs_.size()));
+  }
+
  private:
-  std::vector<std::pair<ScopedHandle, native_handle>> pairs_;
+  static void check(int result, const char* call) {
+    if (result != 0) fail_errno(result, call);
+  }
+
+  // A standard stream the parent has closed is /dev/null in the child, so that nothing the
+  // child opens later (or its own output) lands on those numbers.
+  static void add_standard_stream(posix_spawn_file_actions_t& actions, int stream) {
+    if (::fcntl(stream, F_GETFD) != -1) {
+#ifdef __APPLE__
+      check(::posix_spawn_file_actions_addinherit_np(&actions, stream), "posix_spawn_file_actions_addinherit_np");
+#endif
+      return;
+    }
+    check(::posix_spawn_file_actions_addopen(&actions, stream, "/dev/null", stream == 0 ? O_RDONLY : O_WRONLY, 0),
+          "posix_spawn_file_actions_addopen(\"/dev/null\")");
+  }
+
+  static void close_the_rest(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes, int from) {
+#if defined(__APPLE__)
+    // posix_spawnattr_setflags(3) on macOS: POSIX_SPAWN_CLOEXEC_DEFAULT closes every
+    // descriptor that no file action names (addinherit_np keeps the standard streams).
+    (void)actions;
+    (void)from;
+    short flags = 0;
+    check(::posix_spawnattr_getflags(&attributes, &flags), "posix_spawnattr_getflags");
+    check(::posix_spawnattr_setflags(&attributes, static_cast<short>(flags | POSIX_SPAWN_CLOEXEC_DEFAULT)),
+          "posix_spawnattr_setflags(POSIX_SPAWN_CLOEXEC_DEFAULT)");
+#elif (defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)) || defined(__FreeBSD__)
+    // glibc 2.34 and FreeBSD 13.1: close every descriptor from `from` up in the child.
+    (void)attributes;
+    check(::posix_spawn_file_actions_addclosefrom_np(&actions, from), "posix_spawn_file_actions_addclosefrom_np");
+#else
+    (void)actions;
+    (void)attributes;
+    (void)from;  // other C libraries: descriptors without FD_CLOEXEC are inherited (README)
+#endif
+  }
+
+  std::vector<std::pair<ScopedHandle, int>> pairs_;
 };
 
 // RAII for the posix_spawn attribute objects.
@@ -107,19 +155,21 @@ bool guard_marker_present() noexcept { return std::getenv(guard_marker_name) != 
 
 void remove_guard_marker() noexcept { ::unsetenv(guard_marker_name); }
 
-Child launch_executable(const std::string& path, const std::vector<std::string>& argv,
-                        const std::vector<native_handle>& inherited) {
-  InheritPlan plan(inherited);
+Child launch_executable(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
+  InheritPlan plan(token);
   SpawnSetup setup;
-  plan.add_to(setup.actions);
-  std::vector<std::string> args = argv;
+  plan.add_to(setup.actions, setup.attributes);
+  std::vector<std::string> argv{path, std::string(child_flag) + encode_token(token)};
+  argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env = child_environment();
   pid_t pid = -1;
-  const int result = ::posix_spawn(&pid, path.c_str(), &setup.actions, &setup.attributes, pointers(args).data(),
-                                   pointers(env).data());
+  const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
+                                   pointers(argv).data(), pointers(env).data());
   if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ")");
   return ChildAccess::make(pid, invalid_handle);
 }
+
+std::string received_token(std::string_view argument) { return std::string(argument); }
 
 Child launch_fork(const std::function<int()>& body) {
   // Flush first, or the child would write the parent's buffered output a second time.
@@ -143,7 +193,8 @@ Child launch_fork(const std::function<int()>& body) {
 }  // namespace detail
 
 Child::Child(Child&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), handle_(std::exchange(other.handle_, -1)), exit_code_(other.exit_code_) {}
+    : pid_(std::exchange(other.pid_, -1)), handle_(std::exchange(other.handle_, -1)), exit_code_(other.exit_code_),
+      waited_(other.waited_) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
@@ -151,6 +202,7 @@ Child& Child::operator=(Child&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     handle_ = std::exchange(other.handle_, -1);
     exit_code_ = other.exit_code_;
+    waited_ = other.waited_;
   }
   return *this;
 }
@@ -159,7 +211,7 @@ Child::~Child() { release(); }
 
 void Child::release() noexcept {
   // The std::jthread rule: an un-waited child is waited for, never left a zombie.
-  if (pid_ > 0 && !exit_code_) {
+  if (pid_ > 0 && !waited_) {
     try {
       wait();
     } catch (...) {
@@ -170,31 +222,32 @@ void Child::release() noexcept {
 
 int Child::wait() {
   Expects(pid_ > 0);  // a moved-from Child
-  while (!exit_code_) {
+  while (!waited_) {
     int status = 0;
     const pid_t result = ::waitpid(static_cast<pid_t>(pid_), &status, 0);
     if (result == static_cast<pid_t>(pid_)) {
-      exit_code_ = detail::decode_status(status);
+      finish(detail::decode_status(status));
     } else if (errno != EINTR) {
       detail::fail_errno(errno, "waitpid(" + std::to_string(pid_) + ")");
     }
   }
-  return *exit_code_;
+  return exit_code_;
 }
 
 std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
   Expects(pid_ > 0);
   // waitpid has no timeout; poll with a growing sleep, at most 5 ms between looks.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = detail::deadline_after(timeout);
+  if (!deadline) return wait();
   auto pause = std::chrono::microseconds(100);
-  while (!exit_code_) {
+  while (!waited_) {
     int status = 0;
     const pid_t result = ::waitpid(static_cast<pid_t>(pid_), &status, WNOHANG);
     if (result == static_cast<pid_t>(pid_)) {
-      exit_code_ = detail::decode_status(status);
+      finish(detail::decode_status(status));
     } else if (result < 0 && errno != EINTR) {
       detail::fail_errno(errno, "waitpid(" + std::to_string(pid_) + ")");
-    } else if (std::chrono::steady_clock::now() >= deadline) {
+    } else if (detail::Clock::now() >= *deadline) {
       return std::nullopt;
     } else {
       std::this_thread::sleep_for(pause);
@@ -207,7 +260,7 @@ std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
 void Child::kill() {
   Expects(pid_ > 0);
   // Once waited for, the pid may belong to another process: never signal it then.
-  if (!exit_code_ && ::kill(static_cast<pid_t>(pid_), SIGKILL) != 0 && errno != ESRCH) {
+  if (!waited_ && ::kill(static_cast<pid_t>(pid_), SIGKILL) != 0 && errno != ESRCH) {
     detail::fail_errno(errno, "kill(" + std::to_string(pid_) + ", SIGKILL)");
   }
 }

@@ -303,8 +303,11 @@ std::string executable_path() {
   }
 }
 
-Child launch_executable(const std::string& path, const std::vector<std::string>& argv,
-                        const std::vector<native_handle>& inherited) {
+Child launch_executable(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
+  std::vector<native_handle> inherited;  // inherited under their own values
+  for (const std::uint64_t* handle : handle_fields(token)) inherited.push_back(static_cast<native_handle>(*handle));
+  std::vector<std::string> argv{path, std::string(child_flag) + encode_token(token)};
+  argv.insert(argv.end(), args.begin(), args.end());
   const std::string shown = quoted(path);
   const std::wstring application = to_utf16(path);
   std::wstring line = command_line(argv);
@@ -341,6 +344,8 @@ Child launch_executable(const std::string& path, const std::vector<std::string>&
   return ChildAccess::make(static_cast<long>(process.dwProcessId), reinterpret_cast<native_handle>(process.hProcess));
 }
 
+std::string received_token(std::string_view argument) { return std::string(argument); }
+
 Child launch_fork(const std::function<int()>& /*body*/) {
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
 }
@@ -352,14 +357,16 @@ Child launch_fork(const std::function<int()>& /*body*/) {
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       handle_(std::exchange(other.handle_, detail::invalid_handle)),
-      exit_code_(std::exchange(other.exit_code_, std::nullopt)) {}
+      exit_code_(std::exchange(other.exit_code_, 0)),
+      waited_(std::exchange(other.waited_, false)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
     release();  // like std::jthread's move assignment: finish with the current child first
     pid_ = std::exchange(other.pid_, -1);
     handle_ = std::exchange(other.handle_, detail::invalid_handle);
-    exit_code_ = std::exchange(other.exit_code_, std::nullopt);
+    exit_code_ = std::exchange(other.exit_code_, 0);
+    waited_ = std::exchange(other.waited_, false);
   }
   return *this;
 }
@@ -368,7 +375,7 @@ Child::~Child() { release(); }
 
 // Waits for a child not yet waited for (never kills it silently), then closes its handle.
 void Child::release() noexcept {
-  if (detail::is_valid_handle(handle_) && !exit_code_) {
+  if (detail::is_valid_handle(handle_) && !waited_) {
     try {
       wait();
     } catch (...) {  // WaitForSingleObject fails only on a bad handle; nothing left to wait for
@@ -378,7 +385,7 @@ void Child::release() noexcept {
 }
 
 int Child::wait() {
-  if (exit_code_) return *exit_code_;
+  if (waited_) return exit_code_;
   Expects(detail::is_valid_handle(handle_));  // a moved-from Child
   const HANDLE process = detail::as_handle(handle_);
   DWORD code = 0;
@@ -390,12 +397,11 @@ int Child::wait() {
     const DWORD error = ::GetLastError();
     detail::throw_win32(error, "GetExitCodeProcess(child " + std::to_string(pid_) + ")");
   }
-  exit_code_ = static_cast<int>(code);  // NTSTATUS codes such as 0xC0000005 come out negative
-  return *exit_code_;
+  return finish(static_cast<int>(code));  // NTSTATUS codes such as 0xC0000005 come out negative
 }
 
 std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
-  if (exit_code_) return exit_code_;
+  if (waited_) return exit_code_;
   Expects(detail::is_valid_handle(handle_));
   const auto ms = std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, INFINITE - 1);
   const DWORD result = ::WaitForSingleObject(detail::as_handle(handle_), static_cast<DWORD>(ms));
@@ -408,7 +414,7 @@ std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
 }
 
 void Child::kill() {
-  if (exit_code_) return;
+  if (waited_) return;
   Expects(detail::is_valid_handle(handle_));
   const HANDLE process = detail::as_handle(handle_);
   if (!::TerminateProcess(process, 1)) {

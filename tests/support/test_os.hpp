@@ -44,6 +44,12 @@ std::optional<int> run_with_process_limit(int (*body)());
 std::string copy_of_self(const std::string& file_name);
 // Deletes a file named by a UTF-8 path; false if it could not.
 bool remove_file(const std::string& path);
+// POSIX: writes an executable shell script to `path` that exits with `code`, and another of
+// the same code at "<path> (deleted)", the name Linux shows for a replaced executable.
+void write_script(const std::string& path, int code);
+// Whether a spawn-style child runs this process's own image even after its file was
+// deleted or replaced (Linux: /proc/self/exe); elsewhere the path is run as it now is.
+bool spawns_running_image();
 // Children of this process that have ended but were never waited for (POSIX zombies);
 // 0 on Windows, where an ended process holds no slot.
 int unreaped_children();

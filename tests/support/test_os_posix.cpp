@@ -48,6 +48,9 @@ void die_abruptly() {
 #include <sys/wait.h>
 
 #include <filesystem>
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#endif
 
 extern char** environ;
 
@@ -55,9 +58,15 @@ namespace interproc::test {
 
 namespace {
 std::string self_path() {
+#ifdef __APPLE__
+  char self[4096];
+  std::uint32_t size = sizeof self;  // macOS has no /proc: _NSGetExecutablePath(3)
+  return _NSGetExecutablePath(self, &size) == 0 ? std::string(self) : std::string();
+#else
   char self[4096];
   const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
   return length <= 0 ? std::string() : std::string(self, static_cast<std::size_t>(length));
+#endif
 }
 }  // namespace
 
@@ -82,6 +91,24 @@ std::string copy_of_self(const std::string& file_name) {
 }
 
 bool remove_file(const std::string& path) { return std::remove(path.c_str()) == 0; }
+
+void write_script(const std::string& path, int code) {
+  for (const std::string& file : {path, path + " (deleted)"}) {
+    if (std::FILE* f = std::fopen(file.c_str(), "w")) {
+      std::fprintf(f, "#!/bin/sh\nexit %d\n", code);
+      std::fclose(f);
+      ::chmod(file.c_str(), 0755);
+    }
+  }
+}
+
+bool spawns_running_image() {
+#ifdef __linux__
+  return true;
+#else
+  return false;
+#endif
+}
 
 int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string& program) {
   const std::string self = program.empty() ? self_path() : program;
