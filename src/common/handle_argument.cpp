@@ -129,7 +129,7 @@ std::string encode_token(const ChildToken& token) {
 ChildToken parse_token(std::string_view text) {
   const std::vector<std::string_view> parts = split(text, ':');
   if (parts.size() != 4) reject("expected 4 ':'-separated parts, found " + std::to_string(parts.size()));
-  if (parts[0] != token_version) reject("unsupported version \"" + std::string(parts[0].substr(0, 8)) + "\"");
+  if (parts[0] != token_version) reject("unsupported version \"" + shown_prefix(parts[0], 8) + "\"");
   const std::string_view body = text.substr(0, text.size() - parts[3].size() - 1);
   if (parts[3] != hex8(fnv1a(body))) reject("checksum mismatch (truncated or altered)");
   if (!is_valid_entry_name(parts[1])) reject("invalid entry name");

@@ -18,15 +18,16 @@ bool is_name_char(char c) noexcept {
 }  // namespace
 
 void check_segment_name(std::string_view name) {
-  const std::string shown(name.substr(0, 64));
+  const std::string shown = shown_prefix(name, 64);
   if (name.empty()) fail(errc::invalid_name, "SharedSegment: empty name");
   if (name.size() > max_name_length) {
     fail(errc::name_too_long, "SharedSegment: name \"" + shown + "\" has " + std::to_string(name.size()) +
                                   " characters, at most " + std::to_string(max_name_length) + " are portable");
   }
-  for (char c : name) {
-    if (!is_name_char(c)) {
-      fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" contains '" + std::string(1, c) +
+  for (std::size_t at = 0; at < name.size(); ++at) {
+    if (!is_name_char(name[at])) {
+      fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" contains '" +
+                                   std::string(name.substr(at, utf8_length_at(name, at))) +
                                    "'; use letters, digits, '.', '_' and '-'");
     }
   }

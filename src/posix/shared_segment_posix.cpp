@@ -98,6 +98,18 @@ MappedSegment map_recorded(ScopedHandle fd, const std::string& what) {
   fail(errc::foreign_object, what + " is not an interproc segment");
 }
 
+// Mode 0600 whatever the umask: Linux applies it to shm_open's mode (a umask of 0277 leaves
+// 0400, which its owner cannot open read-write). macOS does not (XNU's pshm_open keeps the
+// mode as given) and refuses fchmod on shm objects (fchmod1 accepts vnodes only: EINVAL),
+// so fchmod runs only where the mode needs it.
+void set_owner_only(int fd, const std::string& shown) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno(errno, "fstat(" + shown + ")");
+  if ((st.st_mode & 0777) != (S_IRUSR | S_IWUSR) && ::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+    fail_errno(errno, "fchmod(" + shown + ", 0600)");
+  }
+}
+
 }  // namespace
 
 std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
@@ -136,8 +148,7 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size) {
   ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)));
   if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ", O_CREAT | O_EXCL)");
   try {
-    // Mode 0600 whatever the umask (a umask of 0277 would leave 0400, unopenable by its owner).
-    if (::fchmod(static_cast<int>(fd.get()), S_IRUSR | S_IWUSR) != 0) fail_errno(errno, "fchmod(" + quoted(path) + ", 0600)");
+    set_owner_only(static_cast<int>(fd.get()), quoted(path));
     return size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")");
   } catch (...) {
     ::shm_unlink(path.c_str());

@@ -61,3 +61,29 @@ std::vector<std::string> leftover_anonymous_names();
 std::optional<bool> other_user_can_open(const std::string& name);
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+// Whether an owner thread that ends while its process lives on is detected (Linux robust
+// futexes, Windows thread handles); the portable owner word sees only processes end.
+bool thread_end_detected();
+// A new file holding `text`, padded with zeros to `size` bytes; returns its path.
+std::string temporary_file_with(const std::string& text, std::size_t size);
+// Opens a file read-write, inheritable (no close-on-exec); returns the fd / HANDLE, -1 on failure.
+std::intptr_t open_read_write(const std::string& path);
+void close_handle(std::intptr_t handle);
+// POSIX: runs this test binary with `args`, INTERPROC_TEST_PROBE=`probe` and descriptors
+// 0, 1 and 2 closed; returns its exit code. std::nullopt on Windows.
+std::optional<int> run_with_closed_standard_streams(const std::vector<std::string>& args, const std::string& probe);
+// POSIX as root: runs `body` in a forked process with its own mount namespace whose
+// /dev/shm is a 1 MiB tmpfs, and returns its result. std::nullopt where that cannot be done.
+std::optional<int> run_with_small_shm(int (*body)());
+// POSIX: runs `body` in a forked process under umask `mask`; std::nullopt on Windows.
+std::optional<int> run_with_umask(unsigned mask, int (*body)());
+// POSIX: makes the named segment writable by group and others (chmod 0666); false on Windows.
+bool make_writable_by_others(const std::string& name);
+// POSIX as root: creates the named segment (64 bytes) as user "nobody", mode 0666 so that
+// this user can open it. std::nullopt where that cannot be tried.
+std::optional<bool> segment_created_by_other_user(const std::string& name);
+
+}  // namespace interproc::test

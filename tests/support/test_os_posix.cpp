@@ -48,6 +48,7 @@ void die_abruptly() {
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <functional>
 #ifdef __APPLE__
 #include <mach-o/dyld.h>
 #endif
@@ -162,6 +163,114 @@ std::optional<bool> other_user_can_open(const std::string& name) {
   ::waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) return std::nullopt;
   return WEXITSTATUS(status) == 1;
+}
+
+}  // namespace interproc::test
+
+#include <interproc/shared_segment.hpp>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+namespace interproc::test {
+
+namespace {
+// Runs `body` in a forked child and returns its exit code; 200 from the child means "could not".
+std::optional<int> in_forked_child(const std::function<int()>& body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 200) return std::nullopt;
+  return WEXITSTATUS(status);
+}
+}  // namespace
+
+bool thread_end_detected() {
+#ifdef INTERPROC_TEST_PORTABLE
+  return false;
+#else
+  return true;
+#endif
+}
+
+std::string temporary_file_with(const std::string& text, std::size_t size) {
+  char path[] = "/tmp/interproc-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  std::string content = text;
+  content.resize(size, '\0');
+  if (fd >= 0) {
+    (void)!::write(fd, content.data(), content.size());
+    ::close(fd);
+  }
+  return path;
+}
+
+std::intptr_t open_read_write(const std::string& path) { return ::open(path.c_str(), O_RDWR); }
+
+void close_handle(std::intptr_t handle) { ::close(static_cast<int>(handle)); }
+
+std::optional<int> run_with_closed_standard_streams(const std::vector<std::string>& args, const std::string& probe) {
+  const std::string self = self_path();
+  return in_forked_child([&] {
+    std::vector<std::string> owned{self};
+    owned.insert(owned.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : owned) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::setenv("INTERPROC_TEST_PROBE", probe.c_str(), 1);
+    ::close(0);
+    ::close(1);
+    ::close(2);
+    ::execv(self.c_str(), argv.data());
+    return 201;
+  });
+}
+
+std::optional<int> run_with_small_shm(int (*body)()) {
+  if (::geteuid() != 0) return std::nullopt;
+  return in_forked_child([body] {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0) {
+      return 200;
+    }
+    return body();
+  });
+}
+
+std::optional<int> run_with_umask(unsigned mask, int (*body)()) {
+  return in_forked_child([mask, body] {
+    ::umask(static_cast<mode_t>(mask));
+    try {
+      return body();
+    } catch (...) {
+      return 3;
+    }
+  });
+}
+
+bool make_writable_by_others(const std::string& name) {
+  const int fd = ::shm_open(("/" + name).c_str(), O_RDWR, 0);
+  if (fd < 0) return false;
+  const bool changed = ::fchmod(fd, 0666) == 0;
+  ::close(fd);
+  return changed;
+}
+
+std::optional<bool> segment_created_by_other_user(const std::string& name) {
+  if (::geteuid() != 0) return std::nullopt;
+  const auto code = in_forked_child([&] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 200;
+    try {
+      SharedSegment s = SharedSegment::create_named(name, 64);
+      return make_writable_by_others(name) ? 0 : 1;
+    } catch (...) {
+      return 2;
+    }
+  });
+  if (!code) return std::nullopt;
+  return *code == 0;
 }
 
 }  // namespace interproc::test
