@@ -407,8 +407,7 @@ TEST(Hardening, NamedSegmentsAreOwnerReadWriteWhateverTheUmask) {
 
 TEST(Hardening, ANamedSegmentOthersCanWriteIsRefused) {
   const std::string name = unique_name("ww");
-  SharedSegment s = SharedSegment::create_named(name, 64);
-  if (!test::make_writable_by_others(name)) GTEST_SKIP() << "POSIX only";
+  if (!test::plant_world_writable_segment(name)) GTEST_SKIP() << "POSIX only";
   EXPECT_SYSTEM_ERROR(SharedSegment::open_named(name), errc::foreign_object, "writable by others");
   SharedSegment::remove_named(name);
 }

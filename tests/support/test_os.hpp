@@ -80,10 +80,11 @@ std::optional<int> run_with_closed_standard_streams(const std::vector<std::strin
 std::optional<int> run_with_small_shm(int (*body)());
 // POSIX: runs `body` in a forked process under umask `mask`; std::nullopt on Windows.
 std::optional<int> run_with_umask(unsigned mask, int (*body)());
-// POSIX: makes the named segment writable by group and others (chmod 0666); false on Windows.
-bool make_writable_by_others(const std::string& name);
-// POSIX as root: creates the named segment (64 bytes) as user "nobody", mode 0666 so that
-// this user can open it. std::nullopt where that cannot be tried.
+// POSIX: creates a shared-memory object of that name, as another program could, that
+// group and others can write (mode 0666); false where that cannot be done.
+bool plant_world_writable_segment(const std::string& name);
+// POSIX as root: creates the named segment (64 bytes) with interproc as user "nobody".
+// std::nullopt where that cannot be tried.
 std::optional<bool> segment_created_by_other_user(const std::string& name);
 
 }  // namespace interproc::test

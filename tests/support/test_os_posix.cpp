@@ -250,12 +250,15 @@ std::optional<int> run_with_umask(unsigned mask, int (*body)()) {
   });
 }
 
-bool make_writable_by_others(const std::string& name) {
-  const int fd = ::shm_open(("/" + name).c_str(), O_RDWR, 0);
+bool plant_world_writable_segment(const std::string& name) {
+  const int fd = ::shm_open(("/" + name).c_str(), O_RDWR | O_CREAT | O_EXCL, 0666);
   if (fd < 0) return false;
-  const bool changed = ::fchmod(fd, 0666) == 0;
+  struct stat st {};
+  // Linux applies the umask, so widen the mode; macOS applies none and refuses fchmod.
+  (void)::fchmod(fd, 0666);
+  const bool writable = ::ftruncate(fd, 16384) == 0 && ::fstat(fd, &st) == 0 && (st.st_mode & 0022) == 0022;
   ::close(fd);
-  return changed;
+  return writable;
 }
 
 std::optional<bool> segment_created_by_other_user(const std::string& name) {
@@ -263,8 +266,8 @@ std::optional<bool> segment_created_by_other_user(const std::string& name) {
   const auto code = in_forked_child([&] {
     if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 200;
     try {
-      SharedSegment s = SharedSegment::create_named(name, 64);
-      return make_writable_by_others(name) ? 0 : 1;
+      SharedSegment s = SharedSegment::create_named(name, 64);  // 0600: root may open it all the same
+      return 0;
     } catch (...) {
       return 2;
     }
