@@ -37,11 +37,6 @@ namespace test = interproc::test;
 
 namespace {
 
-std::vector<StartMethod> methods() {
-  if (test::is_windows()) return {StartMethod::spawn};
-  return {StartMethod::spawn, StartMethod::fork};
-}
-
 std::string unique_name(const std::string& stem) {
   return "h" + stem + std::to_string(std::random_device{}() % 1000000);
 }
@@ -69,7 +64,7 @@ INTERPROC_CHILD_ENTRY(end_holding) { end_holding(ctx.value<int>(0).get_lock(), c
 class OwnerEnds : public testing::TestWithParam<std::string> {};
 
 TEST_P(OwnerEnds, TheNextLockerIsToldWhateverTheWay) {
-  for (StartMethod method : methods()) {
+  for (StartMethod method : test::start_methods()) {
     auto value = SharedValue<int>::create(0);
     Child child = GetParam() == "return" ? spawn_child("return_holding", {}, {value}, method)
                                          : spawn_child("end_holding", {GetParam()}, {value}, method);
@@ -131,7 +126,7 @@ INTERPROC_CHILD_ENTRY(sibling_locks) {
 }
 
 TEST(Hardening, AnUnreapedDeadOwnerIsDeadToItsSiblings) {
-  for (StartMethod method : methods()) {
+  for (StartMethod method : test::start_methods()) {
     auto value = SharedValue<int>::create(0);
     Child dead = spawn_child("lock_then_die", {}, {value}, method);
     // Let it die, but do not reap it: the parent waits for the sibling first.
@@ -262,15 +257,15 @@ TEST(Hardening, MoreObjectsThanTheTokenCarriesAreRefusedInTheParent) {
   std::vector<SharedSegment> segments;
   for (int i = 0; i < 65; ++i) segments.push_back(SharedSegment::create(1));
   const std::vector<interproc::SharedObject> objects(segments.begin(), segments.end());
-  for (StartMethod method : methods()) {
+  for (StartMethod method : test::start_methods()) {
     EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {"0"}, objects, method), errc::invalid_argument, "at most 64");
   }
   const std::vector<interproc::SharedObject> most(segments.begin(), segments.begin() + 64);
-  for (StartMethod method : methods()) EXPECT_EQ(spawn_child("exit_with", {"0"}, most, method).wait(), 0);
+  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("exit_with", {"0"}, most, method).wait(), 0);
 }
 
 TEST(Hardening, ArgumentsWithNulAreRefusedOnEveryOs) {
-  for (StartMethod method : methods()) {
+  for (StartMethod method : test::start_methods()) {
     EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {std::string("1\0" "2", 3)}, {}, method), errc::invalid_argument, "NUL");
   }
 }
@@ -294,7 +289,7 @@ INTERPROC_CHILD_ENTRY(value_as_float) {
 TEST(Hardening, AnotherElementTypeOfTheSameSizeIsRefused) {
   auto value = SharedValue<int>::create(5);
   auto array = interproc::SharedArray<int>::create(3);
-  for (StartMethod method : methods()) EXPECT_EQ(spawn_child("value_as_float", {}, {value, array}, method).wait(), 0);
+  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("value_as_float", {}, {value, array}, method).wait(), 0);
 }
 
 // ---- forged tokens ----
@@ -358,8 +353,8 @@ TEST(Hardening, ProbeClosedStandardStreams) {
   auto value = SharedValue<int>::create(0);
   auto guard = SharedSegment::create(4096);
   EXPECT_GE(interproc::detail::SegmentAccess::handle(guard), 3);
-  for (StartMethod method : methods()) EXPECT_EQ(spawn_child("chatty_increment", {}, {value}, method).wait(), 0);
-  EXPECT_EQ(value.value(), static_cast<int>(methods().size()));
+  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("chatty_increment", {}, {value}, method).wait(), 0);
+  EXPECT_EQ(value.value(), static_cast<int>(test::start_methods().size()));
   for (std::byte b : guard.bytes()) ASSERT_EQ(b, std::byte{0});
   EXPECT_EQ(value.get_lock().lock(), LockResult::acquired);
   value.get_lock().unlock();

@@ -18,6 +18,7 @@ using interproc::SharedValue;
 using interproc::StartMethod;
 using namespace std::chrono_literals;
 namespace test = interproc::test;
+using test::start_methods;
 
 namespace {
 
@@ -27,11 +28,6 @@ struct Counter {
 };
 
 int increments_of(const interproc::ChildContext& ctx) { return std::stoi(ctx.args().at(0)); }
-
-std::vector<StartMethod> start_methods() {
-  if (test::is_windows()) return {StartMethod::spawn};
-  return {StartMethod::spawn, StartMethod::fork};
-}
 
 }  // namespace
 

@@ -18,17 +18,13 @@ using interproc::spawn_child;
 using interproc::StartMethod;
 using namespace std::chrono_literals;
 namespace test = interproc::test;
+using test::start_methods;
 
 namespace {
 
 const std::vector<std::string> tricky_args = {
     "plain", "with space", "", "quote\"inside", "back\\slash", "trailing\\", "\\\\\"", "tab\there",
     "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "--interproc-child=1:x::0"};
-
-std::vector<StartMethod> start_methods() {
-  if (test::is_windows()) return {StartMethod::spawn};
-  return {StartMethod::spawn, StartMethod::fork};
-}
 
 // Runs child_main in this process on a hand-made token, as a forged command line would.
 int run_token(const std::string& token) {

@@ -2,6 +2,8 @@
 // What the tests need to ask the OS directly, with one implementation per OS
 // (test_os_posix.cpp, test_os_win.cpp), so the test files themselves stay portable.
 
+#include <interproc/spawn.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -17,8 +19,13 @@ bool handle_is_open(std::intptr_t handle);
 // POSIX: the permission bits of the named segment; Windows: 0600 if its DACL grants
 // access to the current user only, else 0777. -1 if it cannot be opened.
 int named_segment_access_bits(const std::string& name);
-// Whether this build runs under the portable POSIX or the Windows owner-word mutex.
+// Whether this is the Windows build.
 bool is_windows();
+// The start methods this OS has: spawn and fork on POSIX, spawn on Windows.
+inline std::vector<StartMethod> start_methods() {
+  if (is_windows()) return {StartMethod::spawn};
+  return {StartMethod::spawn, StartMethod::fork};
+}
 // Sleeps forever (a child waiting to be killed).
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).
