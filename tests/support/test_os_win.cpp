@@ -99,6 +99,10 @@ std::string copy_of_self(const std::string& file_name) {
 
 bool remove_file(const std::string& path) { return DeleteFileW(widen(path).c_str()) != 0; }
 
+// A running program cannot be deleted or replaced on Windows: nothing to write or run.
+void write_script(const std::string&, int) {}
+bool spawns_running_image() { return false; }
+
 std::optional<int> run_with_process_limit(int (*)()) { return std::nullopt; }
 
 int run_unrelated_child(const std::vector<std::string>& args, const std::string& probe, const std::string& program) {
