@@ -350,6 +350,13 @@ Child launch_fork(const std::function<int()>& /*body*/) {
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
 }
 
+// kill()'s exit code: TerminateProcess needs one, and wait() must tell it from any code an
+// entry returns, so it is a value no program exits with by itself: not small, not an
+// NTSTATUS (those have the top bits set), "KIL9" in ASCII. wait() reports it as -9, the
+// SIGKILL death POSIX reports.
+constexpr DWORD killed_exit_code = 0x4B494C39;
+constexpr int killed_result = -9;
+
 }  // namespace detail
 
 // ---- interproc::Child on a process handle ----
@@ -397,6 +404,7 @@ int Child::wait() {
     const DWORD error = ::GetLastError();
     detail::throw_win32(error, "GetExitCodeProcess(child " + std::to_string(pid_) + ")");
   }
+  if (code == detail::killed_exit_code) return finish(detail::killed_result);
   return finish(static_cast<int>(code));  // NTSTATUS codes such as 0xC0000005 come out negative
 }
 
@@ -417,7 +425,7 @@ void Child::kill() {
   if (waited_) return;
   Expects(detail::is_valid_handle(handle_));
   const HANDLE process = detail::as_handle(handle_);
-  if (!::TerminateProcess(process, 1)) {
+  if (!::TerminateProcess(process, detail::killed_exit_code)) {
     // A process that has already ended refuses with ERROR_ACCESS_DENIED: nothing to do.
     const DWORD error = ::GetLastError();
     if (::WaitForSingleObject(process, 0) == WAIT_OBJECT_0) return;
