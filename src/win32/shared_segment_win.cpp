@@ -76,7 +76,14 @@ ScopedHandle create_section(SECURITY_ATTRIBUTES* security, std::uint64_t size, c
   ScopedHandle section(from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security, PAGE_READWRITE,
                                                         static_cast<DWORD>(size >> 32),
                                                         static_cast<DWORD>(size & 0xffffffffu), name)));
-  if (!section.valid()) fail_last_error("CreateFileMappingW", shown);
+  if (!section.valid()) {
+    // A section of that name that another user holds (or one whose DACL shuts us out):
+    // CreateFileMappingW tries to open it and is refused. It exists all the same.
+    if (name != nullptr && ::GetLastError() == ERROR_ACCESS_DENIED) {
+      throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
+    }
+    fail_last_error("CreateFileMappingW", shown);
+  }
   // An existing object of that name is opened instead of created: never attach to it.
   if (name != nullptr && ::GetLastError() == ERROR_ALREADY_EXISTS) {
     throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
