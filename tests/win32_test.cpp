@@ -4,12 +4,18 @@
 
 #include <interproc/interproc.hpp>
 
+#include "common/segment_backend.hpp"
+
 #include <gtest/gtest.h>
 
 #include <windows.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
 
 using interproc::Child;
 using interproc::spawn_child;
@@ -82,4 +88,87 @@ TEST(Win32Segment, NameHeldByAnotherUserIsReportedAsExisting) {
     EXPECT_NE(std::string(e.what()).find("OpenFileMappingW("), std::string::npos) << e.what();
   }
   EXPECT_TRUE(interproc::SharedSegment::remove_named(name)) << "the name exists";
+}
+
+// ---- no inheritable handle of a shared object ever exists ----
+
+namespace {
+
+// Whether some handle of this process (values 4..4096) is a section whose first bytes are
+// `cookie`.
+bool some_section_starts_with(const std::string& cookie) {
+  for (std::uintptr_t value = 4; value <= 4096; value += 4) {
+    const auto h = reinterpret_cast<HANDLE>(value);
+    DWORD flags = 0;
+    if (!GetHandleInformation(h, &flags)) continue;
+    void* view = MapViewOfFile(h, FILE_MAP_READ, 0, 0, cookie.size());  // fails for anything but a section
+    if (view == nullptr) continue;
+    const bool found = std::memcmp(view, cookie.data(), cookie.size()) == 0;
+    UnmapViewOfFile(view);
+    if (found) return true;
+  }
+  return false;
+}
+
+std::string make_cookie() {
+  return "interproc-cookie." + std::to_string(GetCurrentProcessId()) + "." + std::to_string(GetTickCount64());
+}
+
+interproc::SharedSegment segment_with(const std::string& cookie) {
+  interproc::SharedSegment segment = interproc::SharedSegment::create(4096);
+  std::memcpy(segment.bytes().data(), cookie.data(), cookie.size());
+  return segment;
+}
+
+}  // namespace
+
+INTERPROC_CHILD_ENTRY(win32_has_cookie) {
+  const std::string& cookie = ctx.args().at(0);
+  return std::memcmp(ctx.segment(0).bytes().data(), cookie.data(), cookie.size()) == 0 ? 0 : 1;
+}
+
+// Run by the tests below through an ordinary CreateProcessW with bInheritHandles TRUE and
+// no handle list, as system() or _popen start programs; skipped when run directly.
+TEST(Win32Inheritance, ProbeFindsNoCookie) {
+  const char* cookie = std::getenv("INTERPROC_TEST_PROBE");
+  if (cookie == nullptr || *cookie == '\0') GTEST_SKIP() << "only run as a child of the inheritance tests";
+  EXPECT_FALSE(some_section_starts_with(cookie)) << "this process inherited a section holding the cookie";
+}
+
+// The probe works: a section made inheritable on purpose is found.
+TEST(Win32Inheritance, ProbeFindsAnInheritableSection) {
+  const std::string cookie = make_cookie();
+  const interproc::SharedSegment segment = segment_with(cookie);
+  HANDLE inheritable = nullptr;
+  ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), reinterpret_cast<HANDLE>(interproc::detail::SegmentAccess::handle(segment)),
+                              GetCurrentProcess(), &inheritable, 0, TRUE, DUPLICATE_SAME_ACCESS));
+  EXPECT_NE(test::run_unrelated_child({"--gtest_filter=Win32Inheritance.ProbeFindsNoCookie"}, cookie), 0);
+  CloseHandle(inheritable);
+}
+
+// While one thread passes a segment to children, another starts unrelated programs that
+// inherit every inheritable handle: none of them may ever catch the segment.
+TEST(Win32Inheritance, UnrelatedProgramsNeverCatchPassedObjects) {
+  const std::string cookie = make_cookie();
+  const interproc::SharedSegment segment = segment_with(cookie);
+  std::atomic<bool> spawning{true};
+  int spawns = 0;
+  int spawn_failures = 0;
+  std::thread spawner([&] {
+    const auto end = std::chrono::steady_clock::now() + 4s;
+    for (; spawns < 60 && std::chrono::steady_clock::now() < end; ++spawns) {
+      spawn_failures += spawn_child("win32_has_cookie", {cookie}, {segment}).wait() != 0;
+    }
+    spawning = false;
+  });
+  int probes = 0;
+  int caught = 0;
+  for (; spawning && probes < 60; ++probes) {
+    caught += test::run_unrelated_child({"--gtest_filter=Win32Inheritance.ProbeFindsNoCookie"}, cookie) != 0;
+  }
+  spawner.join();
+  EXPECT_EQ(spawn_failures, 0) << spawns << " spawns";
+  EXPECT_EQ(caught, 0) << caught << " of " << probes << " unrelated programs caught the segment";
+  EXPECT_GT(spawns, 0);
+  EXPECT_GT(probes, 0);
 }
