@@ -79,7 +79,7 @@ INTERPROC_CHILD_ENTRY(sum_array) {
 // args: handles (as numbers) that must NOT be open in this child.
 INTERPROC_CHILD_ENTRY(check_not_inherited) {
   for (const std::string& handle : ctx.args()) {
-    if (test::handle_is_open(std::stoll(handle))) return 23;
+    if (test::holds_parent_handle(std::stoll(handle))) return 23;
   }
   return ctx.segment(0).size() == 64 ? 0 : 24;
 }

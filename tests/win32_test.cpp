@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 using interproc::Child;
 using interproc::spawn_child;
@@ -171,4 +172,35 @@ TEST(Win32Inheritance, UnrelatedProgramsNeverCatchPassedObjects) {
   EXPECT_EQ(caught, 0) << caught << " of " << probes << " unrelated programs caught the segment";
   EXPECT_GT(spawns, 0);
   EXPECT_GT(probes, 0);
+}
+
+// ---- the tests' proof that a child holds its parent's object ----
+
+// args: a handle value of the parent's. Makes handles of its own until one takes that
+// value, which must not be taken for the parent's object.
+INTERPROC_CHILD_ENTRY(win32_own_handle_at) {
+  const auto value = static_cast<std::intptr_t>(std::stoll(ctx.args().at(0)));
+  std::vector<HANDLE> own;
+  while (!test::handle_is_open(value) && own.size() < 4096) own.push_back(CreateEventW(nullptr, FALSE, FALSE, nullptr));
+  const int result = !test::handle_is_open(value) ? 2 : test::holds_parent_handle(value) ? 1 : 0;
+  for (const HANDLE h : own) CloseHandle(h);
+  return result;
+}
+
+// args: a handle value of the parent's for the segment this child received (under a value
+// of its own).
+INTERPROC_CHILD_ENTRY(win32_holds_parent) {
+  return test::holds_parent_handle(static_cast<std::intptr_t>(std::stoll(ctx.args().at(0)))) ? 0 : 1;
+}
+
+TEST(Win32Proof, ChildsOwnHandleOfTheSameValueIsNotTheParentsObject) {
+  const interproc::SharedSegment kept = interproc::SharedSegment::create(64);
+  const auto value = std::to_string(interproc::detail::SegmentAccess::handle(kept));
+  EXPECT_EQ(spawn_child("win32_own_handle_at", {value}).wait(), 0) << "1: fooled; 2: value " << value << " not reached";
+}
+
+TEST(Win32Proof, ParentsObjectIsFoundUnderTheChildsValue) {
+  const interproc::SharedSegment passed = interproc::SharedSegment::create(64);
+  const auto value = std::to_string(interproc::detail::SegmentAccess::handle(passed));
+  EXPECT_EQ(spawn_child("win32_holds_parent", {value}, {passed}).wait(), 0);
 }

@@ -2,6 +2,7 @@
 
 #include <windows.h>
 #include <aclapi.h>
+#include <tlhelp32.h>
 
 #include <memory>
 #include <vector>
@@ -35,6 +36,47 @@ std::size_t open_handle_count() {
 bool handle_is_open(std::intptr_t handle) {
   DWORD flags = 0;
   return GetHandleInformation(reinterpret_cast<HANDLE>(handle), &flags) != 0;
+}
+
+namespace {
+
+DWORD parent_process_id() {
+  const HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snapshot == INVALID_HANDLE_VALUE) return 0;
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  DWORD parent = 0;
+  for (BOOL more = Process32FirstW(snapshot, &entry); more; more = Process32NextW(snapshot, &entry)) {
+    if (entry.th32ProcessID == GetCurrentProcessId()) parent = entry.th32ParentProcessID;
+  }
+  CloseHandle(snapshot);
+  return parent;
+}
+
+}  // namespace
+
+bool holds_parent_handle(std::intptr_t parent_handle) {
+  // CompareObjectHandles: Windows 10 and Wine; before that, the value is all there is.
+  using Compare = BOOL(WINAPI*)(HANDLE, HANDLE);
+  const HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+  const FARPROC proc = kernelbase != nullptr ? GetProcAddress(kernelbase, "CompareObjectHandles") : nullptr;
+  const HANDLE parent = proc != nullptr ? OpenProcess(PROCESS_DUP_HANDLE, FALSE, parent_process_id()) : nullptr;
+  HANDLE theirs = nullptr;
+  if (parent == nullptr || !DuplicateHandle(parent, reinterpret_cast<HANDLE>(parent_handle), GetCurrentProcess(),
+                                            &theirs, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    if (parent != nullptr) CloseHandle(parent);
+    return handle_is_open(parent_handle);
+  }
+  const auto compare = reinterpret_cast<Compare>(reinterpret_cast<void (*)()>(proc));
+  bool held = false;
+  for (std::uintptr_t value = 4; value <= 16384 && !held; value += 4) {
+    const auto h = reinterpret_cast<HANDLE>(value);
+    DWORD flags = 0;
+    if (h != theirs && GetHandleInformation(h, &flags)) held = compare(h, theirs) != FALSE;
+  }
+  CloseHandle(theirs);
+  CloseHandle(parent);
+  return held;
 }
 
 int named_segment_access_bits(const std::string& name) {
