@@ -204,3 +204,18 @@ TEST(Win32Proof, ParentsObjectIsFoundUnderTheChildsValue) {
   const auto value = std::to_string(interproc::detail::SegmentAccess::handle(passed));
   EXPECT_EQ(spawn_child("win32_holds_parent", {value}, {passed}).wait(), 0);
 }
+
+// ---- leak tests count handles after a warm-up spawn ----
+
+namespace interproc::test {
+int handle_count_warm_up_result();  // test_os_win.cpp: the warm-up child's exit code, -1 before
+}
+
+// Windows opens and caches handles lazily on a process's first CreateProcessW; a baseline
+// taken before any spawn would count them as leaked. The first count spawns once first.
+TEST(Win32HandleCount, FirstCountFollowsAWarmUpSpawn) {
+  const std::size_t before = test::open_handle_count();
+  EXPECT_EQ(test::handle_count_warm_up_result(), 0) << "no warm-up spawn before the first count";
+  EXPECT_EQ(spawn_child("win32_exit_one").wait(), 1);
+  EXPECT_EQ(test::open_handle_count(), before);
+}
