@@ -296,8 +296,8 @@ class View {
 };
 
 // kill()'s exit code: TerminateProcess needs one, and wait() must tell it from any code an
-// entry returns, so it is a value no program exits with by itself: not small, not an
-// NTSTATUS (those have the top bits set), "KIL9" in ASCII. wait() reports it as -9, the
+// entry returns, so it is a value no program exits with by itself: not small, not a
+// crash's NTSTATUS (those have the top bit set), "KIL9" in ASCII. wait() reports it as -9, the
 // SIGKILL death POSIX reports.
 constexpr DWORD killed_exit_code = 0x4B494C39;
 constexpr int killed_result = -9;
