@@ -114,8 +114,6 @@ ScopedHandle adopt_wake_handle(native_handle h) {
   if (!is_valid_handle(h) || object_type_name(as_handle(h)) != L"Event") {
     fail(errc::bad_handle_argument, shown + " is not an event (a mutex's wake handle)");
   }
-  // Inherited handles stay inheritable; keep it out of this process's own children.
-  ::SetHandleInformation(as_handle(h), HANDLE_FLAG_INHERIT, 0);
   return ScopedHandle(h);
 }
 

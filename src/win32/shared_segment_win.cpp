@@ -12,6 +12,7 @@
 
 #include "common/fail.hpp"
 #include "common/segment_backend.hpp"
+#include "win32/owner_only_security.hpp"
 #include "win32/win_util.hpp"
 
 #include <windows.h>
@@ -76,61 +77,20 @@ ScopedHandle create_section(SECURITY_ATTRIBUTES* security, std::uint64_t size, c
   ScopedHandle section(from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security, PAGE_READWRITE,
                                                         static_cast<DWORD>(size >> 32),
                                                         static_cast<DWORD>(size & 0xffffffffu), name)));
-  if (!section.valid()) fail_last_error("CreateFileMappingW", shown);
+  if (!section.valid()) {
+    // A section of that name that another user holds (or one whose DACL shuts us out):
+    // CreateFileMappingW tries to open it and is refused. It exists all the same.
+    if (name != nullptr && ::GetLastError() == ERROR_ACCESS_DENIED) {
+      throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
+    }
+    fail_last_error("CreateFileMappingW", shown);
+  }
   // An existing object of that name is opened instead of created: never attach to it.
   if (name != nullptr && ::GetLastError() == ERROR_ALREADY_EXISTS) {
     throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
   }
   return section;
 }
-
-// SECURITY_ATTRIBUTES whose DACL grants GENERIC_ALL to the current user (the TokenUser SID
-// of the process token) and nobody else; the handle itself is not inheritable.
-class OwnerOnlySecurity {
- public:
-  OwnerOnlySecurity() {
-    PSID user = current_user();
-    const DWORD acl_size = static_cast<DWORD>(sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE)) + ::GetLengthSid(user);
-    acl_.resize(acl_size);
-    auto* acl = reinterpret_cast<ACL*>(acl_.data());
-    if (!::InitializeAcl(acl, acl_size, ACL_REVISION)) fail_last_error("InitializeAcl", "owner-only DACL");
-    if (!::AddAccessAllowedAce(acl, ACL_REVISION, GENERIC_ALL, user)) {
-      fail_last_error("AddAccessAllowedAce", "owner-only DACL");
-    }
-    if (!::InitializeSecurityDescriptor(&descriptor_, SECURITY_DESCRIPTOR_REVISION)) {
-      fail_last_error("InitializeSecurityDescriptor", "owner-only DACL");
-    }
-    if (!::SetSecurityDescriptorDacl(&descriptor_, TRUE, acl, FALSE)) {
-      fail_last_error("SetSecurityDescriptorDacl", "owner-only DACL");
-    }
-    attributes_ = SECURITY_ATTRIBUTES{sizeof(SECURITY_ATTRIBUTES), &descriptor_, FALSE};
-  }
-  OwnerOnlySecurity(const OwnerOnlySecurity&) = delete;  // attributes_ points into *this
-  OwnerOnlySecurity& operator=(const OwnerOnlySecurity&) = delete;
-
-  SECURITY_ATTRIBUTES* get() noexcept { return &attributes_; }
-
- private:
-  PSID current_user() {
-    HANDLE token = nullptr;
-    if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) {
-      fail_last_error("OpenProcessToken", "TOKEN_QUERY");
-    }
-    const ScopedHandle owned_token(from_handle(token));
-    DWORD needed = 0;
-    ::GetTokenInformation(token, TokenUser, nullptr, 0, &needed);  // fails, reporting the size
-    token_user_.resize(needed);
-    if (needed == 0 || !::GetTokenInformation(token, TokenUser, token_user_.data(), needed, &needed)) {
-      fail_last_error("GetTokenInformation", "TokenUser");
-    }
-    return reinterpret_cast<TOKEN_USER*>(token_user_.data())->User.Sid;
-  }
-
-  std::vector<unsigned char> token_user_;  // TOKEN_USER and the SID it points to
-  std::vector<unsigned char> acl_;
-  SECURITY_DESCRIPTOR descriptor_{};
-  SECURITY_ATTRIBUTES attributes_{};
-};
 
 }  // namespace
 
@@ -200,6 +160,7 @@ bool remove_named_segment(const std::string& name) {
 }
 
 MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
+  // The parent duplicated it into this process (spawn_win.cpp): not inheritable.
   const std::string shown = "inherited handle " + std::to_string(h);
   ScopedHandle section(h);
   ScopedView view = map_all(section);
@@ -214,9 +175,6 @@ MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
     fail(errc::bad_handle_argument, shown + " is a section of " + std::to_string(mapped) + " bytes, not " +
                                         std::to_string(size));
   }
-  // Inherited handles stay inheritable; keep it out of this process's own children unless
-  // it is passed on explicitly.
-  ::SetHandleInformation(as_handle(h), HANDLE_FLAG_INHERIT, 0);
   return MappedSegment{std::move(section), view.release(), size, mapped};
 }
 

@@ -1,12 +1,25 @@
-// Windows child processes: CreateProcessW of this program's own executable, inheriting
-// exactly the handles named in the token through PROC_THREAD_ATTRIBUTE_HANDLE_LIST, and
+// Windows child processes: CreateProcessW of this program's own executable, and
 // interproc::Child's members (wait, kill) on the process handle.
+//
+// How the shared objects reach the child: never by inheritance. An inheritable handle, even
+// for the moment CreateProcessW runs, can be caught by any other CreateProcess call with
+// bInheritHandles TRUE and no handle list (system(), _popen, other libraries). So the child
+// is created suspended, inheriting only the standard handles (PROC_THREAD_ATTRIBUTE_HANDLE_LIST);
+// each object handle is then copied into it with DuplicateHandle (not inheritable there),
+// and the token, rewritten to name the child's copies, waits for it in a small bootstrap
+// section "Local\interproc.boot.<128-bit random hex>" whose name is the only thing on the
+// command line (--interproc-child=@<hex>). A handle to that section is duplicated into the
+// child too, so the section lives until the child has read it; the child closes it. The
+// same scheme as Python's multiprocessing spawn start on Windows (DuplicateHandle into the
+// child), with the token kept off the command line.
 
 #include "common/fail.hpp"
 #include "common/spawn_backend.hpp"
+#include "win32/owner_only_security.hpp"
 #include "win32/win_util.hpp"
 
 #include <windows.h>
+#include <ntsecapi.h>
 #include <shellapi.h>
 
 #include <gsl/assert>
@@ -14,10 +27,9 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstring>
 #include <cwchar>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -141,72 +153,7 @@ std::wstring environment_block() {
   return block;
 }
 
-// ---- the handles the child inherits ----
-
-// PROC_THREAD_ATTRIBUTE_HANDLE_LIST only accepts inheritable handles, and the child must
-// find the very values the token names, so the handles themselves are made inheritable
-// (SetHandleInformation), not duplicates, and only while CreateProcessW runs; the list
-// keeps a concurrent spawn from picking up the other's handles. Two spawns may share a
-// handle, so it is counted, and the last one restores the handle's own flag. (Code outside
-// this library that calls CreateProcess with bInheritHandles TRUE and no list could still
-// catch a handle during that window.)
-class InheritScope {
- public:
-  explicit InheritScope(const std::vector<HANDLE>& handles) {
-    for (const HANDLE h : handles) {
-      if (!acquire(h)) {
-        const DWORD error = ::GetLastError();
-        release_all();
-        throw_win32(error, "SetHandleInformation(handle " + std::to_string(reinterpret_cast<std::intptr_t>(h)) +
-                                   ", HANDLE_FLAG_INHERIT)");
-      }
-      held_.push_back(h);
-    }
-  }
-  InheritScope(const InheritScope&) = delete;
-  InheritScope& operator=(const InheritScope&) = delete;
-  ~InheritScope() { release_all(); }
-
- private:
-  struct Use {
-    int count = 0;
-    DWORD original_flags = 0;
-  };
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static std::map<HANDLE, Use>& uses() {
-    static std::map<HANDLE, Use> table;
-    return table;
-  }
-
-  static bool acquire(HANDLE h) {
-    const std::lock_guard<std::mutex> hold(mutex());
-    Use& use = uses()[h];
-    if (use.count == 0 && (!::GetHandleInformation(h, &use.original_flags) ||
-                           !::SetHandleInformation(h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT))) {
-      const DWORD error = ::GetLastError();
-      uses().erase(h);
-      ::SetLastError(error);
-      return false;
-    }
-    ++use.count;
-    return true;
-  }
-  void release_all() noexcept {
-    const std::lock_guard<std::mutex> hold(mutex());
-    for (const HANDLE h : held_) {
-      auto it = uses().find(h);
-      if (--it->second.count > 0) continue;
-      ::SetHandleInformation(h, HANDLE_FLAG_INHERIT, it->second.original_flags & HANDLE_FLAG_INHERIT);
-      uses().erase(it);
-    }
-    held_.clear();
-  }
-
-  std::vector<HANDLE> held_;
-};
+// ---- the standard handles: the only handles the child inherits ----
 
 // The standard handles go to the child explicitly (STARTF_USESTDHANDLES), and so must be in
 // the handle list too: a handle list without them would leave the child's std handle
@@ -217,19 +164,58 @@ bool is_console_pseudo_handle(HANDLE h) noexcept {
   return (reinterpret_cast<std::uintptr_t>(h) & 3) == 3 && ::GetFileType(h) == FILE_TYPE_CHAR;
 }
 
-// A standard handle worth passing on: NULL when there is none or it is stale (closed),
-// which must not make spawning fail.
-HANDLE usable_std_handle(DWORD which) noexcept {
-  const HANDLE h = ::GetStdHandle(which);
-  DWORD flags = 0;
-  if (!is_valid_handle(reinterpret_cast<native_handle>(h))) return nullptr;
-  return is_console_pseudo_handle(h) || ::GetHandleInformation(h, &flags) ? h : nullptr;
-}
+// The three standard handles as the child receives them. PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+// only accepts inheritable handles; one that is not gets an inheritable duplicate, closed
+// once CreateProcessW has returned, so this process's own handles are never changed. (A
+// standard handle is no shared object: another program that catches such a duplicate
+// gets nothing the console or the parent's parent did not already give it.) A missing
+// or stale handle becomes NULL, which must not make spawning fail.
+class StandardHandles {
+ public:
+  StandardHandles() {
+    const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    for (int i = 0; i < 3; ++i) values_[i] = for_child(::GetStdHandle(which[i]));
+  }
+  StandardHandles(const StandardHandles&) = delete;
+  StandardHandles& operator=(const StandardHandles&) = delete;
 
-void add_unique(std::vector<HANDLE>& list, HANDLE h) {
-  if (!is_valid_handle(reinterpret_cast<native_handle>(h)) || is_console_pseudo_handle(h)) return;
-  if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);  // duplicates are an error
-}
+  HANDLE input() const noexcept { return values_[0]; }
+  HANDLE output() const noexcept { return values_[1]; }
+  HANDLE error() const noexcept { return values_[2]; }
+  // What the handle list holds: each handle once (duplicates are an error), no pseudo handles.
+  std::vector<HANDLE> inherited() const {
+    std::vector<HANDLE> list;
+    for (const HANDLE h : values_) {
+      if (h == nullptr || is_console_pseudo_handle(h)) continue;
+      if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+    }
+    return list;
+  }
+
+ private:
+  HANDLE for_child(HANDLE h) {
+    DWORD flags = 0;
+    if (!is_valid_handle(from_handle(h))) return nullptr;
+    if (is_console_pseudo_handle(h)) return h;
+    if (!::GetHandleInformation(h, &flags)) return nullptr;  // stale
+    if ((flags & HANDLE_FLAG_INHERIT) != 0) return h;
+    for (std::size_t i = 0; i < originals_.size(); ++i) {  // stdout and stderr are often one handle
+      if (originals_[i] == h) return as_handle(duplicates_[i].get());
+    }
+    HANDLE duplicate = nullptr;
+    if (!::DuplicateHandle(::GetCurrentProcess(), h, ::GetCurrentProcess(), &duplicate, 0, TRUE,
+                           DUPLICATE_SAME_ACCESS)) {
+      return nullptr;
+    }
+    originals_.push_back(h);
+    duplicates_.emplace_back(from_handle(duplicate));
+    return duplicate;
+  }
+
+  HANDLE values_[3] = {nullptr, nullptr, nullptr};
+  std::vector<HANDLE> originals_;
+  std::vector<ScopedHandle> duplicates_;  // closed with this object
+};
 
 // A PROC_THREAD_ATTRIBUTE_LIST holding one PROC_THREAD_ATTRIBUTE_HANDLE_LIST.
 class HandleListAttribute {
@@ -258,6 +244,131 @@ class HandleListAttribute {
   std::vector<HANDLE> handles_;  // the list points into this; it must outlive CreateProcessW
   std::vector<unsigned char> storage_;
 };
+
+// ---- the bootstrap section ----
+
+// The bootstrap section's layout: this header, then token_length bytes of token text.
+struct BootHeader {
+  std::uint64_t magic;
+  char id[32];                   // the name's random part, so the child can recognise its handle
+  std::uint64_t child_handle;    // the child's own handle to this section, for it to close
+  std::uint64_t token_length;
+};
+constexpr std::uint64_t boot_magic = 0x544f4f4250495049;  // "IPIPBOOT"
+constexpr std::size_t boot_id_length = sizeof(BootHeader::id);
+constexpr std::size_t max_boot_token = 1 << 20;  // far beyond any token (64 objects)
+
+std::wstring boot_section_name(const std::string& id) {
+  return L"Local\\interproc.boot." + std::wstring(id.begin(), id.end());  // id: hex digits
+}
+
+bool is_boot_id(std::string_view id) noexcept {
+  return id.size() == boot_id_length &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// 128 random bits as 32 lowercase hex digits: nobody can guess the name, so nobody can
+// plant a section under it before this process creates it.
+std::string random_boot_id() {
+  unsigned char bytes[boot_id_length / 2];
+  if (!::RtlGenRandom(bytes, sizeof bytes)) fail_last_error("RtlGenRandom", "bootstrap section name");
+  std::string id;
+  for (const unsigned char b : bytes) {
+    id += "0123456789abcdef"[b >> 4];
+    id += "0123456789abcdef"[b & 15];
+  }
+  return id;
+}
+
+// A mapped view, unmapped on destruction.
+class View {
+ public:
+  explicit View(void* address) noexcept : address_(address) {}
+  View(const View&) = delete;
+  View& operator=(const View&) = delete;
+  ~View() {
+    if (address_ != nullptr) ::UnmapViewOfFile(address_);
+  }
+  unsigned char* get() const noexcept { return static_cast<unsigned char*>(address_); }
+
+ private:
+  void* address_;
+};
+
+// kill()'s exit code: TerminateProcess needs one, and wait() must tell it from any code an
+// entry returns, so it is a value no program exits with by itself: not small, not a
+// crash's NTSTATUS (those have the top bit set), "KIL9" in ASCII. wait() reports it as -9, the
+// SIGKILL death POSIX reports.
+constexpr DWORD killed_exit_code = 0x4B494C39;
+constexpr int killed_result = -9;
+
+// A child created suspended that is not handed over yet: if anything fails before it is,
+// the child is terminated and waited for, so no half-started process outlives the throw.
+class SuspendedChild {
+ public:
+  explicit SuspendedChild(const PROCESS_INFORMATION& info) noexcept : info_(info) {}
+  SuspendedChild(const SuspendedChild&) = delete;
+  SuspendedChild& operator=(const SuspendedChild&) = delete;
+  ~SuspendedChild() {
+    if (info_.hProcess == nullptr) return;
+    ::TerminateProcess(info_.hProcess, killed_exit_code);
+    ::WaitForSingleObject(info_.hProcess, INFINITE);
+    ::CloseHandle(info_.hThread);
+    ::CloseHandle(info_.hProcess);
+  }
+
+  HANDLE process() const noexcept { return info_.hProcess; }
+
+  // Copies `h` into the child: DuplicateHandle with bInheritHandle FALSE, so the copy is
+  // the child's own, not inheritable there, and no inheritable handle exists here.
+  std::uint64_t give(HANDLE h, DWORD access, DWORD options, const std::string& what) const {
+    HANDLE theirs = nullptr;
+    if (!::DuplicateHandle(::GetCurrentProcess(), h, info_.hProcess, &theirs, access, FALSE, options)) {
+      fail_last_error("DuplicateHandle", what + " into child " + std::to_string(info_.dwProcessId));
+    }
+    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(theirs));
+  }
+
+  Child resume(const std::string& shown) {
+    if (::ResumeThread(info_.hThread) == static_cast<DWORD>(-1)) fail_last_error("ResumeThread", shown);
+    ::CloseHandle(info_.hThread);
+    const HANDLE process = std::exchange(info_.hProcess, nullptr);
+    return ChildAccess::make(static_cast<long>(info_.dwProcessId), from_handle(process));
+  }
+
+ private:
+  PROCESS_INFORMATION info_;
+};
+
+// Puts `token` (with the child's handle values) where the child finds it: a new bootstrap
+// section named after `id`, owner-only like the named segments, that the child holds a
+// handle to; this process's own handle is closed on return.
+void publish_token(const SuspendedChild& child, const std::string& id, const std::string& token) {
+  const std::string shown = quoted("Local\\interproc.boot." + id);
+  const std::uint64_t size = sizeof(BootHeader) + token.size();
+  OwnerOnlySecurity security;
+  ::SetLastError(ERROR_SUCCESS);
+  const ScopedHandle section(from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security.get(), PAGE_READWRITE,
+                                                              static_cast<DWORD>(size >> 32), static_cast<DWORD>(size),
+                                                              boot_section_name(id).c_str())));
+  if (!section.valid()) fail_last_error("CreateFileMappingW", shown);
+  if (::GetLastError() == ERROR_ALREADY_EXISTS) {  // 128 random bits: only if planted
+    throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
+  }
+  const View view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_WRITE, 0, 0, 0));
+  if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
+  BootHeader header{};
+  header.magic = boot_magic;
+  std::memcpy(header.id, id.data(), boot_id_length);
+  // Read access is all the child needs of it; the copy keeps the section alive after this
+  // process closes its handle below.
+  header.child_handle = child.give(as_handle(section.get()), FILE_MAP_READ, 0, "bootstrap section " + shown);
+  header.token_length = token.size();
+  std::memcpy(view.get(), &header, sizeof header);
+  std::memcpy(view.get() + sizeof header, token.data(), token.size());
+}
+
+[[noreturn]] void reject_boot(const std::string& why) { fail(errc::bad_handle_argument, "--interproc-child: " + why); }
 
 }  // namespace
 
@@ -304,47 +415,83 @@ std::string executable_path() {
 }
 
 Child launch_executable(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
-  std::vector<native_handle> inherited;  // inherited under their own values
-  for (const std::uint64_t* handle : handle_fields(token)) inherited.push_back(static_cast<native_handle>(*handle));
-  std::vector<std::string> argv{path, std::string(child_flag) + encode_token(token)};
-  argv.insert(argv.end(), args.begin(), args.end());
   const std::string shown = quoted(path);
   const std::wstring application = to_utf16(path);
-  std::wstring line = command_line(argv);
   std::wstring environment = environment_block();
 
+  const StandardHandles standard;
   STARTUPINFOEXW startup{};
   startup.StartupInfo.cb = sizeof startup;
   startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-  startup.StartupInfo.hStdInput = usable_std_handle(STD_INPUT_HANDLE);
-  startup.StartupInfo.hStdOutput = usable_std_handle(STD_OUTPUT_HANDLE);
-  startup.StartupInfo.hStdError = usable_std_handle(STD_ERROR_HANDLE);
-  std::vector<HANDLE> handles;
-  for (const native_handle h : inherited) add_unique(handles, as_handle(h));
-  for (const HANDLE h : {startup.StartupInfo.hStdInput, startup.StartupInfo.hStdOutput, startup.StartupInfo.hStdError}) {
-    add_unique(handles, h);
-  }
+  startup.StartupInfo.hStdInput = standard.input();
+  startup.StartupInfo.hStdOutput = standard.output();
+  startup.StartupInfo.hStdError = standard.error();
+  const std::vector<HANDLE> inherited = standard.inherited();
 
-  DWORD flags = CREATE_UNICODE_ENVIRONMENT;
+  // CREATE_SUSPENDED: the child runs no code before its objects and its token are in place.
+  DWORD flags = CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED;
   std::optional<HandleListAttribute> attribute;
-  if (!handles.empty()) {  // an empty handle list is invalid: then nothing is inherited
-    attribute.emplace(handles);
+  if (!inherited.empty()) {  // an empty handle list is invalid: then nothing is inherited
+    attribute.emplace(inherited);
     startup.lpAttributeList = attribute->get();
     flags |= EXTENDED_STARTUPINFO_PRESENT;
   }
-  PROCESS_INFORMATION process{};
-  {
-    const InheritScope inheritable(handles);
-    if (!::CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, handles.empty() ? FALSE : TRUE, flags,
-                          environment.data(), nullptr, &startup.StartupInfo, &process)) {
-      fail_last_error("CreateProcessW", shown);
-    }
+  // The command line cannot hold the token yet (the child's handle values come from
+  // DuplicateHandle, which needs the process), so it names the bootstrap section, whose
+  // name is chosen now; the section is created once the token is complete.
+  const std::string boot_id = random_boot_id();
+  std::vector<std::string> argv{path, std::string(child_flag) + "@" + boot_id};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::wstring line = command_line(argv);
+
+  PROCESS_INFORMATION info{};
+  if (!::CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, inherited.empty() ? FALSE : TRUE, flags,
+                        environment.data(), nullptr, &startup.StartupInfo, &info)) {
+    fail_last_error("CreateProcessW", shown);
   }
-  ::CloseHandle(process.hThread);
-  return ChildAccess::make(static_cast<long>(process.dwProcessId), reinterpret_cast<native_handle>(process.hProcess));
+  SuspendedChild child(info);  // terminated if anything below throws
+  for (std::uint64_t* field : handle_fields(token)) {
+    const auto handle = static_cast<native_handle>(*field);
+    *field = child.give(as_handle(handle), 0, DUPLICATE_SAME_ACCESS, "handle " + std::to_string(handle));
+  }
+  publish_token(child, boot_id, encode_token(token));
+  return child.resume(shown);
 }
 
-std::string received_token(std::string_view argument) { return std::string(argument); }
+std::string received_token(std::string_view argument) {
+  if (argument.empty() || argument[0] != '@' || !is_boot_id(argument.substr(1))) {
+    reject_boot("expected @ and " + std::to_string(boot_id_length) + " hex digits, the parent's bootstrap section");
+  }
+  const std::string id(argument.substr(1));
+  const std::string shown = quoted("Local\\interproc.boot." + id);
+  const ScopedHandle section(from_handle(::OpenFileMappingW(FILE_MAP_READ, FALSE, boot_section_name(id).c_str())));
+  if (!section.valid()) {
+    const DWORD error = ::GetLastError();
+    reject_boot("OpenFileMappingW(" + shown + "): " + std::system_category().message(static_cast<int>(error)));
+  }
+  const View view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ, 0, 0, 0));
+  MEMORY_BASIC_INFORMATION region{};
+  if (view.get() == nullptr || ::VirtualQuery(view.get(), &region, sizeof region) != sizeof region ||
+      region.RegionSize < sizeof(BootHeader)) {
+    reject_boot("cannot map " + shown);
+  }
+  BootHeader header{};
+  std::memcpy(&header, view.get(), sizeof header);
+  if (header.magic != boot_magic || std::memcmp(header.id, id.data(), boot_id_length) != 0 ||
+      header.token_length > max_boot_token || header.token_length > region.RegionSize - sizeof header) {
+    reject_boot(shown + " is not a bootstrap section");
+  }
+  std::string token(reinterpret_cast<const char*>(view.get() + sizeof header), static_cast<std::size_t>(header.token_length));
+  // The parent's copy of the section for this process: close it, but only once it is shown
+  // to be this very section (it maps, with the same header), never another handle of ours.
+  const HANDLE given = reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(header.child_handle));
+  const View check(::MapViewOfFile(given, FILE_MAP_READ, 0, 0, sizeof header));
+  if (check.get() == nullptr || std::memcmp(check.get(), &header, sizeof header) != 0) {
+    reject_boot(shown + " names handle " + std::to_string(header.child_handle) + ", which is not the section");
+  }
+  ::CloseHandle(given);
+  return token;
+}
 
 Child launch_fork(const std::function<int()>& /*body*/) {
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
@@ -397,6 +544,7 @@ int Child::wait() {
     const DWORD error = ::GetLastError();
     detail::throw_win32(error, "GetExitCodeProcess(child " + std::to_string(pid_) + ")");
   }
+  if (code == detail::killed_exit_code) return finish(detail::killed_result);
   return finish(static_cast<int>(code));  // NTSTATUS codes such as 0xC0000005 come out negative
 }
 
@@ -417,7 +565,7 @@ void Child::kill() {
   if (waited_) return;
   Expects(detail::is_valid_handle(handle_));
   const HANDLE process = detail::as_handle(handle_);
-  if (!::TerminateProcess(process, 1)) {
+  if (!::TerminateProcess(process, detail::killed_exit_code)) {
     // A process that has already ended refuses with ERROR_ACCESS_DENIED: nothing to do.
     const DWORD error = ::GetLastError();
     if (::WaitForSingleObject(process, 0) == WAIT_OBJECT_0) return;

@@ -16,6 +16,11 @@ namespace interproc::test {
 std::size_t open_handle_count();
 // Whether `handle` (an fd or HANDLE value) is open in this process.
 bool handle_is_open(std::intptr_t handle);
+// Whether this process holds the very object its parent holds as `parent_handle`. POSIX:
+// whether that descriptor is open (inherited descriptors keep their numbers). Windows: a
+// handle of this process may take the same value for an object of its own, so it asks
+// whether any handle here refers to the parent's object (CompareObjectHandles).
+bool holds_parent_handle(std::intptr_t parent_handle);
 // POSIX: the permission bits of the named segment; Windows: 0600 if its DACL grants
 // access to the current user only, else 0777. -1 if it cannot be opened.
 int named_segment_access_bits(const std::string& name);

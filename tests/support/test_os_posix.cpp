@@ -21,6 +21,8 @@ std::size_t open_handle_count() {
 
 bool handle_is_open(std::intptr_t handle) { return ::fcntl(static_cast<int>(handle), F_GETFD) != -1; }
 
+bool holds_parent_handle(std::intptr_t parent_handle) { return handle_is_open(parent_handle); }
+
 int named_segment_access_bits(const std::string& name) {
   const int fd = ::shm_open(("/" + name).c_str(), O_RDONLY, 0);
   if (fd < 0) return -1;
