@@ -104,9 +104,6 @@ void append_quoted(std::wstring& line, const std::wstring& arg) {
 std::wstring command_line(const std::vector<std::string>& argv) {
   std::wstring line;
   for (const std::string& arg : argv) {
-    if (arg.find('\0') != std::string::npos) {
-      fail(errc::child_start_failed, "spawn_child: an argument contains a NUL character");
-    }
     if (!line.empty()) line += L' ';
     append_quoted(line, to_utf16(arg));
   }
@@ -551,7 +548,9 @@ int Child::wait() {
 std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
   if (waited_) return exit_code_;
   Expects(detail::is_valid_handle(handle_));
-  const auto ms = std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, INFINITE - 1);
+  // A timeout WaitForSingleObject cannot count (49.7 days and more) waits as long as it takes.
+  if (timeout >= std::chrono::milliseconds(INFINITE)) return wait();
+  const auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 0);
   const DWORD result = ::WaitForSingleObject(detail::as_handle(handle_), static_cast<DWORD>(ms));
   if (result == WAIT_TIMEOUT) return std::nullopt;
   if (result == WAIT_FAILED) {

@@ -6,7 +6,11 @@
 #include <aclapi.h>
 #include <tlhelp32.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace interproc::test {
@@ -196,5 +200,39 @@ int unreaped_children() { return 0; }
 std::vector<std::string> leftover_anonymous_names() { return {}; }
 
 std::optional<bool> other_user_can_open(const std::string&) { return std::nullopt; }
+
+}  // namespace interproc::test
+
+namespace interproc::test {
+
+bool thread_end_detected() { return true; }  // the owner word waits on the owner's thread handle
+
+std::string temporary_file_with(const std::string& text, std::size_t size) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("interproc-test-" + std::to_string(::GetCurrentProcessId()) + "-" +
+                                                std::to_string(::GetTickCount64()));
+  std::string content = text;
+  content.resize(size, '\0');
+  std::ofstream(path, std::ios::binary).write(content.data(), static_cast<std::streamsize>(content.size()));
+  return path.string();
+}
+
+std::intptr_t open_read_write(const std::string& path) {
+  SECURITY_ATTRIBUTES inherit{sizeof inherit, nullptr, TRUE};
+  const HANDLE h = ::CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+                                 OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  return h == INVALID_HANDLE_VALUE ? -1 : reinterpret_cast<std::intptr_t>(h);
+}
+
+void close_handle(std::intptr_t handle) { ::CloseHandle(reinterpret_cast<HANDLE>(handle)); }
+
+// POSIX-only conditions: handles are never 0-2, there is no /dev/shm, no umask, no mode bits.
+std::optional<int> run_with_closed_standard_streams(const std::vector<std::string>&, const std::string&) {
+  return std::nullopt;
+}
+std::optional<int> run_with_small_shm(int (*)()) { return std::nullopt; }
+std::optional<int> run_with_umask(unsigned, int (*)()) { return std::nullopt; }
+bool plant_world_writable_segment(const std::string&) { return false; }
+std::optional<bool> segment_created_by_other_user(const std::string&) { return std::nullopt; }
 
 }  // namespace interproc::test
