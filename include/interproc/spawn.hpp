@@ -23,9 +23,11 @@ namespace interproc {
 /// same names.
 enum class StartMethod { fork, spawn };
 
+/// @var exit_entry_threw
+/// Exit code of a child whose entry threw (the exception's message is on its stderr).
+
 /// Exit code of a child that never reached its entry: a bad --interproc-child token.
 inline constexpr int exit_bad_child_argument = 64;  // EX_USAGE: a bad --interproc-child token
-/// Exit code of a child whose entry threw (the exception's message is on its stderr).
 inline constexpr int exit_entry_threw = 70;         // EX_SOFTWARE: the entry threw
 
 class SharedObject;
