@@ -6,3 +6,4 @@
 #include <interproc/shared_segment.hpp>
 #include <interproc/shared_value.hpp>
 #include <interproc/spawn.hpp>
+#include <interproc/version.hpp>

@@ -1,4 +1,6 @@
 #pragma once
+/// @file
+/// SharedSegment: a block of shared memory, anonymous or named.
 #include <interproc/export.hpp>
 
 #include <gsl/span>
@@ -13,47 +15,54 @@ namespace detail {
 struct SegmentAccess;
 }
 
-// Longest accepted segment name: macOS's shm_open limit (PSHMNAMLEN, 31) less the leading '/'.
+/// Longest accepted segment name: macOS's shm_open limit (PSHMNAMLEN, 31) less the leading '/'.
 inline constexpr std::size_t max_name_length = 30;
 
-// A mapped block of shared memory, always mapped whole. Move-only: the destructor unmaps
-// it and closes its descriptor/handle; a moved-from segment is empty (size() == 0).
-// One object is not synchronised: share it between threads read-only, or lock around it.
-// Its bytes are shared with every process that maps the same object; synchronise them
-// with an InterprocessMutex or atomics.
+/// A mapped block of shared memory, always mapped whole. Move-only: the destructor unmaps
+/// it and closes its descriptor/handle; a moved-from segment is empty (size() == 0).
+/// One object is not synchronised: share it between threads read-only, or lock around it.
+/// Its bytes are shared with every process that maps the same object; synchronise them
+/// with an InterprocessMutex or atomics.
 class INTERPROC_EXPORT SharedSegment {
  public:
-  // An anonymous, zero-filled segment of `size` bytes: it has no name anywhere, so nothing
-  // can outlive the processes that map it. Not inherited by any child except through
-  // spawn_child. Throws interproc::errc::invalid_size for 0 or an impossible size,
-  // std::system_error when the OS refuses (the call named in what()).
+  /// An anonymous, zero-filled segment of `size` bytes: it has no name anywhere, so nothing
+  /// can outlive the processes that map it. Not inherited by any child except through
+  /// spawn_child. Throws interproc::errc::invalid_size for 0 or an impossible size,
+  /// std::system_error when the OS refuses (the call named in what()).
   static SharedSegment create(std::size_t size);
 
-  // A named, zero-filled segment, created exclusively (never attaches to an existing
-  // object) and readable and writable by the current user only. The name obeys the same
-  // rules on every OS: 1..max_name_length characters of [A-Za-z0-9._-]. The name lives on
-  // until remove_named(). Throws errc::invalid_name / name_too_long / invalid_size, or
-  // std::system_error (std::errc::file_exists when the name is taken).
+  /// A named, zero-filled segment, created exclusively (never attaches to an existing
+  /// object) and readable and writable by the current user only. The name obeys the same
+  /// rules on every OS: 1..max_name_length characters of [A-Za-z0-9._-]. The name lives on
+  /// until remove_named(). Throws errc::invalid_name / name_too_long / invalid_size, or
+  /// std::system_error (std::errc::file_exists when the name is taken).
   static SharedSegment create_named(std::string_view name, std::size_t size);
 
-  // Maps the whole of an existing named segment; size() is the size it was created with.
-  // Throws as create_named, with std::errc::no_such_file_or_directory when there is none.
+  /// Maps the whole of an existing named segment; size() is the size it was created with.
+  /// Throws as create_named, with std::errc::no_such_file_or_directory when there is none.
   static SharedSegment open_named(std::string_view name);
 
-  // Removes the name; processes that mapped the segment keep it. True if a segment of that
-  // name existed. On Windows a named segment lives as long as one handle to it does, so
-  // this only reports whether one is open. Throws for an invalid name.
+  /// Removes the name; processes that mapped the segment keep it. True if a segment of that
+  /// name existed. On Windows a named segment lives as long as one handle to it does, so
+  /// this only reports whether one is open. Throws for an invalid name.
   static bool remove_named(std::string_view name);
 
+  /// An empty segment: no memory, size() == 0, false as a bool.
   SharedSegment() noexcept = default;
+  /// Takes over `other`'s mapping; `other` is left empty.
   SharedSegment(SharedSegment&& other) noexcept;
+  /// Unmaps this segment and takes over `other`'s mapping; `other` is left empty.
   SharedSegment& operator=(SharedSegment&& other) noexcept;
   SharedSegment(const SharedSegment&) = delete;
   SharedSegment& operator=(const SharedSegment&) = delete;
+  /// Unmaps the segment and closes its descriptor/handle.
   ~SharedSegment();
 
+  /// The segment's memory, size() bytes.
   gsl::span<std::byte> bytes() const noexcept { return {static_cast<std::byte*>(address_), size_}; }
+  /// The size its creator asked for (0 for an empty segment).
   std::size_t size() const noexcept { return size_; }
+  /// True unless the segment is empty (default-constructed or moved from).
   explicit operator bool() const noexcept { return address_ != nullptr; }
 
  private:

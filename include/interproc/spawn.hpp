@@ -1,4 +1,6 @@
 #pragma once
+/// @file
+/// Child processes: spawn_child, the child_main guard, child entries and Child.
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
 #include <interproc/shared_segment.hpp>
@@ -15,12 +17,16 @@
 
 namespace interproc {
 
-// fork: POSIX only; the child is a copy of the parent and runs the entry directly.
-// spawn: every OS; the child re-executes this program, whose main() must start with
-// child_main(). Like Python's multiprocessing start methods of the same names.
+/// How spawn_child starts a child. fork: POSIX only; the child is a copy of the parent and
+/// runs the entry directly. spawn: every OS; the child re-executes this program, whose
+/// main() must start with child_main(). Like Python's multiprocessing start methods of the
+/// same names.
 enum class StartMethod { fork, spawn };
 
-// Exit codes of a child that never reached, or did not finish, its entry.
+/// @var exit_entry_threw
+/// Exit code of a child whose entry threw (the exception's message is on its stderr).
+
+/// Exit code of a child that never reached its entry: a bad --interproc-child token.
 inline constexpr int exit_bad_child_argument = 64;  // EX_USAGE: a bad --interproc-child token
 inline constexpr int exit_entry_threw = 70;         // EX_SOFTWARE: the entry threw
 
@@ -56,23 +62,30 @@ std::uint64_t type_fingerprint() noexcept {
 }
 }  // namespace detail
 
-// What a child entry receives: its string arguments and the shared objects its parent
-// passed, in the order they were passed. Asking for an object as another kind, or for an
-// index past the end, throws errc::wrong_object_kind.
+/// What a child entry receives: its string arguments and the shared objects its parent
+/// passed, in the order they were passed. Asking for an object as another kind, or for an
+/// index past the end, throws errc::wrong_object_kind.
 class INTERPROC_EXPORT ChildContext {
  public:
+  /// Releases the child's objects.
   ~ChildContext();
   ChildContext(const ChildContext&) = delete;
   ChildContext& operator=(const ChildContext&) = delete;
 
+  /// The string arguments the parent passed to spawn_child.
   const std::vector<std::string>& args() const noexcept;
+  /// How many shared objects the parent passed.
   std::size_t object_count() const noexcept;
 
+  /// Object `index`, which the parent passed as a SharedSegment.
   SharedSegment& segment(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessMutex.
   InterprocessMutex& mutex(std::size_t index);
-  // The element type must be the parent's T exactly, not only of the same size.
+  /// Object `index`, which the parent passed as a SharedValue<T>.
+  /// The element type must be the parent's T exactly, not only of the same size.
   template <class T>
   SharedValue<T>& value(std::size_t index);
+  /// Object `index`, which the parent passed as a SharedArray<T> of exactly this T.
   template <class T>
   SharedArray<T>& array(std::size_t index);
 
@@ -84,6 +97,7 @@ class INTERPROC_EXPORT ChildContext {
   detail::ChildObjects* objects_;  // owned; a plain pointer keeps the exported class free of std members
 };
 
+/// A child entry point: receives its context, returns the child's exit code.
 using ChildEntry = int (*)(ChildContext&);
 
 namespace detail {
@@ -91,22 +105,26 @@ namespace detail {
 INTERPROC_EXPORT bool register_entry(std::string_view name, ChildEntry entry);
 }
 
-// Registers a child entry point under `name` (letters, digits and '_'):
-//   INTERPROC_CHILD_ENTRY(add_size) { ... use ctx.args(), ctx.value<long>(0) ...; return 0; }
-// Entries are found by name because a re-executed child cannot receive a function pointer.
+/// Registers a child entry point under `name` (letters, digits and '_'):
+///     INTERPROC_CHILD_ENTRY(add_size) { ... use ctx.args(), ctx.value<long>(0) ...; return 0; }
+/// Entries are found by name because a re-executed child cannot receive a function pointer.
 #define INTERPROC_CHILD_ENTRY(name)                                                  \
   static int interproc_child_entry_##name(::interproc::ChildContext& ctx);          \
   [[maybe_unused]] static const bool interproc_child_registered_##name =            \
       ::interproc::detail::register_entry(#name, &interproc_child_entry_##name);    \
   static int interproc_child_entry_##name([[maybe_unused]] ::interproc::ChildContext& ctx)
 
-// A shared object to pass to a child: a non-owning reference, valid during spawn_child.
+/// A shared object to pass to a child: a non-owning reference, valid during spawn_child.
 class SharedObject {
  public:
+  /// Passes a segment; the child gets it with ChildContext::segment().
   SharedObject(const SharedSegment& s) noexcept : kind_(detail::ObjectKind::segment), segment_(&s) {}
+  /// Passes a mutex; the child gets it with ChildContext::mutex().
   SharedObject(const InterprocessMutex& m) noexcept : kind_(detail::ObjectKind::mutex), mutex_(&m) {}
+  /// Passes a value and its lock; the child gets it with ChildContext::value<T>().
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;
+  /// Passes an array and its lock; the child gets it with ChildContext::array<T>().
   template <class T>
   SharedObject(const SharedArray<T>& a) noexcept;
 
@@ -119,26 +137,30 @@ class SharedObject {
   std::uint64_t type_fingerprint_ = 0;
 };
 
-// A started child process. wait() returns its exit code, or -N if signal N killed it
-// (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
-// not been waited for waits for it, like std::jthread joins: no zombie is left and the
-// child is never killed silently; call kill() first to end it. One Child object is not
-// synchronised: use it from one thread at a time. Its methods throw std::system_error only
-// when the OS fails the wait or the kill, leaving the Child as it was.
+/// A started child process. wait() returns its exit code, or -N if signal N killed it
+/// (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
+/// not been waited for waits for it, like std::jthread joins: no zombie is left and the
+/// child is never killed silently; call kill() first to end it. One Child object is not
+/// synchronised: use it from one thread at a time. Its methods throw std::system_error only
+/// when the OS fails the wait or the kill, leaving the Child as it was.
 class INTERPROC_EXPORT Child {
  public:
+  /// Takes over `other`'s process; `other` no longer refers to one.
   Child(Child&& other) noexcept;
+  /// Waits for this Child's process if it was not waited for, then takes over `other`'s.
   Child& operator=(Child&& other) noexcept;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
+  /// Waits for the process if it was not waited for (see the class description).
   ~Child();
 
+  /// The child's process id.
   long pid() const noexcept { return pid_; }
-  // Blocks until the child ends; returns the exit code (-N for signal N). Idempotent.
+  /// Blocks until the child ends; returns the exit code (-N for signal N). Idempotent.
   int wait();
-  // The exit code if the child ended within `timeout`, else std::nullopt.
+  /// The exit code if the child ended within `timeout`, else std::nullopt.
   std::optional<int> wait_for(std::chrono::milliseconds timeout);
-  // Ends the child now (SIGKILL / TerminateProcess). No effect once it has been waited for.
+  /// Ends the child now (SIGKILL / TerminateProcess). No effect once it has been waited for.
   void kill();
 
  private:
@@ -153,26 +175,26 @@ class INTERPROC_EXPORT Child {
   bool waited_ = false;
 };
 
-// Starts the registered entry `entry` in a child process with `args` and the shared
-// `objects`: only those objects are inherited; no other descriptor or handle of the parent
-// reaches the child. Thread-safe: concurrent spawns never leak each other's handles.
-// Throws errc::unknown_entry, errc::not_supported (fork on Windows), errc::missing_guard
-// (called in a spawn-style child whose main() skipped child_main), std::system_error when
-// the OS refuses the process or the executable cannot be run.
+/// Starts the registered entry `entry` in a child process with `args` and the shared
+/// `objects`: only those objects are inherited; no other descriptor or handle of the parent
+/// reaches the child. Thread-safe: concurrent spawns never leak each other's handles.
+/// Throws errc::unknown_entry, errc::not_supported (fork on Windows), errc::missing_guard
+/// (called in a spawn-style child whose main() skipped child_main), std::system_error when
+/// the OS refuses the process or the executable cannot be run.
 INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std::string>& args = {},
                                    const std::vector<SharedObject>& objects = {},
                                    StartMethod method = StartMethod::spawn);
 
-// The guard, the first statement of main():
-//   if (auto code = interproc::child_main(argc, argv)) return *code;
-// In a spawn-style child it runs the requested entry and returns its exit code (or
-// exit_bad_child_argument / exit_entry_threw, with the reason on stderr); in the parent
-// it returns std::nullopt. Call it once, before any other thread starts.
+/// The guard, the first statement of main():
+///     if (auto code = interproc::child_main(argc, argv)) return *code;
+/// In a spawn-style child it runs the requested entry and returns its exit code (or
+/// exit_bad_child_argument / exit_entry_threw, with the reason on stderr); in the parent
+/// it returns std::nullopt. Call it once, before any other thread starts.
 INTERPROC_EXPORT std::optional<int> child_main(int argc, char** argv);
 
-// main()'s arguments as UTF-8, for programs that pass file names or other text on to
-// children. Windows: read from the UTF-16 command line, because main()'s argv is in the
-// ANSI code page, which cannot hold every name; POSIX: argv as it is.
+/// main()'s arguments as UTF-8, for programs that pass file names or other text on to
+/// children. Windows: read from the UTF-16 command line, because main()'s argv is in the
+/// ANSI code page, which cannot hold every name; POSIX: argv as it is.
 INTERPROC_EXPORT std::vector<std::string> utf8_arguments(int argc, char** argv);
 
 // ---- implementation of the templates above ----
