@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The Python baselines of bench/run: the seed program's world, multiprocessing.
 
 Prints `bench <case> <impl> <metric>=<value>` lines like interproc_bench, each the median

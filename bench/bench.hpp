@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The seam of the benchmark program: main.cpp runs the cases and measures interproc; the
 // files CMake picks per platform supply the peers and floors it is compared with:
@@ -22,13 +23,13 @@ inline constexpr char exit_now_flag[] = "--exit-now";
 
 // The control block of a run, placed in a shared segment; the peers' locks live in it too.
 struct Shared {
-  std::atomic<int> ready{0};              // workers attached and waiting for `go`
-  std::atomic<int> go{0};                 // set by the parent: start now
+  std::atomic<int> ready{0};                // workers attached and waiting for `go`
+  std::atomic<int> go{0};                   // set by the parent: start now
   std::atomic<std::int64_t> start_ns[2]{};  // when each worker saw `go` (steady_clock)
   std::atomic<std::int64_t> end_ns[2]{};    // when each worker finished
-  std::atomic<long> atomic_counter{0};    // atomic_floor's counter
-  long counter = 0;                       // the peers' counter, guarded by `lock`
-  alignas(64) unsigned char lock[256];    // storage for a peer's lock object
+  std::atomic<long> atomic_counter{0};      // atomic_floor's counter
+  long counter = 0;                         // the peers' counter, guarded by `lock`
+  alignas(64) unsigned char lock[256];      // storage for a peer's lock object
 };
 
 // What a worker may use: the control block, and interproc's own counter with its lock.
@@ -83,9 +84,9 @@ inline std::int64_t now_ns() {
 // ---- defined by the platform and peer files ----
 extern const bool has_fork;  // StartMethod::fork works here
 std::size_t page_size();
-std::vector<TouchImpl> touch_floors();                      // mmap_floor / virtualalloc_floor
-std::vector<LockImpl> platform_locks();                     // pthread_robust / kernel_mutex
-std::vector<LockImpl> boost_locks();                        // boost, or none
+std::vector<TouchImpl> touch_floors();                         // mmap_floor / virtualalloc_floor
+std::vector<LockImpl> platform_locks();                        // pthread_robust / kernel_mutex
+std::vector<LockImpl> boost_locks();                           // boost, or none
 std::vector<SpawnImpl> spawn_floors(const std::string& self);  // bare starts of `self exit_now_flag`
 
 }  // namespace bench

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The POSIX floors and peers: anonymous shared mmap, a raw robust process-shared pthread
 // mutex, and bare posix_spawn / fork with waitpid.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Windows floors and peers: VirtualAlloc, a bare pagefile-backed section, a kernel mutex (CreateMutex, then
 // WaitForSingleObject + ReleaseMutex per lock), and a bare CreateProcess + wait.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // interproc_bench: interproc against its peers and the floor, every case in one run.
 // Prints one line per measurement, `bench <case> <impl> <metric>=<value>`, each value the
 // median of several rounds; in each round every implementation of the case runs once, in
@@ -53,7 +54,9 @@ double median(std::vector<double> v) {
 double seconds_since(std::int64_t start_ns) { return static_cast<double>(bench::now_ns() - start_ns) * 1e-9; }
 
 void report(const char* case_name, const std::string& impl, const char* metric, double value) {
-  const char* format = value >= 100 ? "bench %s %s %s=%.1f\n" : value >= 1 ? "bench %s %s %s=%.2f\n" : "bench %s %s %s=%.3f\n";
+  const char* format = value >= 100 ? "bench %s %s %s=%.1f\n"
+                       : value >= 1 ? "bench %s %s %s=%.2f\n"
+                                    : "bench %s %s %s=%.3f\n";
   std::printf(format, case_name, impl.c_str(), metric, value);
   std::fflush(stdout);
 }
@@ -100,8 +103,8 @@ const LockImpl& find_lock(const std::vector<LockImpl>& locks, const std::string&
 class Arena {
  public:
   explicit Arena(const LockImpl& impl)
-      : impl_(impl), control_(SharedSegment::create(sizeof(Shared))), value_(SharedValue<long>::create(0)),
-        workspace_{*::new (control_.bytes().data()) Shared{}, value_} {
+      : impl_(impl), control_(SharedSegment::create(sizeof(Shared))),
+        value_(SharedValue<long>::create(0)), workspace_{*::new (control_.bytes().data()) Shared{}, value_} {
     impl_.setup(workspace_);
   }
   ~Arena() { impl_.teardown(workspace_); }
@@ -112,9 +115,7 @@ class Arena {
   const SharedSegment& control() const { return control_; }
   const SharedValue<long>& value() const { return value_; }
   // Whichever counter the implementation used; the others stay 0.
-  long total() const {
-    return workspace_.shared.counter + workspace_.shared.atomic_counter.load() + value_.value();
-  }
+  long total() const { return workspace_.shared.counter + workspace_.shared.atomic_counter.load() + value_.value(); }
 
  private:
   const LockImpl& impl_;
@@ -190,9 +191,12 @@ std::map<std::string, double> calibrate(const std::vector<LockImpl>& locks) {
   return ns_per_op;
 }
 
-long iterations_for(double seconds, double ns_per_op) { return std::max(1000L, static_cast<long>(seconds * 1e9 / ns_per_op)); }
+long iterations_for(double seconds, double ns_per_op) {
+  return std::max(1000L, static_cast<long>(seconds * 1e9 / ns_per_op));
+}
 
-void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks, const std::map<std::string, double>& ns_per_op) {
+void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks,
+                      const std::map<std::string, double>& ns_per_op) {
   run_case("lock_uncontended", "ns_per_op", locks, s.rounds, [&](const LockImpl& impl) {
     return uncontended_ns(impl, iterations_for(s.lock_seconds, ns_per_op.at(impl.name)));
   });
@@ -220,14 +224,17 @@ double contended_ns(const LockImpl& impl, long n) {
                                 std::max(shared.start_ns[0].load(), shared.start_ns[1].load());
   if (static_cast<double>(together) < 0.5 * static_cast<double>(end - start)) {
     std::fprintf(stderr, "note: lock_contended_2p %s: the workers overlapped for %.0f%% of the run only\n",
-                 impl.name.c_str(), 100.0 * static_cast<double>(std::max<std::int64_t>(together, 0)) / static_cast<double>(end - start));
+                 impl.name.c_str(),
+                 100.0 * static_cast<double>(std::max<std::int64_t>(together, 0)) / static_cast<double>(end - start));
   }
   return static_cast<double>(end - start) / static_cast<double>(2 * n);
 }
 
-void lock_contended(const Settings& s, const std::vector<LockImpl>& locks, const std::map<std::string, double>& ns_per_op) {
+void lock_contended(const Settings& s, const std::vector<LockImpl>& locks,
+                    const std::map<std::string, double>& ns_per_op) {
   std::vector<LockImpl> cross;
-  std::copy_if(locks.begin(), locks.end(), std::back_inserter(cross), [](const LockImpl& l) { return l.cross_process; });
+  std::copy_if(locks.begin(), locks.end(), std::back_inserter(cross),
+               [](const LockImpl& l) { return l.cross_process; });
   run_case("lock_contended_2p", "ns_per_op", cross, s.rounds, [&](const LockImpl& impl) {
     return contended_ns(impl, iterations_for(s.contended_seconds / 2, ns_per_op.at(impl.name)));
   });
@@ -268,11 +275,15 @@ int main(int argc, char** argv) {
     } else if (std::find(all_cases.begin(), all_cases.end(), argv[i]) != all_cases.end()) {
       cases.emplace_back(argv[i]);
     } else {
-      std::fprintf(stderr, "usage: interproc_bench [--quick] [segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join...]\n");
+      std::fprintf(
+          stderr,
+          "usage: interproc_bench [--quick] [segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join...]\n");
       return 2;
     }
   }
-  auto wanted = [&](const char* name) { return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end(); };
+  auto wanted = [&](const char* name) {
+    return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end();
+  };
   try {
     const std::vector<LockImpl> locks = all_locks();
     std::map<std::string, double> ns_per_op = calibrate(locks);

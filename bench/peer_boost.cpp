@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Boost.Interprocess peer: interprocess_mutex placed in shared memory. Not robust: on
 // Linux it is a process-shared pthread mutex without PTHREAD_MUTEX_ROBUST.
 

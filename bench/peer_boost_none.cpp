@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Built instead of peer_boost.cpp where Boost was not found (the MinGW cross build): no
 // Boost peer to compare with.
 

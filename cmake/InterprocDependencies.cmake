@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Dependencies: the system's packages first, FetchContent only where they are missing.
 include(FetchContent)
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules and the exported package: find_package(interproc CONFIG) + interproc::interproc.
 include(CMakePackageConfigHelpers)
 

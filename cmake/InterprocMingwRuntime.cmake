@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A MinGW shared build links the C++ runtime dynamically (see cmake/mingw-w64.cmake); Windows
 # finds DLLs beside the program, so the runtime's DLLs are copied into the output folder.
 foreach(dll IN ITEMS libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Warnings as errors for the project's own targets only; dependencies build as they are.
 function(interproc_set_warnings target)
   if(MSVC)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes the child side of a spawn-style start: child_main on a token whose body is the
 // input (the harness appends the checksum, so inputs reach the checks past the parser),
 // naming real descriptors of every wrong kind and size: interproc segments of two sizes, a
@@ -24,7 +25,7 @@ namespace {
 
 constexpr int first_target = 10;  // the token may name descriptors 10..15
 constexpr int target_count = 6;
-constexpr int pristine = 900;     // untouched copies, put back before every input
+constexpr int pristine = 900;  // untouched copies, put back before every input
 
 // Touches every object the entry received, as an entry would.
 INTERPROC_CHILD_ENTRY(fuzz_entry) {

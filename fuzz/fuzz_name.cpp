@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes segment-name validation: a name is accepted exactly when it is 1..30 characters
 // of [A-Za-z0-9._-] other than "." and "..", and rejected with invalid_name or
 // name_too_long otherwise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes the --interproc-child token parser: any input must either parse into a token that
 // encodes back to the same text, or be rejected with errc::bad_handle_argument. Anything
 // else (a crash, a sanitizer report, another exception) is a finding.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A program that forgets the guard: main() never calls interproc::child_main(). Its
 // spawn-style child therefore re-runs this parent code and calls spawn_child() again; the
 // library must refuse that with errc::missing_guard instead of starting a process storm.

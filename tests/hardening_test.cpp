@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The library's promises under hostile and careless use: owners that end in every way,
 // zombies, closed standard streams, standard lock algorithms, huge timeouts, time points,
 // full shared memory, forged tokens, too many objects, element types, NUL arguments,
@@ -266,7 +267,12 @@ TEST(Hardening, MoreObjectsThanTheTokenCarriesAreRefusedInTheParent) {
 
 TEST(Hardening, ArgumentsWithNulAreRefusedOnEveryOs) {
   for (StartMethod method : test::start_methods()) {
-    EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {std::string("1\0" "2", 3)}, {}, method), errc::invalid_argument, "NUL");
+    EXPECT_SYSTEM_ERROR(spawn_child("exit_with",
+                                    {std::string("1\0"
+                                                 "2",
+                                                 3)},
+                                    {}, method),
+                        errc::invalid_argument, "NUL");
   }
 }
 
@@ -289,7 +295,8 @@ INTERPROC_CHILD_ENTRY(value_as_float) {
 TEST(Hardening, AnotherElementTypeOfTheSameSizeIsRefused) {
   auto value = SharedValue<int>::create(5);
   auto array = interproc::SharedArray<int>::create(3);
-  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("value_as_float", {}, {value, array}, method).wait(), 0);
+  for (StartMethod method : test::start_methods())
+    EXPECT_EQ(spawn_child("value_as_float", {}, {value, array}, method).wait(), 0);
 }
 
 // ---- forged tokens ----
@@ -353,7 +360,8 @@ TEST(Hardening, ProbeClosedStandardStreams) {
   auto value = SharedValue<int>::create(0);
   auto guard = SharedSegment::create(4096);
   EXPECT_GE(interproc::detail::SegmentAccess::handle(guard), 3);
-  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("chatty_increment", {}, {value}, method).wait(), 0);
+  for (StartMethod method : test::start_methods())
+    EXPECT_EQ(spawn_child("chatty_increment", {}, {value}, method).wait(), 0);
   EXPECT_EQ(value.value(), static_cast<int>(test::start_methods().size()));
   for (std::byte b : guard.bytes()) ASSERT_EQ(b, std::byte{0});
   EXPECT_EQ(value.get_lock().lock(), LockResult::acquired);
@@ -361,8 +369,8 @@ TEST(Hardening, ProbeClosedStandardStreams) {
 }
 
 TEST(Hardening, ParentWithClosedStandardStreams) {
-  const auto code = test::run_with_closed_standard_streams({"--gtest_filter=Hardening.ProbeClosedStandardStreams"},
-                                                           "closed-streams");
+  const auto code =
+      test::run_with_closed_standard_streams({"--gtest_filter=Hardening.ProbeClosedStandardStreams"}, "closed-streams");
   if (!code) GTEST_SKIP() << "POSIX only: Windows handles are never 0-2";
   EXPECT_EQ(*code, 0);
 }
@@ -423,7 +431,11 @@ namespace {
 bool valid_utf8(const std::string& text) {
   for (std::size_t i = 0; i < text.size();) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    const std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+    const std::size_t length = lead < 0x80           ? 1
+                               : (lead >> 5) == 0x6  ? 2
+                               : (lead >> 4) == 0xe  ? 3
+                               : (lead >> 3) == 0x1e ? 4
+                                                     : 0;
     if (length == 0 || i + length > text.size()) return false;
     for (std::size_t k = 1; k < length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;

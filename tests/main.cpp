@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The test binary is its own child: spawn-style children re-execute it, and this guard
 // sends them to their entry instead of into the test suite (the library's guard, dogfooded).
 #include <interproc/spawn.hpp>

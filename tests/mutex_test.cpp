@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
@@ -64,9 +65,7 @@ TEST(InterprocessMutex, LockAndUnlockWorkWithStandardGuards) {
   EXPECT_EQ(m.lock(), LockResult::acquired);
   EXPECT_FALSE(m.previous_owner_died());
   m.unlock();
-  {
-    std::lock_guard<InterprocessMutex> hold(m);
-  }
+  { std::lock_guard<InterprocessMutex> hold(m); }
   std::unique_lock<InterprocessMutex> lock(m, std::defer_lock);
   EXPECT_TRUE(lock.try_lock_for(10ms));
   lock.unlock();
@@ -160,7 +159,8 @@ TEST_P(OwnerDeath, NextLockerIsToldOnceAndTheMutexKeepsWorking) {
     auto ready = interproc::SharedSegment::create(1);
     interproc::Child child = interproc::spawn_child("die_holding_lock", {GetParam()}, {counter, ready}, method);
     const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (ready.bytes()[0] != std::byte{1} && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+    while (ready.bytes()[0] != std::byte{1} && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(1ms);
     ASSERT_EQ(ready.bytes()[0], std::byte{1}) << "the child never took the lock";
     if (GetParam() == "hang") child.kill();
 

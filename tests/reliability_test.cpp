@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The promises under stress: owners killed at random moments, leak freedom over many
 // cycles, isolation from children that were not given an object, and many processes on
 // one mutex. Counts are smaller under Wine, where a process start costs ~0.1 s.
@@ -90,8 +91,8 @@ TEST(Reliability, OwnersKilledAtRandomMomentsNeverCorruptOrHang) {
   }
   EXPECT_EQ(pair.value().a, pair.value().b);
   EXPECT_LE(owner_died_reports, rounds);
-  std::printf("%d rounds, %d owner_died reports, %ld updates (seed %u)\n", rounds, owner_died_reports,
-              pair.value().a, seed);
+  std::printf("%d rounds, %d owner_died reports, %ld updates (seed %u)\n", rounds, owner_died_reports, pair.value().a,
+              seed);
 }
 
 TEST(Reliability, ManyProcessesOnOneMutexCountExactly) {
@@ -129,14 +130,16 @@ TEST(Reliability, ProbeHandlesAreClosed) {
   const char* handles = std::getenv("INTERPROC_TEST_PROBE");
   if (handles == nullptr) GTEST_SKIP() << "only run as a child of the isolation test";
   std::istringstream list(handles);
-  for (long long h; list >> h;) EXPECT_FALSE(test::holds_parent_handle(static_cast<std::intptr_t>(h))) << "handle " << h;
+  for (long long h; list >> h;)
+    EXPECT_FALSE(test::holds_parent_handle(static_cast<std::intptr_t>(h))) << "handle " << h;
 }
 
 TEST(Reliability, UnrelatedChildrenCannotReachUnpassedObjects) {
   auto segment = interproc::SharedSegment::create(64);
   auto mutex = interproc::InterprocessMutex::create();
-  std::string handles = std::to_string(interproc::detail::SegmentAccess::handle(segment)) + " " +
-                        std::to_string(interproc::detail::SegmentAccess::handle(interproc::detail::MutexAccess::state(mutex)));
+  std::string handles =
+      std::to_string(interproc::detail::SegmentAccess::handle(segment)) + " " +
+      std::to_string(interproc::detail::SegmentAccess::handle(interproc::detail::MutexAccess::state(mutex)));
   if (interproc::detail::MutexAccess::wake_handle(mutex) != -1) {
     handles += " " + std::to_string(interproc::detail::MutexAccess::wake_handle(mutex));
   }
@@ -154,7 +157,9 @@ TEST(Reliability, ProbeSpawnWithoutExecutable) {
   if (probe[0] == 'r') test::write_script(program, 42);  // a rebuild or a package upgrade
   auto pair = SharedValue<Pair>::create({0, 0});
   if (!test::spawns_running_image()) {  // macOS: posix_spawn reports the missing file
-    if (probe[0] == 'g') EXPECT_SYSTEM_ERROR(spawn_child("count_pair", {"1"}, {pair}), std::errc::no_such_file_or_directory, "posix_spawn(");
+    if (probe[0] == 'g')
+      EXPECT_SYSTEM_ERROR(spawn_child("count_pair", {"1"}, {pair}), std::errc::no_such_file_or_directory,
+                          "posix_spawn(");
     return;
   }
   // Linux: the child runs this program's own image, never the file now at its path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
@@ -22,9 +23,16 @@ using test::start_methods;
 
 namespace {
 
-const std::vector<std::string> tricky_args = {
-    "plain", "with space", "", "quote\"inside", "back\\slash", "trailing\\", "\\\\\"", "tab\there",
-    "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "--interproc-child=1:x::0"};
+const std::vector<std::string> tricky_args = {"plain",
+                                              "with space",
+                                              "",
+                                              "quote\"inside",
+                                              "back\\slash",
+                                              "trailing\\",
+                                              "\\\\\"",
+                                              "tab\there",
+                                              "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac",
+                                              "--interproc-child=1:x::0"};
 
 // Runs child_main in this process on a hand-made token, as a forged command line would.
 int run_token(const std::string& token) {
@@ -220,19 +228,19 @@ TEST(ChildMain, MalformedTokensAreRejected) {
   const int bad = interproc::exit_bad_child_argument;
   EXPECT_EQ(run_token(""), bad);
   EXPECT_EQ(run_token("garbage"), bad);
-  EXPECT_EQ(run_token(with_checksum("2:exit_with:")), bad);         // unknown version
-  EXPECT_EQ(run_token("1:exit_with::00000000"), bad);                // wrong checksum
+  EXPECT_EQ(run_token(with_checksum("2:exit_with:")), bad);                // unknown version
+  EXPECT_EQ(run_token("1:exit_with::00000000"), bad);                      // wrong checksum
   EXPECT_EQ(run_token(with_checksum("1:exit_with:").substr(0, 18)), bad);  // truncated
   EXPECT_EQ(run_token(with_checksum("1:no_such_entry:")), bad);
   EXPECT_EQ(run_token(with_checksum("1:bad-name:")), bad);
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:x3.8")), bad);      // unknown kind
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3")), bad);        // too few fields
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8.9")), bad);    // too many fields
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s03.8")), bad);     // leading zero
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.-8")), bad);     // sign
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:x3.8")), bad);                     // unknown kind
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3")), bad);                       // too few fields
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8.9")), bad);                   // too many fields
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s03.8")), bad);                    // leading zero
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.-8")), bad);                    // sign
   EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.99999999999999999999")), bad);  // overflow
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8,")), bad);     // empty object
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s987654.8")), bad); // not an open handle
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8,")), bad);                    // empty object
+  EXPECT_EQ(run_token(with_checksum("1:exit_with:s987654.8")), bad);                // not an open handle
 }
 
 TEST(ChildMain, ForgedHandlesAreRejected) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Windows-only tests: what the Win32 backend promises beyond the portable tests.
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
@@ -141,7 +142,8 @@ TEST(Win32Inheritance, ProbeFindsAnInheritableSection) {
   const std::string cookie = make_cookie();
   const interproc::SharedSegment segment = segment_with(cookie);
   HANDLE inheritable = nullptr;
-  ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), reinterpret_cast<HANDLE>(interproc::detail::SegmentAccess::handle(segment)),
+  ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(),
+                              reinterpret_cast<HANDLE>(interproc::detail::SegmentAccess::handle(segment)),
                               GetCurrentProcess(), &inheritable, 0, TRUE, DUPLICATE_SAME_ACCESS));
   EXPECT_NE(test::run_unrelated_child({"--gtest_filter=Win32Inheritance.ProbeFindsNoCookie"}, cookie), 0);
   CloseHandle(inheritable);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The parent's side of main(): finds the subcommand, handles --help, and turns errors into
 // messages and exit statuses.
 #include "demo.hpp"

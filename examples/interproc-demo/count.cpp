@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // interproc-demo count: the seed program. One child process per file adds the file's size
 // to a shared counter under the counter's lock; the parent prints each file name as it
 // starts its child, then the total.
@@ -31,9 +32,7 @@ void report_problem(const std::string& name, const std::string& reason) {
 // ---- the child ----
 
 // Why the last file operation failed, in the OS's words when it left them in errno.
-std::string os_reason(const char* fallback) {
-  return errno != 0 ? std::generic_category().message(errno) : fallback;
-}
+std::string os_reason(const char* fallback) { return errno != 0 ? std::generic_category().message(errno) : fallback; }
 
 // The file's size in bytes, found as the seed program does: by reading the file.
 // Throws std::runtime_error with the reason when it cannot be opened or read.

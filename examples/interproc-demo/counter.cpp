@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shared counter of `count` and `race`, and the two ways of adding to it.
 #include "demo.hpp"
 

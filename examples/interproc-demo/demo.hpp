@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // What the source files of interproc-demo share: one file per subcommand (count.cpp,
 // race.cpp, guard.cpp), the dispatcher (commands.cpp), option reading (options.cpp), glob

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "glob.hpp"
 
 #include "platform.hpp"
@@ -37,9 +38,7 @@ std::u32string code_points(std::string_view utf8) {
   return out;
 }
 
-char32_t fold(char32_t c, bool ignore_case) {
-  return ignore_case && c >= U'A' && c <= U'Z' ? c - U'A' + U'a' : c;
-}
+char32_t fold(char32_t c, bool ignore_case) { return ignore_case && c >= U'A' && c <= U'Z' ? c - U'A' + U'a' : c; }
 
 // The end of the [...] class that starts at `open`, or npos if it is not closed (then '['
 // is an ordinary character). A ']' right after "[", "[!" or "[^" belongs to the class.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Glob patterns expanded by interproc-demo itself, so that `count *.txt` works the same in
 // cmd.exe, which leaves patterns to the program, as in a POSIX shell.

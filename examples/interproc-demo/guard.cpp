@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // interproc-demo guard: what the guard at the top of main() is for, shown with a copy of
 // this program whose main() skips it.
 //
@@ -25,8 +26,8 @@ constexpr std::string_view child_flag = "--interproc-child=";  // how spawn_chil
 constexpr std::string_view copy_switch = "--demo-copy-without-guard";
 
 // The copy's exit codes, which tell the parent how the lesson went.
-constexpr int copy_was_refused = 3;     // spawn_child() threw errc::missing_guard: as intended
-constexpr int copy_started_child = 4;   // spawn_child() started a process: the library failed
+constexpr int copy_was_refused = 3;    // spawn_child() threw errc::missing_guard: as intended
+constexpr int copy_started_child = 4;  // spawn_child() started a process: the library failed
 constexpr int copy_failed_otherwise = 5;
 
 // Prints `text` in lines of at most `width` characters (words are not split), indented.
@@ -100,8 +101,7 @@ INTERPROC_CHILD_ENTRY(guard_lesson) {
 }
 
 bool is_guardless_copy(int argc, char** argv) {
-  return argc == 3 && std::string_view(argv[1]).substr(0, child_flag.size()) == child_flag &&
-         argv[2] == copy_switch;
+  return argc == 3 && std::string_view(argv[1]).substr(0, child_flag.size()) == child_flag && argv[2] == copy_switch;
 }
 
 int main_without_guard() {
@@ -120,8 +120,7 @@ int main_without_guard() {
 }
 
 const Command guard_command = {
-    "guard", "what the guard at the top of main() is for",
-    "usage: interproc-demo guard",
+    "guard", "what the guard at the top of main() is for", "usage: interproc-demo guard",
     "Explains the guard, the first statement of a main() that starts children:\n"
     "    if (auto code = interproc::child_main(argc, argv)) return *code;\n"
     "then starts a copy of this program whose main() skips it. That copy runs the parent's\n"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // interproc-demo: the interproc library at work, and the first example to read.
 //
 //   interproc-demo count [FILE_OR_GLOB...]  the seed program: one child process per file adds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "options.hpp"
 
 #include <charconv>
@@ -55,8 +56,8 @@ std::uint64_t parse_number(std::string_view option, const std::string& text, std
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, number);
   if (error != std::errc() || stop != end || number == 0 || number > max) {
-    throw UsageError(std::string(option) + " takes a whole number from 1 to " + std::to_string(max) + ", not '" +
-                     text + "'");
+    throw UsageError(std::string(option) + " takes a whole number from 1 to " + std::to_string(max) + ", not '" + text +
+                     "'");
   }
   return number;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Reading a subcommand's options: "--name", "--name=value" or "--name value", in any order
 // among the operands; "--" ends the options.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The little that differs between POSIX and Windows, one source file per OS:
 // platform_posix.cpp and platform_win.cpp, chosen by CMake. The other files have no #ifdef.

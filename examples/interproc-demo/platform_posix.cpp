@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX side of platform.hpp.
 #include "platform.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Windows side of platform.hpp.
 #include "platform.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // interproc-demo race: worker processes each add 1 to a shared counter K times. With the
 // counter's lock every update counts; without it, updates made at the same moment are lost.
 #include "demo.hpp"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The run-demo target: cmake -DDEMO=<interproc-demo> [-DEMULATOR=<a|b>] -P run_demo.cmake
 # Runs `interproc-demo count` on its default files (/etc/*.conf; %SystemRoot%\*.ini on
 # Windows), output shown live. Exit status 1 means some files could not be read: some of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file
 /// interproc's own error conditions. OS failures are std::system_error in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // interproc: shared memory, robust interprocess mutexes and child processes, one API for
 // POSIX and Windows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file
 /// InterprocessMutex: a lock shared by processes that survives the death of its owner.
@@ -29,7 +30,8 @@ std::chrono::milliseconds saturated_milliseconds(std::chrono::duration<Rep, Peri
   using Milliseconds = std::chrono::duration<long double, std::milli>;
   const long double ms = std::chrono::duration_cast<Milliseconds>(d).count();
   if (!(ms > 0)) return std::chrono::milliseconds(0);
-  if (ms >= static_cast<long double>(std::chrono::milliseconds::max().count() - 1)) return std::chrono::milliseconds::max();
+  if (ms >= static_cast<long double>(std::chrono::milliseconds::max().count() - 1))
+    return std::chrono::milliseconds::max();
   return std::chrono::ceil<std::chrono::milliseconds>(d);
 }
 }  // namespace detail
@@ -95,8 +97,8 @@ class INTERPROC_EXPORT InterprocessMutex {
   friend struct detail::MutexAccess;
   InterprocessMutex() = default;
 
-  SharedSegment state_;            // the lock word(s), shared with every process
-  std::intptr_t wake_handle_ = -1; // Windows: the event waiters sleep on; unused on POSIX
+  SharedSegment state_;             // the lock word(s), shared with every process
+  std::intptr_t wake_handle_ = -1;  // Windows: the event waiters sleep on; unused on POSIX
   bool previous_owner_died_ = false;
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file
 /// SharedSegment: a block of shared memory, anonymous or named.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file
 /// SharedValue and SharedArray: typed shared data with its own lock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file
 /// Child processes: spawn_child, the child_main guard, child entries and Child.
@@ -108,10 +109,10 @@ INTERPROC_EXPORT bool register_entry(std::string_view name, ChildEntry entry);
 /// Registers a child entry point under `name` (letters, digits and '_'):
 ///     INTERPROC_CHILD_ENTRY(add_size) { ... use ctx.args(), ctx.value<long>(0) ...; return 0; }
 /// Entries are found by name because a re-executed child cannot receive a function pointer.
-#define INTERPROC_CHILD_ENTRY(name)                                                  \
-  static int interproc_child_entry_##name(::interproc::ChildContext& ctx);          \
-  [[maybe_unused]] static const bool interproc_child_registered_##name =            \
-      ::interproc::detail::register_entry(#name, &interproc_child_entry_##name);    \
+#define INTERPROC_CHILD_ENTRY(name)                                              \
+  static int interproc_child_entry_##name(::interproc::ChildContext& ctx);       \
+  [[maybe_unused]] static const bool interproc_child_registered_##name =         \
+      ::interproc::detail::register_entry(#name, &interproc_child_entry_##name); \
   static int interproc_child_entry_##name([[maybe_unused]] ::interproc::ChildContext& ctx)
 
 /// A shared object to pass to a child: a non-owning reference, valid during spawn_child.
@@ -202,15 +203,21 @@ INTERPROC_EXPORT std::vector<std::string> utf8_arguments(int argc, char** argv);
 namespace detail {
 struct SharedDataAccess {
   template <class Shared>
-  static const SharedSegment& data(const Shared& s) noexcept { return s.data_; }
+  static const SharedSegment& data(const Shared& s) noexcept {
+    return s.data_;
+  }
   template <class Shared>
-  static const InterprocessMutex& lock(const Shared& s) noexcept { return s.lock_; }
+  static const InterprocessMutex& lock(const Shared& s) noexcept {
+    return s.lock_;
+  }
   template <class Shared>
   static void* make(SharedSegment& data, InterprocessMutex& lock) {
     return new Shared(std::move(data), std::move(lock));
   }
   template <class Shared>
-  static void destroy(void* shared) noexcept { delete static_cast<Shared*>(shared); }
+  static void destroy(void* shared) noexcept {
+    delete static_cast<Shared*>(shared);
+  }
 };
 }  // namespace detail
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Deadlines that never overflow: a timeout too long for the clock means "no deadline".
 

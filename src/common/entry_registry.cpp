@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Child entries, registered by name during static initialisation (INTERPROC_CHILD_ENTRY)
 // and only read afterwards, so lookups need no lock.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include <interproc/error.hpp>
 
 namespace interproc {

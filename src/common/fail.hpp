@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Throwing helpers: every runtime failure names what was attempted, and OS errors keep the
 // OS code (captured by the caller right after the failing call).
@@ -11,9 +12,7 @@
 
 namespace interproc::detail {
 
-[[noreturn]] inline void fail(errc e, const std::string& what) {
-  throw std::system_error(make_error_code(e), what);
-}
+[[noreturn]] inline void fail(errc e, const std::string& what) { throw std::system_error(make_error_code(e), what); }
 
 // POSIX errno values are std::generic_category() codes, so they compare equal to std::errc.
 [[noreturn]] inline void fail_errno(int saved_errno, const std::string& what) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "common/handle_argument.hpp"
 
 #include "common/fail.hpp"
@@ -81,7 +82,8 @@ void check_distinct_handles(const std::vector<TokenObject>& objects) {
   std::set<std::uint64_t> seen;
   for (const TokenObject& object : objects) {
     for (std::size_t at : handle_positions(object.kind)) {
-      if (!seen.insert(object.fields[at]).second) reject("handle " + std::to_string(object.fields[at]) + " appears twice");
+      if (!seen.insert(object.fields[at]).second)
+        reject("handle " + std::to_string(object.fields[at]) + " appears twice");
     }
   }
 }

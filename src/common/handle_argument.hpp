@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The handle argument: how a spawn-style child learns its entry and its shared objects.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // InterprocessMutex's RAII rules, common to every implementation (see mutex_backend.hpp).
 
 #include "common/mutex_backend.hpp"
@@ -7,8 +8,7 @@
 namespace interproc {
 
 InterprocessMutex::InterprocessMutex(InterprocessMutex&& other) noexcept
-    : state_(std::move(other.state_)),
-      wake_handle_(std::exchange(other.wake_handle_, detail::invalid_handle)),
+    : state_(std::move(other.state_)), wake_handle_(std::exchange(other.wake_handle_, detail::invalid_handle)),
       previous_owner_died_(other.previous_owner_died_) {}
 
 InterprocessMutex& InterprocessMutex::operator=(InterprocessMutex&& other) noexcept {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The seam between InterprocessMutex and its implementations:
 //  - Linux: a robust, process-shared pthread mutex (src/posix/interprocess_mutex_linux.cpp);
@@ -30,7 +31,8 @@ ScopedHandle adopt_wake_handle(native_handle h);
 using OwnerDiedFlag = std::atomic<std::uint32_t>;
 
 // An acquisition's result with the pending report applied: owner_died while the flag is set.
-inline std::optional<LockResult> with_pending_report(OwnerDiedFlag& pending, std::optional<LockResult> result) noexcept {
+inline std::optional<LockResult> with_pending_report(OwnerDiedFlag& pending,
+                                                     std::optional<LockResult> result) noexcept {
   if (!result) return result;
   if (*result == LockResult::owner_died) pending.store(1, std::memory_order_relaxed);
   return pending.load(std::memory_order_relaxed) != 0 ? LockResult::owner_died : LockResult::acquired;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "common/name_rules.hpp"
 
 #include "common/fail.hpp"
@@ -12,8 +13,7 @@ namespace detail {
 
 namespace {
 bool is_name_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 }  // namespace
 

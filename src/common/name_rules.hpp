@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Names of named segments: one rule set for every OS, the strictest of them. macOS limits
 // POSIX shm names to PSHMNAMLEN (31) including the leading '/', and a '/' inside a name is

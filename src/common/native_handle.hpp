@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Native handles stay out of the public headers: they travel as std::intptr_t there and
 // are owned by ScopedHandle here. POSIX: a file descriptor. Windows: a HANDLE, where both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The per-OS pieces of the owner-word mutex (src/common/owner_word_mutex.cpp), used where
 // robust pthread mutexes do not exist (macOS, the BSDs; the portable build) and on Windows.
@@ -24,7 +25,7 @@ void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::micros
 // The longest single sleep of a waiter: short where only polling finds a release.
 std::chrono::microseconds max_wait_slice() noexcept;
 
-ScopedHandle create_wake_handle();              // Windows: an auto-reset event; POSIX: none
-void wake_one(native_handle wake) noexcept;     // Windows: SetEvent; POSIX: nothing
+ScopedHandle create_wake_handle();           // Windows: an auto-reset event; POSIX: none
+void wake_one(native_handle wake) noexcept;  // Windows: SetEvent; POSIX: nothing
 
 }  // namespace interproc::detail

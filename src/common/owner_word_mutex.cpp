@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The owner-word mutex, for systems without robust pthread mutexes (macOS, the BSDs) and
 // for Windows. The lock word in shared memory holds the owner's identity, so a waiter can
 // ask the OS whether the owner still exists and take the lock over from a dead one.

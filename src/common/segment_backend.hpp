@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The seam between SharedSegment (src/common/shared_segment.cpp, which validates names and
 // sizes once for every OS) and the backends (src/posix, src/win32), which only talk to the OS.
@@ -53,7 +54,8 @@ struct SegmentAccess {
   // A second SharedSegment object for the same mapping and handle, for a fork child that
   // already has them; the alias must be forget()-ed, never destroyed, where the original lives.
   static SharedSegment alias(const SharedSegment& original) noexcept {
-    return adopt(MappedSegment{ScopedHandle(original.handle_), original.address_, original.size_, original.mapped_size_});
+    return adopt(
+        MappedSegment{ScopedHandle(original.handle_), original.address_, original.size_, original.mapped_size_});
   }
   // Lets go of a segment without unmapping it: the mapping lives until the process ends.
   static void leave_mapped(SharedSegment& s) noexcept {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SharedSegment's public behaviour, written once: validation of names and sizes and the
 // RAII rules. The OS work is in src/posix/shared_segment_posix.cpp and
 // src/win32/shared_segment_win.cpp behind common/segment_backend.hpp.
@@ -34,8 +35,7 @@ bool SharedSegment::remove_named(std::string_view name) {
 }
 
 SharedSegment::SharedSegment(SharedSegment&& other) noexcept
-    : address_(std::exchange(other.address_, nullptr)),
-      size_(std::exchange(other.size_, 0)),
+    : address_(std::exchange(other.address_, nullptr)), size_(std::exchange(other.size_, 0)),
       mapped_size_(std::exchange(other.mapped_size_, 0)),
       handle_(std::exchange(other.handle_, detail::invalid_handle)) {}
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // spawn_child, child_main and the child's view of its shared objects, written once for
 // every OS; starting and waiting for processes is in src/posix/spawn_posix.cpp and
 // src/win32/spawn_win.cpp behind common/spawn_backend.hpp.
@@ -59,7 +60,8 @@ bool has_elements(ObjectKind kind) noexcept { return kind == ObjectKind::value |
 void check_arguments(const std::vector<std::string>& args, const std::vector<SharedObject>& objects) {
   // argv strings end at the first NUL on POSIX; refusing them everywhere keeps every OS alike.
   for (const std::string& arg : args) {
-    if (arg.find('\0') != std::string::npos) fail(errc::invalid_argument, "spawn_child: an argument contains a NUL character");
+    if (arg.find('\0') != std::string::npos)
+      fail(errc::invalid_argument, "spawn_child: an argument contains a NUL character");
   }
   if (objects.size() > max_token_objects) {
     fail(errc::invalid_argument, "spawn_child: " + std::to_string(objects.size()) + " shared objects, at most " +
@@ -95,7 +97,8 @@ void check_distinct(ChildToken& token) {
 InterprocessMutex rebuild_mutex(const std::vector<std::uint64_t>& f, std::size_t at) {
   SharedSegment state = SegmentAccess::adopt(
       map_inherited_segment(static_cast<native_handle>(f[at]), static_cast<std::size_t>(f[at + 1])));
-  ScopedHandle wake = mutex_wake_handles == 1 ? adopt_wake_handle(static_cast<native_handle>(f[at + 2])) : ScopedHandle();
+  ScopedHandle wake =
+      mutex_wake_handles == 1 ? adopt_wake_handle(static_cast<native_handle>(f[at + 2])) : ScopedHandle();
   return MutexAccess::attach(std::move(state), std::move(wake));
 }
 
@@ -107,7 +110,8 @@ ChildSlot rebuild(const TokenObject& object) {
     slot.mutex = rebuild_mutex(f, 0);
     return slot;
   }
-  slot.segment = SegmentAccess::adopt(map_inherited_segment(static_cast<native_handle>(f[0]), static_cast<std::size_t>(f[1])));
+  slot.segment =
+      SegmentAccess::adopt(map_inherited_segment(static_cast<native_handle>(f[0]), static_cast<std::size_t>(f[1])));
   if (!has_mutex(slot.kind)) return slot;
   slot.element_size = static_cast<std::size_t>(f[2]);
   slot.type_fingerprint = f[3];
@@ -229,8 +233,8 @@ const char* kind_name(ObjectKind kind) noexcept {
 
 ChildSlot& slot_of(ChildObjects& objects, std::size_t index, ObjectKind kind) {
   if (index >= objects.slots.size()) {
-    fail(errc::wrong_object_kind, "ChildContext: no shared object at index " + std::to_string(index) + " (the child has " +
-                                      std::to_string(objects.slots.size()) + ")");
+    fail(errc::wrong_object_kind, "ChildContext: no shared object at index " + std::to_string(index) +
+                                      " (the child has " + std::to_string(objects.slots.size()) + ")");
   }
   ChildSlot& slot = objects.slots[index];
   if (slot.kind != kind) {
@@ -242,9 +246,13 @@ ChildSlot& slot_of(ChildObjects& objects, std::size_t index, ObjectKind kind) {
 
 }  // namespace
 
-SharedSegment& ChildContext::segment(std::size_t index) { return slot_of(*objects_, index, ObjectKind::segment).segment; }
+SharedSegment& ChildContext::segment(std::size_t index) {
+  return slot_of(*objects_, index, ObjectKind::segment).segment;
+}
 
-InterprocessMutex& ChildContext::mutex(std::size_t index) { return *slot_of(*objects_, index, ObjectKind::mutex).mutex; }
+InterprocessMutex& ChildContext::mutex(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::mutex).mutex;
+}
 
 void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType& type) {
   ChildSlot& slot = slot_of(*objects_, index, kind);
@@ -253,7 +261,8 @@ void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType&
                                       " holds another element type than the one asked for (elements of " +
                                       std::to_string(slot.element_size) + " bytes)");
   }
-  if (!slot.typed) slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(slot.segment, *slot.mutex), type.destroy);
+  if (!slot.typed)
+    slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(slot.segment, *slot.mutex), type.destroy);
   return slot.typed.get();
 }
 
@@ -262,7 +271,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   if (guard_marker_present() && !guard_passed.load()) fail(errc::missing_guard, guard_help);
   const ChildEntry found = find_entry(entry);
   if (found == nullptr) {
-    fail(errc::unknown_entry, "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
+    fail(errc::unknown_entry,
+         "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
   }
   check_arguments(args, objects);
   ChildToken token{std::string(entry), {}};

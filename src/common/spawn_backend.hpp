@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The seam between spawn_child / child_main (src/common/spawn.cpp) and the backends:
 // starting a process, forking, waiting, and the guard marker in the environment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Linux anonymous segments: memfd_create(2) has no name in any namespace, so nothing can
 // leak; seals (fcntl F_ADD_SEALS) stop a child from shrinking it under its peers' mappings.
 

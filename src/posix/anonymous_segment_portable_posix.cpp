@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Anonymous segments where memfd_create(2) does not exist (macOS, the BSDs): shm_open(3)
 // of a random name with O_EXCL, unlinked at once, so the name exists only for an instant
 // and a crash afterwards leaves nothing behind.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Linux: a robust, process-shared pthread mutex (pthread_mutexattr_setrobust(3)). When the
 // owning thread or process dies, the kernel walks its robust list and the next locker gets
 // EOWNERDEAD; pthread_mutex_consistent(3) then makes the mutex usable again.
@@ -81,8 +82,7 @@ bool held_in_this_process(const pthread_mutex_t& mutex) noexcept {
 // ETIMEDOUT not acquired, EDEADLK a relock, anything else an error.
 std::optional<LockResult> interpret(RobustState& s, int result, const char* call) {
   switch (result) {
-    case 0:
-      return with_pending_report(s.owner_died, LockResult::acquired);
+    case 0: return with_pending_report(s.owner_died, LockResult::acquired);
     case EOWNERDEAD:
       // The mutex works again at once; the report stays pending until mark_consistent().
       check_pthread(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
@@ -90,12 +90,9 @@ std::optional<LockResult> interpret(RobustState& s, int result, const char* call
     case EBUSY:
       if (held_by_this_thread(s.mutex)) fail_recursive(call);
       return std::nullopt;
-    case ETIMEDOUT:
-      return std::nullopt;
-    case EDEADLK:
-      fail_recursive(call);
-    default:
-      fail_errno(result, call);
+    case ETIMEDOUT: return std::nullopt;
+    case EDEADLK: fail_recursive(call);
+    default: fail_errno(result, call);
   }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A POSIX InterprocessMutex is its state segment alone: waiters need no extra handle.
 
 #include "common/fail.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "common/native_handle.hpp"
 
 #include <unistd.h>

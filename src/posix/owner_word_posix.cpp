@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The POSIX pieces of the owner-word mutex (macOS, the BSDs; the portable build on Linux).
 // There is no process-shared wait primitive that survives its owner's death here, so a
 // waiter sleeps in growing slices (50 us to 2 ms) and asks kill(pid, 0) whether the owner's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Per-OS facts a POSIX process reads about itself (process_self_linux.cpp,
 // process_self_macos.cpp); executable_path() is declared in common/spawn_backend.hpp.

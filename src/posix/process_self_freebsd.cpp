@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a FreeBSD process knows about itself: its executable, from sysctl(3)
 // KERN_PROC_PATHNAME (FreeBSD mounts no /proc by default), its environment, and the state
 // of other processes (sysctl KERN_PROC_PID, struct kinfo_proc's ki_stat).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a Linux process knows about itself: its executable, through the /proc/self/exe
 // link, which the kernel keeps pointing at the real file whatever argv[0] said (proc(5)),
 // its environment, and the state of other processes (/proc/PID/stat).
@@ -11,8 +12,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace interproc::detail {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a macOS process knows about itself: its executable, from _NSGetExecutablePath(3)
 // made canonical with realpath(3) (it may go through symlinks or ".."), its environment,
 // from _NSGetEnviron() (a shared library cannot link against `environ` there), and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Pieces shared by the POSIX segment files: sizing and mapping a descriptor.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX shared memory: named segments through shm_open(3), mapping through mmap(2).
 // Anonymous segments are in anonymous_segment_linux.cpp (memfd) or
 // anonymous_segment_portable_posix.cpp (shm_open + shm_unlink).
@@ -60,7 +61,8 @@ void reserve(int fd, std::size_t length, const std::string& what) {
     fail_errno(ENOSPC, call);
   }
   struct sysinfo memory {};
-  if (::sysinfo(&memory) == 0 && length / memory.mem_unit >= memory.totalram + memory.totalswap) fail_errno(ENOMEM, call);
+  if (::sysinfo(&memory) == 0 && length / memory.mem_unit >= memory.totalram + memory.totalswap)
+    fail_errno(ENOMEM, call);
   if (::fallocate(fd, 0, 0, static_cast<off_t>(length)) != 0 && errno != EOPNOTSUPP) fail_errno(errno, call);
 #else
   (void)fd, (void)length, (void)what;  // macOS shm objects are backed by anonymous VM
@@ -94,7 +96,8 @@ MappedSegment map_recorded(ScopedHandle fd, const std::string& what) {
     return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length};
   }
   ::munmap(address, length);
-  if (magic == 0 || (magic == record_magic && size == 0)) fail(errc::not_ready, what + ": the segment is not ready yet");
+  if (magic == 0 || (magic == record_magic && size == 0))
+    fail(errc::not_ready, what + ": the segment is not ready yet");
   fail(errc::foreign_object, what + " is not an interproc segment");
 }
 

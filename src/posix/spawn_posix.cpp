@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX processes: posix_spawn(3) for the spawn start method, fork(2) for the fork start
 // method, waitpid(2) for Child.
 
@@ -39,8 +40,9 @@ class InheritPlan {
     for (std::uint64_t* field : fields) {
       ScopedHandle copy(::fcntl(static_cast<int>(*field), F_DUPFD_CLOEXEC, end));
       if (!copy.valid()) fail_errno(errno, "fcntl(" + std::to_string(*field) + ", F_DUPFD_CLOEXEC)");
-      *field = static_cast<std::uint64_t>(first_object + static_cast<int>(pairs_.size()));
-      pairs_.emplace_back(std::move(copy), static_cast<int>(*field));
+      const int target = first_object + static_cast<int>(pairs_.size());
+      *field = static_cast<std::uint64_t>(target);
+      pairs_.emplace_back(std::move(copy), target);
     }
   }
 
@@ -48,7 +50,8 @@ class InheritPlan {
     for (int stream = 0; stream < first_object; ++stream) add_standard_stream(actions, stream);
     // dup2 onto a different number clears FD_CLOEXEC on the target: exactly these survive exec.
     for (const auto& [copy, target] : pairs_) {
-      check(::posix_spawn_file_actions_adddup2(&actions, static_cast<int>(copy.get()), target), "posix_spawn_file_actions_adddup2");
+      check(::posix_spawn_file_actions_adddup2(&actions, static_cast<int>(copy.get()), target),
+            "posix_spawn_file_actions_adddup2");
     }
     close_the_rest(actions, attributes, first_object + static_cast<int>(pairs_.size()));
   }
@@ -136,6 +139,7 @@ std::vector<std::string> child_environment() {
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> result;
+  result.reserve(strings.size() + 1);
   for (std::string& s : strings) result.push_back(s.data());
   result.push_back(nullptr);
   return result;
@@ -151,9 +155,15 @@ int decode_status(int status) noexcept {
 
 std::vector<std::string> program_arguments(int argc, char** argv) { return {argv, argv + argc}; }
 
-bool guard_marker_present() noexcept { return std::getenv(guard_marker_name) != nullptr; }
+// The environment is process-wide; child_main() runs first in main(), before other threads
+// (its documented rule), and spawn_child only reads it.
+bool guard_marker_present() noexcept {
+  return std::getenv(guard_marker_name) != nullptr;  // NOLINT(concurrency-mt-unsafe): read-only, see above
+}
 
-void remove_guard_marker() noexcept { ::unsetenv(guard_marker_name); }
+void remove_guard_marker() noexcept {
+  ::unsetenv(guard_marker_name);  // NOLINT(concurrency-mt-unsafe): child_main runs before other threads
+}
 
 Child launch_executable(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
   InheritPlan plan(token);

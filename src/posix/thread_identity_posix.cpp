@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // current_owner_id() on POSIX: (pid << 32) | a per-process thread number, cached per thread
 // because getpid(2) is a system call. fork(2) gives the child a new pid but a copy of the
 // forking thread's cache, so a pthread_atfork(3) child handler clears it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Security attributes for the named objects interproc creates in the session's namespace
 // ("Local\..."): named segments and spawn_child's bootstrap sections, which only the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Windows pieces of the owner-word mutex (src/common/owner_word_mutex.cpp): the owner is
 // a (process id, thread id) pair, its liveness is its thread object's state, and waiters
 // sleep on an auto-reset event that unlock() signals, together with the owner's thread

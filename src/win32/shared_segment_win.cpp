@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Windows shared memory: pagefile-backed sections (CreateFileMappingW on
 // INVALID_HANDLE_VALUE), always mapped whole with MapViewOfFile. Named sections live in the
 // session's Local\ namespace as "Local\interproc.<name>".
@@ -74,9 +75,9 @@ std::size_t view_size(void* address) noexcept {
 ScopedHandle create_section(SECURITY_ATTRIBUTES* security, std::uint64_t size, const wchar_t* name,
                             const std::string& shown) {
   ::SetLastError(ERROR_SUCCESS);  // ERROR_ALREADY_EXISTS below must come from this call
-  ScopedHandle section(from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security, PAGE_READWRITE,
-                                                        static_cast<DWORD>(size >> 32),
-                                                        static_cast<DWORD>(size & 0xffffffffu), name)));
+  ScopedHandle section(
+      from_handle(::CreateFileMappingW(INVALID_HANDLE_VALUE, security, PAGE_READWRITE, static_cast<DWORD>(size >> 32),
+                                       static_cast<DWORD>(size & 0xffffffffu), name)));
   if (!section.valid()) {
     // A section of that name that another user holds (or one whose DACL shuts us out):
     // CreateFileMappingW tries to open it and is refused. It exists all the same.
@@ -126,7 +127,8 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size) {
 
 MappedSegment open_named_segment(const std::string& name) {
   const std::string shown = shown_name(name);
-  ScopedHandle section(from_handle(::OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, object_name(name).c_str())));
+  ScopedHandle section(
+      from_handle(::OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, object_name(name).c_str())));
   if (!section.valid()) {
     if (::GetLastError() == ERROR_FILE_NOT_FOUND) {
       throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
@@ -172,8 +174,8 @@ MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
   }
   const std::size_t mapped = view_size(view.get());
   if (mapped < size) {
-    fail(errc::bad_handle_argument, shown + " is a section of " + std::to_string(mapped) + " bytes, not " +
-                                        std::to_string(size));
+    fail(errc::bad_handle_argument,
+         shown + " is a section of " + std::to_string(mapped) + " bytes, not " + std::to_string(size));
   }
   return MappedSegment{std::move(section), view.release(), size, mapped};
 }

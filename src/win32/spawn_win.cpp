@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Windows child processes: CreateProcessW of this program's own executable, and
 // interproc::Child's members (wait, kill) on the process handle.
 //
@@ -235,7 +236,9 @@ class HandleListAttribute {
   HandleListAttribute& operator=(const HandleListAttribute&) = delete;
   ~HandleListAttribute() { ::DeleteProcThreadAttributeList(get()); }
 
-  LPPROC_THREAD_ATTRIBUTE_LIST get() noexcept { return reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage_.data()); }
+  LPPROC_THREAD_ATTRIBUTE_LIST get() noexcept {
+    return reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage_.data());
+  }
 
  private:
   std::vector<HANDLE> handles_;  // the list points into this; it must outlive CreateProcessW
@@ -247,8 +250,8 @@ class HandleListAttribute {
 // The bootstrap section's layout: this header, then token_length bytes of token text.
 struct BootHeader {
   std::uint64_t magic;
-  char id[32];                   // the name's random part, so the child can recognise its handle
-  std::uint64_t child_handle;    // the child's own handle to this section, for it to close
+  char id[32];                 // the name's random part, so the child can recognise its handle
+  std::uint64_t child_handle;  // the child's own handle to this section, for it to close
   std::uint64_t token_length;
 };
 constexpr std::uint64_t boot_magic = 0x544f4f4250495049;  // "IPIPBOOT"
@@ -478,7 +481,8 @@ std::string received_token(std::string_view argument) {
       header.token_length > max_boot_token || header.token_length > region.RegionSize - sizeof header) {
     reject_boot(shown + " is not a bootstrap section");
   }
-  std::string token(reinterpret_cast<const char*>(view.get() + sizeof header), static_cast<std::size_t>(header.token_length));
+  std::string token(reinterpret_cast<const char*>(view.get() + sizeof header),
+                    static_cast<std::size_t>(header.token_length));
   // The parent's copy of the section for this process: close it, but only once it is shown
   // to be this very section (it maps, with the same header), never another handle of ours.
   const HANDLE given = reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(header.child_handle));
@@ -499,10 +503,8 @@ Child launch_fork(const std::function<int()>& /*body*/) {
 // ---- interproc::Child on a process handle ----
 
 Child::Child(Child&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)),
-      handle_(std::exchange(other.handle_, detail::invalid_handle)),
-      exit_code_(std::exchange(other.exit_code_, 0)),
-      waited_(std::exchange(other.waited_, false)) {}
+    : pid_(std::exchange(other.pid_, -1)), handle_(std::exchange(other.handle_, detail::invalid_handle)),
+      exit_code_(std::exchange(other.exit_code_, 0)), waited_(std::exchange(other.waited_, false)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Pieces every Win32 file needs: HANDLE <-> native_handle, and Win32 errors as
 // std::system_error in std::system_category().

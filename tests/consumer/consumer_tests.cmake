@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Consumer tests: prove that an outside project can use interproc.
 #   consumer.find_package      installs this build into a temporary prefix, then configures,
 #                              builds and runs tests/consumer against it (find_package + CMAKE_PREFIX_PATH)

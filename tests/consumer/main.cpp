@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The consumer test's program, and the README's "first program": it uses interproc as an
 // outside project would, through the umbrella header and the interproc::interproc target,
 // and starts real children. Exit code 0 means it all worked.

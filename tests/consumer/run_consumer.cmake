@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # One consumer test, run by ctest (see consumer_tests.cmake):
 #   cmake -DSETTINGS=<settings.cmake> -DMODE=find_package|add_subdirectory -DCONFIG=<config> -P run_consumer.cmake
 # find_package: installs the built project into <work>/find_package/prefix first.

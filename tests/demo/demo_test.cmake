@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # One test of interproc-demo, run by ctest (see demo_tests.cmake):
 #   cmake -DCASE=<case> -DDEMO=<interproc-demo> -DWORK=<folder> -DMANY=<count>
 #         [-DEMULATOR=<emulator, items separated by '|'>] -P demo_test.cmake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of interproc-demo (examples/interproc-demo), one CTest test per case of
 # demo_test.cmake, which makes the files to count, runs the tool and checks its exit status,
 # output and problem lines. Included from tests/CMakeLists.txt:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS-semantics layer: an LD_PRELOAD library for the portable build on Linux that
 // makes the libc calls interproc uses answer as macOS (XNU) does for POSIX shared memory.
 // Each rule below cites where XNU or Apple's manual says so; the sources are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Self-test of the macOS-semantics layer: every rule macos_sim.cpp simulates, asserted, so
 // that a layer which is not loaded or does nothing fails.
 //   interproc_macos_sim_test <path of libinterproc_macos_sim.so>
@@ -96,7 +97,8 @@ void test_names_and_flags() {
     ::close(fd);
     ::shm_unlink(name31.c_str());
   }
-  check_error(::shm_open(name32.c_str(), O_RDWR | O_CREAT, 0600), ENAMETOOLONG, "shm_open of a 32-byte name: ENAMETOOLONG");
+  check_error(::shm_open(name32.c_str(), O_RDWR | O_CREAT, 0600), ENAMETOOLONG,
+              "shm_open of a 32-byte name: ENAMETOOLONG");
   check_error(::shm_unlink(name32.c_str()), EINVAL, "shm_unlink of a 32-byte name: EINVAL");
   const std::string name = "/imsim-cloexec-" + std::to_string(::getpid());
   check_error(::shm_open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600), EINVAL, "shm_open with O_CLOEXEC: EINVAL");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // What the tests need to ask the OS directly, with one implementation per OS
 // (test_os_posix.cpp, test_os_win.cpp), so the test files themselves stay portable.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "support/test_os.hpp"
 
 #include <cerrno>

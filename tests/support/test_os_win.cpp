@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "support/test_os.hpp"
 
 #include <interproc/interproc.hpp>
@@ -184,7 +185,8 @@ int run_unrelated_child(const std::vector<std::string>& args, const std::string&
   startup.cb = sizeof startup;
   PROCESS_INFORMATION info{};
   _putenv_s("INTERPROC_TEST_PROBE", probe.c_str());
-  const BOOL started = CreateProcessW(self.c_str(), command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
+  const BOOL started =
+      CreateProcessW(self.c_str(), command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup, &info);
   _putenv_s("INTERPROC_TEST_PROBE", "");
   if (!started) return -1;
   WaitForSingleObject(info.hProcess, INFINITE);
@@ -209,8 +211,8 @@ bool thread_end_detected() { return true; }  // the owner word waits on the owne
 
 std::string temporary_file_with(const std::string& text, std::size_t size) {
   const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("interproc-test-" + std::to_string(::GetCurrentProcessId()) + "-" +
-                                                std::to_string(::GetTickCount64()));
+      std::filesystem::temp_directory_path() /
+      ("interproc-test-" + std::to_string(::GetCurrentProcessId()) + "-" + std::to_string(::GetTickCount64()));
   std::string content = text;
   content.resize(size, '\0');
   std::ofstream(path, std::ios::binary).write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -219,8 +221,8 @@ std::string temporary_file_with(const std::string& text, std::size_t size) {
 
 std::intptr_t open_read_write(const std::string& path) {
   SECURITY_ATTRIBUTES inherit{sizeof inherit, nullptr, TRUE};
-  const HANDLE h = ::CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
-                                 OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = ::CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                                 &inherit, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   return h == INVALID_HANDLE_VALUE ? -1 : reinterpret_cast<std::intptr_t>(h);
 }
 
