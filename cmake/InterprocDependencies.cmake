@@ -21,8 +21,13 @@ else()
 endif()
 if(NOT TARGET Microsoft.GSL::GSL)
   message(STATUS "interproc: Microsoft.GSL not found, fetching it")
-  # interproc's exported package names GSL, so a fetched GSL is installed alongside it.
+  # interproc's exported package names GSL, so a fetched GSL is installed alongside it,
+  # but never over a copy the prefix already has (a package manager's).
   set(GSL_INSTALL ${INTERPROC_INSTALL})
+  if(EXISTS "${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/gsl")
+    message(STATUS "interproc: ${CMAKE_INSTALL_PREFIX} has GSL already; the fetched copy is not installed")
+    set(GSL_INSTALL OFF)
+  endif()
   set(GSL_TEST OFF)
   FetchContent_Declare(GSL GIT_REPOSITORY https://github.com/microsoft/GSL GIT_TAG v4.0.0 GIT_SHALLOW ON SYSTEM)
   FetchContent_MakeAvailable(GSL)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// interproc-demo count: the seed program. One child process per file adds the file's size
+// interproc-demo count: the classic multiprocessing file-size counter. One child process per file adds the file's size
 // to a shared counter under the counter's lock; the parent prints each file name as it
 // starts its child, then the total.
 #include "demo.hpp"
@@ -34,7 +34,7 @@ void report_problem(const std::string& name, const std::string& reason) {
 // Why the last file operation failed, in the OS's words when it left them in errno.
 std::string os_reason(const char* fallback) { return errno != 0 ? std::generic_category().message(errno) : fallback; }
 
-// The file's size in bytes, found as the seed program does: by reading the file.
+// The file's size in bytes, found as the classic counter does: by reading the file.
 // Throws std::runtime_error with the reason when it cannot be opened or read.
 std::uint64_t read_size(const std::string& name) {
   errno = 0;
@@ -139,7 +139,7 @@ int count(const Args& args) {
 }  // namespace
 
 const Command count_command = {
-    "count", "add up file sizes, one child process per file (the seed program)",
+    "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
     "usage: interproc-demo count [--start=fork|spawn] [--no-lock] [--jobs N] [FILE_OR_GLOB...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"

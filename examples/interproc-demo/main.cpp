@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // interproc-demo: the interproc library at work, and the first example to read.
 //
-//   interproc-demo count [FILE_OR_GLOB...]  the seed program: one child process per file adds
+//   interproc-demo count [FILE_OR_GLOB...]  the file-size counter: one child process per file adds
 //                                           the file's size to a shared counter
 //   interproc-demo race                     lost updates, with and without the counter's lock
 //   interproc-demo guard                    what the guard at the top of main() is for
