@@ -44,22 +44,6 @@ SizeRecord* size_record(void* address, std::size_t mapped_size) noexcept {
   return reinterpret_cast<SizeRecord*>(static_cast<char*>(address) + mapped_size - sizeof(SizeRecord));
 }
 
-// A mapped view, unmapped on destruction unless released.
-class ScopedView {
- public:
-  explicit ScopedView(void* address) noexcept : address_(address) {}
-  ScopedView(const ScopedView&) = delete;
-  ScopedView& operator=(const ScopedView&) = delete;
-  ~ScopedView() {
-    if (address_ != nullptr) ::UnmapViewOfFile(address_);
-  }
-  void* get() const noexcept { return address_; }
-  [[nodiscard]] void* release() noexcept { return std::exchange(address_, nullptr); }
-
- private:
-  void* address_;
-};
-
 // The whole section, read and write. Empty view (not thrown) on failure; GetLastError() says why.
 ScopedView map_all(const ScopedHandle& section) noexcept {
   return ScopedView(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0));

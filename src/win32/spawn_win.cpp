@@ -280,21 +280,6 @@ std::string random_boot_id() {
   return id;
 }
 
-// A mapped view, unmapped on destruction.
-class View {
- public:
-  explicit View(void* address) noexcept : address_(address) {}
-  View(const View&) = delete;
-  View& operator=(const View&) = delete;
-  ~View() {
-    if (address_ != nullptr) ::UnmapViewOfFile(address_);
-  }
-  unsigned char* get() const noexcept { return static_cast<unsigned char*>(address_); }
-
- private:
-  void* address_;
-};
-
 // kill()'s exit code: TerminateProcess needs one, and wait() must tell it from any code an
 // entry returns, so it is a value no program exits with by itself: not small, not a
 // crash's NTSTATUS (those have the top bit set), "KIL9" in ASCII. wait() reports it as -9, the
@@ -355,7 +340,7 @@ void publish_token(const SuspendedChild& child, const std::string& id, const std
   if (::GetLastError() == ERROR_ALREADY_EXISTS) {  // 128 random bits: only if planted
     throw std::system_error(std::make_error_code(std::errc::file_exists), "CreateFileMappingW(" + shown + ")");
   }
-  const View view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_WRITE, 0, 0, 0));
+  const ScopedView view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_WRITE, 0, 0, 0));
   if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
   BootHeader header{};
   header.magic = boot_magic;
@@ -365,7 +350,7 @@ void publish_token(const SuspendedChild& child, const std::string& id, const std
   header.child_handle = child.give(as_handle(section.get()), FILE_MAP_READ, 0, "bootstrap section " + shown);
   header.token_length = token.size();
   std::memcpy(view.get(), &header, sizeof header);
-  std::memcpy(view.get() + sizeof header, token.data(), token.size());
+  std::memcpy(static_cast<unsigned char*>(view.get()) + sizeof header, token.data(), token.size());
 }
 
 [[noreturn]] void reject_boot(const std::string& why) { fail(errc::bad_handle_argument, "--interproc-child: " + why); }
@@ -469,7 +454,7 @@ std::string received_token(std::string_view argument) {
     const DWORD error = ::GetLastError();
     reject_boot("OpenFileMappingW(" + shown + "): " + std::system_category().message(static_cast<int>(error)));
   }
-  const View view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ, 0, 0, 0));
+  const ScopedView view(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ, 0, 0, 0));
   MEMORY_BASIC_INFORMATION region{};
   if (view.get() == nullptr || ::VirtualQuery(view.get(), &region, sizeof region) != sizeof region ||
       region.RegionSize < sizeof(BootHeader)) {
@@ -481,12 +466,12 @@ std::string received_token(std::string_view argument) {
       header.token_length > max_boot_token || header.token_length > region.RegionSize - sizeof header) {
     reject_boot(shown + " is not a bootstrap section");
   }
-  std::string token(reinterpret_cast<const char*>(view.get() + sizeof header),
+  std::string token(reinterpret_cast<const char*>(static_cast<unsigned char*>(view.get()) + sizeof header),
                     static_cast<std::size_t>(header.token_length));
   // The parent's copy of the section for this process: close it, but only once it is shown
   // to be this very section (it maps, with the same header), never another handle of ours.
   const HANDLE given = reinterpret_cast<HANDLE>(static_cast<std::uintptr_t>(header.child_handle));
-  const View check(::MapViewOfFile(given, FILE_MAP_READ, 0, 0, sizeof header));
+  const ScopedView check(::MapViewOfFile(given, FILE_MAP_READ, 0, 0, sizeof header));
   if (check.get() == nullptr || std::memcmp(check.get(), &header, sizeof header) != 0) {
     reject_boot(shown + " names handle " + std::to_string(header.child_handle) + ", which is not the section");
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace interproc::detail {
 
@@ -26,5 +27,21 @@ inline native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<na
   const DWORD error = ::GetLastError();
   throw_win32(error, std::string(call) + "(" + std::string(object) + ")");
 }
+
+// A mapped view, unmapped on destruction unless released.
+class ScopedView {
+ public:
+  explicit ScopedView(void* address) noexcept : address_(address) {}
+  ScopedView(const ScopedView&) = delete;
+  ScopedView& operator=(const ScopedView&) = delete;
+  ~ScopedView() {
+    if (address_ != nullptr) ::UnmapViewOfFile(address_);
+  }
+  void* get() const noexcept { return address_; }
+  [[nodiscard]] void* release() noexcept { return std::exchange(address_, nullptr); }
+
+ private:
+  void* address_;
+};
 
 }  // namespace interproc::detail
