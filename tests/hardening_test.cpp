@@ -343,6 +343,28 @@ TEST(Hardening, AForgedTokenNamingAStandardStreamLeavesItOpen) {
   }
 }
 
+// ---- descriptors the program opened itself ----
+
+// args: handles of the parent that must not have reached this child.
+INTERPROC_CHILD_ENTRY(holds_none_of) {
+  for (const std::string& handle : ctx.args()) {
+    if (test::holds_parent_handle(std::stoll(handle))) return 50;
+  }
+  return 0;
+}
+
+TEST(Hardening, HandlesOpenedWithoutCloseOnExecStayOutOfSpawnedChildren) {
+  const std::string path = test::temporary_file_with("private", 64);
+  const std::intptr_t handle = test::open_read_write(path);  // inheritable: no O_CLOEXEC / bInheritHandle
+  ASSERT_NE(handle, -1);
+  // No object passed: on POSIX the child's objects take the numbers from 3 up, which the
+  // parent's own descriptor may have too.
+  EXPECT_EQ(spawn_child("holds_none_of", {std::to_string(handle)}).wait(), 0)
+      << "a handle the program opened without close-on-exec reached the child";
+  test::close_handle(handle);
+  test::remove_file(path);
+}
+
 // ---- closed standard streams ----
 
 INTERPROC_CHILD_ENTRY(chatty_increment) {
