@@ -159,9 +159,11 @@ class INTERPROC_EXPORT Child {
   long pid() const noexcept { return pid_; }
   /// Blocks until the child ends; returns the exit code (-N for signal N). Idempotent.
   int wait();
-  /// The exit code if the child ended within `timeout`, else std::nullopt.
+  /// The exit code if the child ended within `timeout`, else std::nullopt. A timeout too
+  /// long for the OS to count (milliseconds::max(), years) waits as long as it takes.
   std::optional<int> wait_for(std::chrono::milliseconds timeout);
-  /// Ends the child now (SIGKILL / TerminateProcess). No effect once it has been waited for.
+  /// Ends the child now (SIGKILL / TerminateProcess); wait() then returns -9 on every OS.
+  /// No effect once it has been waited for.
   void kill();
 
  private:
