@@ -78,17 +78,17 @@ std::vector<std::size_t> handle_positions(char kind) {
   return positions;
 }
 
-void check_distinct_handles(const std::vector<TokenObject>& objects) {
+}  // namespace
+
+std::optional<std::uint64_t> repeated_handle(const ChildToken& token) {
   std::set<std::uint64_t> seen;
-  for (const TokenObject& object : objects) {
+  for (const TokenObject& object : token.objects) {
     for (std::size_t at : handle_positions(object.kind)) {
-      if (!seen.insert(object.fields[at]).second)
-        reject("handle " + std::to_string(object.fields[at]) + " appears twice");
+      if (!seen.insert(object.fields[at]).second) return object.fields[at];
     }
   }
+  return std::nullopt;
 }
-
-}  // namespace
 
 std::size_t field_count(char kind) {
   const std::size_t mutex_fields = 2 + static_cast<std::size_t>(mutex_wake_handles);
@@ -142,7 +142,7 @@ ChildToken parse_token(std::string_view text) {
     if (objects.size() > max_token_objects) reject("more than " + std::to_string(max_token_objects) + " objects");
     for (std::string_view object : objects) token.objects.push_back(parse_object(object));
   }
-  check_distinct_handles(token.objects);
+  if (const auto repeated = repeated_handle(token)) reject("handle " + std::to_string(*repeated) + " appears twice");
   return token;
 }
 

@@ -11,6 +11,7 @@
 // or bad checksum (truncation), an overlong number or a repeated handle is rejected.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,9 @@ std::size_t field_count(char kind);
 // Every handle field of `token`, in order, for a backend that gives the child its own
 // handle values and rewrites the token to name those.
 std::vector<std::uint64_t*> handle_fields(ChildToken& token);
+
+// A handle that `token` names more than once, if any: each object may be passed once.
+std::optional<std::uint64_t> repeated_handle(const ChildToken& token);
 
 // Entry names: 1..max_entry_name characters of [A-Za-z0-9_].
 bool is_valid_entry_name(std::string_view name) noexcept;

@@ -13,7 +13,6 @@
 
 #include <gsl/assert>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <exception>
@@ -79,17 +78,6 @@ void add_mutex(const InterprocessMutex& m, TokenObject& out) {
   Expects(MutexAccess::state(m));  // a moved-from InterprocessMutex
   add_segment(MutexAccess::state(m), out);
   if (mutex_wake_handles == 1) out.fields.push_back(static_cast<std::uint64_t>(MutexAccess::wake_handle(m)));
-}
-
-// Each handle once: passing one object twice would make the child own it twice.
-void check_distinct(ChildToken& token) {
-  std::vector<std::uint64_t> seen;
-  for (const std::uint64_t* handle : handle_fields(token)) {
-    if (std::find(seen.begin(), seen.end(), *handle) != seen.end()) {
-      fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
-    }
-    seen.push_back(*handle);
-  }
 }
 
 // ---- child side: token to objects ----
@@ -277,7 +265,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   check_arguments(args, objects);
   ChildToken token{std::string(entry), {}};
   for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::token_object(object));
-  check_distinct(token);
+  // Each object once: passing one twice would make the child own its handle twice.
+  if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
   if (method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args);
   return launch_executable(executable_path(), std::move(token), args);
 }
