@@ -6,7 +6,7 @@
 // object it names really is what it claims (the entry then sees consistent objects), and
 // otherwise be refused with exit_bad_child_argument, whatever it names. Anything else (a
 // crash, a sanitizer report, another exit code) is a finding.
-#include "common/handle_argument.hpp"
+#include "common/transfer.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/segment_backend.hpp"
 
@@ -71,7 +71,7 @@ int make_pristine_descriptors() {
 
 bool names_only_targets(const std::string& text) {
   try {
-    interproc::detail::ChildToken token = interproc::detail::parse_token(text);
+    interproc::detail::ChildToken token = interproc::detail::decode_token(text);
     for (const std::uint64_t* handle : interproc::detail::handle_fields(token)) {
       if (*handle < first_target || *handle >= first_target + target_count) return false;
     }

@@ -2,7 +2,7 @@
 // Fuzzes the --interproc-child token parser: any input must either parse into a token that
 // encodes back to the same text, or be rejected with errc::bad_handle_argument. Anything
 // else (a crash, a sanitizer report, another exception) is a finding.
-#include "common/handle_argument.hpp"
+#include "common/transfer.hpp"
 
 #include <interproc/error.hpp>
 
@@ -14,7 +14,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    const interproc::detail::ChildToken token = interproc::detail::parse_token(text);
+    const interproc::detail::ChildToken token = interproc::detail::decode_token(text);
     if (interproc::detail::encode_token(token) != text) std::abort();  // parse is exact
   } catch (const std::system_error& e) {
     if (e.code() != interproc::errc::bad_handle_argument) std::abort();

@@ -5,6 +5,7 @@
 // permissions and error messages.
 
 #include "support/expect.hpp"
+#include "support/forged_token.hpp"
 #include "support/test_os.hpp"
 
 #include "common/segment_backend.hpp"
@@ -303,15 +304,10 @@ TEST(Hardening, AnotherElementTypeOfTheSameSizeIsRefused) {
 
 namespace {
 
-int run_forged(const std::string& body) {
-  std::uint32_t hash = 2166136261u;
-  for (char c : body) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", hash);
-  std::string self = "self";
-  std::string flag = "--interproc-child=" + body + ":" + hex;
-  char* argv[] = {self.data(), flag.data(), nullptr};
-  return *interproc::child_main(2, argv);
+int run_forged_segment(const std::string& entry, std::intptr_t handle, std::size_t size) {
+  const std::string fields = std::to_string(handle) + "." + std::to_string(size);
+  return test::run_child_token(
+      test::forged_token(entry, test::object_text(interproc::detail::ObjectKind::segment, fields)));
 }
 
 }  // namespace
@@ -326,7 +322,7 @@ TEST(Hardening, AForgedTokenCannotMakeAnEntryWriteIntoAFile) {
   const std::string path = test::temporary_file_with("not shared memory, keep me", 4096);
   const std::intptr_t fd = test::open_read_write(path);
   ASSERT_GE(fd, 3);
-  EXPECT_EQ(run_forged("1:scribble:s" + std::to_string(fd) + ".26"), interproc::exit_bad_child_argument);
+  EXPECT_EQ(run_forged_segment("scribble", fd, 26), interproc::exit_bad_child_argument);
   std::ifstream in(path);
   std::string content;
   std::getline(in, content);
@@ -338,7 +334,7 @@ TEST(Hardening, AForgedTokenCannotMakeAnEntryWriteIntoAFile) {
 TEST(Hardening, AForgedTokenNamingAStandardStreamLeavesItOpen) {
   if (test::is_windows()) GTEST_SKIP() << "Windows tokens name a bootstrap section, not handles";
   for (int stream = 0; stream <= 2; ++stream) {
-    EXPECT_EQ(run_forged("1:scribble:s" + std::to_string(stream) + ".64"), interproc::exit_bad_child_argument);
+    EXPECT_EQ(run_forged_segment("scribble", stream, 64), interproc::exit_bad_child_argument);
     EXPECT_TRUE(test::handle_is_open(stream)) << "descriptor " << stream << " was closed by a rejected token";
   }
 }

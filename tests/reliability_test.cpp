@@ -137,12 +137,8 @@ TEST(Reliability, ProbeHandlesAreClosed) {
 TEST(Reliability, UnrelatedChildrenCannotReachUnpassedObjects) {
   auto segment = interproc::SharedSegment::create(64);
   auto mutex = interproc::InterprocessMutex::create();
-  std::string handles =
-      std::to_string(interproc::detail::SegmentAccess::handle(segment)) + " " +
-      std::to_string(interproc::detail::SegmentAccess::handle(interproc::detail::MutexAccess::state(mutex)));
-  if (interproc::detail::MutexAccess::wake_handle(mutex) != -1) {
-    handles += " " + std::to_string(interproc::detail::MutexAccess::wake_handle(mutex));
-  }
+  std::string handles = std::to_string(interproc::detail::SegmentAccess::handle(segment));
+  for (const auto handle : interproc::detail::MutexAccess::handles(mutex)) handles += " " + std::to_string(handle);
   const int code = test::run_unrelated_child({"--gtest_filter=Reliability.ProbeHandlesAreClosed"}, handles);
   EXPECT_EQ(code, 0) << "an unrelated child could reach handles " << handles;
 }

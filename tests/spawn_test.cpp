@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "support/expect.hpp"
+#include "support/forged_token.hpp"
 #include "support/test_os.hpp"
 
 #include <interproc/interproc.hpp>
-
-#include "common/segment_backend.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,32 +31,8 @@ const std::vector<std::string> tricky_args = {"plain",
                                               "\\\\\"",
                                               "tab\there",
                                               "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac",
-                                              "--interproc-child=1:x::0"};
+                                              "--looks-like-a-flag=1:x::0"};
 
-// Runs child_main in this process on a hand-made token, as a forged command line would.
-int run_token(const std::string& token) {
-  std::string self = "self";
-  std::string flag = "--interproc-child=" + token;
-  char* argv[] = {self.data(), flag.data(), nullptr};
-  return *interproc::child_main(2, argv);
-}
-
-std::string segment_token_object(const SharedSegment& s) {
-  return "s" + std::to_string(interproc::detail::SegmentAccess::handle(s)) + "." + std::to_string(s.size());
-}
-
-// The token encoder's checksum, recomputed here so forged tokens pass the integrity check
-// and reach the deeper validation.
-std::string with_checksum(const std::string& body) {
-  std::uint32_t hash = 2166136261u;
-  for (char c : body) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 16777619u;
-  }
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", hash);
-  return body + ":" + hex;
-}
 
 }  // namespace
 
@@ -226,31 +201,44 @@ TEST(ChildMain, ReturnsNulloptInTheParent) {
 
 TEST(ChildMain, MalformedTokensAreRejected) {
   const int bad = interproc::exit_bad_child_argument;
-  EXPECT_EQ(run_token(""), bad);
-  EXPECT_EQ(run_token("garbage"), bad);
-  EXPECT_EQ(run_token(with_checksum("2:exit_with:")), bad);                // unknown version
-  EXPECT_EQ(run_token("1:exit_with::00000000"), bad);                      // wrong checksum
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:").substr(0, 18)), bad);  // truncated
-  EXPECT_EQ(run_token(with_checksum("1:no_such_entry:")), bad);
-  EXPECT_EQ(run_token(with_checksum("1:bad-name:")), bad);
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:x3.8")), bad);                     // unknown kind
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3")), bad);                       // too few fields
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8.9")), bad);                   // too many fields
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s03.8")), bad);                    // leading zero
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.-8")), bad);                    // sign
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.99999999999999999999")), bad);  // overflow
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s3.8,")), bad);                    // empty object
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s987654.8")), bad);                // not an open handle
+  using interproc::detail::sealed;
+  using interproc::test::forged_token;
+  using interproc::test::run_child_token;
+  const std::string segment = std::to_string(static_cast<int>(interproc::detail::ObjectKind::segment));
+  EXPECT_EQ(run_child_token(""), bad);
+  EXPECT_EQ(run_child_token("garbage"), bad);
+  EXPECT_EQ(run_child_token(sealed("1:exit_with:")), bad);                      // an older version
+  EXPECT_EQ(run_child_token(sealed("99:exit_with:")), bad);                     // unknown version
+  const std::string good = forged_token("exit_with", "");
+  EXPECT_EQ(run_child_token(good.substr(0, good.size() - 8) + "00000000"), bad);  // wrong checksum
+  EXPECT_EQ(run_child_token(good.substr(0, good.size() - 3)), bad);               // truncated
+  EXPECT_EQ(run_child_token(forged_token("no_such_entry", "")), bad);
+  EXPECT_EQ(run_child_token(forged_token("bad-name", "")), bad);
+  EXPECT_EQ(run_child_token(forged_token("exit_with", "99.0.3.8")), bad);                 // unknown kind
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3")), bad);           // too few fields
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8.9")), bad);       // too many fields
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".1.3.8")), bad);         // companions on a segment
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.03.8")), bad);        // leading zero
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.-8")), bad);        // sign
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.99999999999999999999")), bad);  // overflow
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8,")), bad);        // empty object
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.987654.8")), bad);    // not an open handle
 }
 
 TEST(ChildMain, ForgedHandlesAreRejected) {
+  using interproc::detail::ObjectKind;
+  using interproc::test::forged_token;
+  using interproc::test::object_text;
+  using interproc::test::run_child_token;
   const int bad = interproc::exit_bad_child_argument;
   SharedSegment s = SharedSegment::create(64);
-  const std::string object = segment_token_object(s);
-  // A segment's handle listed twice, or presented as a mutex, or as larger than it is.
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:" + object + "," + object)), bad);
-  const std::string wake = test::is_windows() ? ".0" : "";
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:m" + object.substr(1) + wake)), bad);
+  const std::string fields = interproc::test::segment_fields(s);
+  const std::string object = object_text(ObjectKind::segment, fields);
+  // A segment's handle listed twice, or presented as a mutex (with and without a companion),
+  // or as larger than it is.
+  EXPECT_EQ(run_child_token(forged_token("exit_with", object + "," + object)), bad);
+  EXPECT_EQ(run_child_token(forged_token("exit_with", object_text(ObjectKind::mutex, fields))), bad);
+  EXPECT_EQ(run_child_token(forged_token("exit_with", object_text(ObjectKind::mutex, fields + ".0", 1))), bad);
   const std::string handle = std::to_string(interproc::detail::SegmentAccess::handle(s));
-  EXPECT_EQ(run_token(with_checksum("1:exit_with:s" + handle + ".999999999")), bad);
+  EXPECT_EQ(run_child_token(forged_token("exit_with", object_text(ObjectKind::segment, handle + ".999999999"))), bad);
 }

@@ -3,16 +3,15 @@
 /// @file
 /// InterprocessMutex: a lock shared by processes that survives the death of its owner.
 #include <interproc/export.hpp>
-#include <interproc/shared_segment.hpp>
 
 #include <chrono>
-#include <cstdint>
 #include <ratio>
 
 namespace interproc {
 
 namespace detail {
 struct MutexAccess;
+struct MutexState;
 }
 
 /// What lock() found. owner_died: the caller holds the lock now, but an owner (a thread or a
@@ -95,10 +94,9 @@ class INTERPROC_EXPORT InterprocessMutex {
 
  private:
   friend struct detail::MutexAccess;
-  InterprocessMutex() = default;
+  explicit InterprocessMutex(detail::MutexState* state) noexcept : state_(state) {}
 
-  SharedSegment state_;             // the lock word(s), shared with every process
-  std::intptr_t wake_handle_ = -1;  // Windows: the event waiters sleep on; unused on POSIX
+  detail::MutexState* state_;  // owned: the shared lock words and what the OS pairs with them; null once moved from
   bool previous_owner_died_ = false;
 };
 

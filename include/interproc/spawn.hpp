@@ -27,8 +27,8 @@ enum class StartMethod { fork, spawn };
 /// @var exit_entry_threw
 /// Exit code of a child whose entry threw (the exception's message is on its stderr).
 
-/// Exit code of a child that never reached its entry: a bad --interproc-child token.
-inline constexpr int exit_bad_child_argument = 64;  // EX_USAGE: a bad --interproc-child token
+/// Exit code of a child that never reached its entry: its child token was malformed or forged.
+inline constexpr int exit_bad_child_argument = 64;  // EX_USAGE
 inline constexpr int exit_entry_threw = 70;         // EX_SOFTWARE: the entry threw
 
 class SharedObject;
@@ -36,8 +36,10 @@ namespace detail {
 struct ChildContextAccess;
 struct ChildAccess;
 class ChildObjects;
+struct ChildProcess;
 
-enum class ObjectKind : char { segment = 's', mutex = 'm', value = 'v', array = 'a' };
+// The kinds of shared object a child can receive (numbered in the child token).
+enum class ObjectKind : std::uint8_t { segment = 1, mutex = 2, value = 3, array = 4 };
 
 // What a child needs to rebuild a SharedValue<T> / SharedArray<T>: T's size, a fingerprint
 // of T itself (so that float is not taken for int), and how to make and destroy the object.
@@ -156,7 +158,7 @@ class INTERPROC_EXPORT Child {
   ~Child();
 
   /// The child's process id.
-  long pid() const noexcept { return pid_; }
+  long pid() const noexcept;
   /// Blocks until the child ends; returns the exit code (-N for signal N). Idempotent.
   int wait();
   /// The exit code if the child ended within `timeout`, else std::nullopt. A timeout too
@@ -168,14 +170,10 @@ class INTERPROC_EXPORT Child {
 
  private:
   friend struct detail::ChildAccess;
-  Child(long pid, std::intptr_t handle) noexcept : pid_(pid), handle_(handle) {}
+  explicit Child(detail::ChildProcess* process) noexcept : process_(process) {}
   void release() noexcept;
-  int finish(int code) noexcept { return exit_code_ = code, waited_ = true, code; }
 
-  long pid_ = -1;
-  std::intptr_t handle_ = -1;  // Windows: the process HANDLE; POSIX: unused
-  int exit_code_ = 0;          // valid once waited_ (no std::optional: MSVC's C4251 in DLLs)
-  bool waited_ = false;
+  detail::ChildProcess* process_;  // owned; null once moved from
 };
 
 /// Starts the registered entry `entry` in a child process with `args` and the shared
@@ -194,6 +192,11 @@ INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std
 /// exit_bad_child_argument / exit_entry_threw, with the reason on stderr); in the parent
 /// it returns std::nullopt. Call it once, before any other thread starts.
 INTERPROC_EXPORT std::optional<int> child_main(int argc, char** argv);
+
+/// True in a process that spawn_child started with StartMethod::spawn: its first argument
+/// is the child token that child_main() reads. For programs that must know before, or
+/// without, calling child_main().
+INTERPROC_EXPORT bool is_spawned_child(int argc, char** argv) noexcept;
 
 /// main()'s arguments as UTF-8, for programs that pass file names or other text on to
 /// children. Windows: read from the UTF-16 command line, because main()'s argv is in the

@@ -4,7 +4,7 @@
 
 #include "common/entry_registry.hpp"
 
-#include "common/handle_argument.hpp"
+#include "common/transfer.hpp"
 
 #include <map>
 #include <stdexcept>

@@ -12,7 +12,7 @@ class ErrorCategory final : public std::error_category {
       case errc::invalid_size: return "invalid segment size";
       case errc::invalid_name: return "invalid name";
       case errc::name_too_long: return "name too long";
-      case errc::bad_handle_argument: return "bad --interproc-child argument";
+      case errc::bad_handle_argument: return "malformed or forged child token";
       case errc::unknown_entry: return "no child entry registered under that name";
       case errc::wrong_object_kind: return "shared object of another kind";
       case errc::missing_guard: return "interproc::child_main() guard missing";

@@ -1,29 +1,68 @@
 // SPDX-License-Identifier: MIT
-// InterprocessMutex's RAII rules, common to every implementation (see mutex_backend.hpp).
+// InterprocessMutex's public rules, written once for every implementation: ownership of the
+// state, moved-from checks and the previous_owner_died() record. The lock itself is behind
+// common/mutex_backend.hpp.
 
 #include "common/mutex_backend.hpp"
+
+#include <gsl/assert>
 
 #include <utility>
 
 namespace interproc {
 
+using detail::MutexAccess;
+
+namespace {
+
+// Lets go of a mutex's state: what the implementation must keep stays mapped.
+void release_state(detail::MutexState* state) noexcept {
+  if (state == nullptr) return;
+  detail::retire_state(*state);
+  delete state;
+}
+
+}  // namespace
+
+InterprocessMutex InterprocessMutex::create() { return MutexAccess::make(detail::create_mutex_state()); }
+
 InterprocessMutex::InterprocessMutex(InterprocessMutex&& other) noexcept
-    : state_(std::move(other.state_)), wake_handle_(std::exchange(other.wake_handle_, detail::invalid_handle)),
-      previous_owner_died_(other.previous_owner_died_) {}
+    : state_(std::exchange(other.state_, nullptr)), previous_owner_died_(other.previous_owner_died_) {}
 
 InterprocessMutex& InterprocessMutex::operator=(InterprocessMutex&& other) noexcept {
   if (this != &other) {
-    detail::retire_state(state_);
-    state_ = std::move(other.state_);
-    detail::close_handle(std::exchange(wake_handle_, std::exchange(other.wake_handle_, detail::invalid_handle)));
+    release_state(std::exchange(state_, std::exchange(other.state_, nullptr)));
     previous_owner_died_ = other.previous_owner_died_;
   }
   return *this;
 }
 
-InterprocessMutex::~InterprocessMutex() {
-  detail::retire_state(state_);
-  detail::close_handle(wake_handle_);
+InterprocessMutex::~InterprocessMutex() { release_state(state_); }
+
+LockResult InterprocessMutex::lock() {
+  Expects(state_ != nullptr);  // a moved-from mutex
+  return *MutexAccess::record(*this, detail::lock_state(*state_, std::nullopt));
+}
+
+bool InterprocessMutex::try_lock() {
+  Expects(state_ != nullptr);
+  return MutexAccess::record(*this, detail::try_lock_state(*state_)).has_value();
+}
+
+bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
+  Expects(state_ != nullptr);
+  return MutexAccess::record(*this, detail::lock_state(*state_, detail::deadline_after(timeout))).has_value();
+}
+
+void InterprocessMutex::unlock() {
+  Expects(state_ != nullptr);
+  detail::unlock_state(*state_);
+}
+
+void InterprocessMutex::mark_consistent() {
+  Expects(state_ != nullptr);
+  detail::mark_state_consistent(*state_);
+  previous_owner_died_ = false;
 }
 
 }  // namespace interproc

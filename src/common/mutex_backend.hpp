@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The seam between InterprocessMutex and its implementations:
-//  - Linux: a robust, process-shared pthread mutex (src/posix/interprocess_mutex_linux.cpp);
+// The seam between InterprocessMutex (src/common/interprocess_mutex.cpp, its public rules
+// written once) and its implementations, each of which defines the functions below:
+//  - Linux: a robust, process-shared pthread mutex (src/posix/robust_mutex_linux.cpp);
 //  - macOS/BSD (the portable build) and Windows: an owner word in shared memory with a
-//    liveness check on the slow path (src/common/owner_word_mutex.cpp + owner_word.hpp).
-// Either one keeps its state in a small segment that starts with mutex_magic, so a child
+//    liveness check on the slow path (src/owner_word/).
+// Either one keeps its words in a small segment that starts with mutex_magic, so a child
 // can check that a segment handed over as a mutex really is one.
 
+#include "common/deadline.hpp"
+#include "common/fail.hpp"
 #include "common/native_handle.hpp"
 #include "common/segment_backend.hpp"
 
@@ -14,19 +17,44 @@
 
 #include <atomic>
 #include <cstdint>
+#include <new>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace interproc::detail {
 
 inline constexpr std::uint32_t mutex_magic = 0x58544d49;  // "IMTX"
 
-// 1 on Windows (the event waiters sleep on), 0 on POSIX.
-extern const int mutex_wake_handles;
-// Takes ownership of a wake handle from a parent; throws errc::bad_handle_argument if it is
-// not one (Windows: not an event). Only called where mutex_wake_handles is 1.
-ScopedHandle adopt_wake_handle(native_handle h);
+// What an InterprocessMutex owns: the words every process shares, and the kernel object the
+// implementation pairs with them, if it needs one (the owner word on Windows: the event its
+// waiters sleep on). Both travel to a child (LockRecord in common/transfer.hpp).
+struct MutexState {
+  SharedSegment words;
+  ScopedHandle companion;
+};
 
-// Both implementations keep this flag in their shared state: set when a locker takes the
+// A new, unlocked mutex's state. Throws when the OS refuses memory or handles.
+MutexState create_mutex_state();
+// Blocks until the calling thread holds the lock, or until `deadline` (std::nullopt: no
+// deadline); the result is std::nullopt when the deadline passed first.
+std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline);
+std::optional<LockResult> try_lock_state(MutexState& state);
+// Both throw errc::not_owner unless the calling thread holds the lock.
+void unlock_state(MutexState& state);
+void mark_state_consistent(MutexState& state);
+// A mutex's state from parts received from a parent: throws errc::bad_handle_argument when
+// the segment is not a mutex's, or the companions are not what this implementation pairs
+// with its words. Owns `words` either way; takes the companions only once they are checked.
+MutexState attach_mutex_state(SharedSegment words, const std::vector<native_handle>& companions);
+
+// Called as a mutex object lets go of its state (destruction, move assignment). Linux: a
+// state still locked by a thread of this process stays mapped until the process ends, so
+// the kernel's robust-list walk at that thread's end can still mark it, and glibc's list
+// never points into unmapped memory. Elsewhere: nothing to do.
+void retire_state(MutexState& state) noexcept;
+
+// Both implementations keep this flag in their shared words: set when a locker takes the
 // lock over from a dead owner, cleared by mark_consistent(). Read and written under the lock.
 using OwnerDiedFlag = std::atomic<std::uint32_t>;
 
@@ -38,32 +66,38 @@ inline std::optional<LockResult> with_pending_report(OwnerDiedFlag& pending,
   return pending.load(std::memory_order_relaxed) != 0 ? LockResult::owner_died : LockResult::acquired;
 }
 
-// Called as a mutex object lets go of its state (destruction, move assignment). Linux: a
-// state still locked by a thread of this process stays mapped until the process ends, so
-// the kernel's robust-list walk at that thread's end can still mark it, and glibc's list
-// never points into unmapped memory. Elsewhere: nothing to do.
-void retire_state(SharedSegment& state) noexcept;
+// The shared words as the implementation's struct (which starts with a std::uint32_t magic).
+template <class Words>
+Words& words_of(const MutexState& state) noexcept {
+  return *std::launder(reinterpret_cast<Words*>(state.words.bytes().data()));
+}
+
+// Throws errc::bad_handle_argument unless `words` is large enough for Words and starts with
+// mutex_magic: a segment received as a mutex's really is one.
+template <class Words>
+void check_mutex_words(const SharedSegment& words) {
+  if (words.size() < sizeof(Words) || *std::launder(reinterpret_cast<const std::uint32_t*>(words.bytes().data())) != mutex_magic)
+    fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
+}
 
 struct MutexAccess {
-  static const SharedSegment& state(const InterprocessMutex& m) noexcept { return m.state_; }
-  static native_handle wake_handle(const InterprocessMutex& m) noexcept { return m.wake_handle_; }
-  // A mutex from parts received from a parent; throws errc::bad_handle_argument when the
-  // state segment is not a mutex or the wake handle is not of the expected kind.
-  static InterprocessMutex attach(SharedSegment state, ScopedHandle wake);
-
-  static InterprocessMutex assemble(SharedSegment state, ScopedHandle wake) noexcept {
-    InterprocessMutex m;
-    m.state_ = std::move(state);
-    m.wake_handle_ = wake.release();
-    return m;
-  }
-  // As SegmentAccess::alias / forget, for a mutex.
-  static InterprocessMutex alias(const InterprocessMutex& original) noexcept {
-    return assemble(SegmentAccess::alias(original.state_), ScopedHandle(original.wake_handle_));
+  static MutexState& state(const InterprocessMutex& m) noexcept { return *m.state_; }
+  static bool has_state(const InterprocessMutex& m) noexcept { return m.state_ != nullptr; }
+  static InterprocessMutex make(MutexState state) { return InterprocessMutex(new MutexState(std::move(state))); }
+  // A second mutex object for the same words and companion, for a fork child that already
+  // has them; the alias must be forget()-ed, never destroyed, where the original lives.
+  static InterprocessMutex alias(const InterprocessMutex& original) {
+    return make(MutexState{SegmentAccess::alias(original.state_->words), ScopedHandle(original.state_->companion.get())});
   }
   static void forget(InterprocessMutex& alias) noexcept {
-    SegmentAccess::forget(alias.state_);
-    alias.wake_handle_ = invalid_handle;
+    SegmentAccess::forget(alias.state_->words);
+    (void)alias.state_->companion.release();
+  }
+  // Every handle of the mutex: its words' segment first, then its companion, if any.
+  static std::vector<native_handle> handles(const InterprocessMutex& m) {
+    std::vector<native_handle> all{SegmentAccess::handle(m.state_->words)};
+    if (m.state_->companion.valid()) all.push_back(m.state_->companion.get());
+    return all;
   }
   // Notes an acquisition's result for previous_owner_died(); passes it on unchanged.
   static std::optional<LockResult> record(InterprocessMutex& m, std::optional<LockResult> result) noexcept {

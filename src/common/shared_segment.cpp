@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SharedSegment's public behaviour, written once: validation of names and sizes and the
-// RAII rules. The OS work is in src/posix/shared_segment_posix.cpp and
-// src/win32/shared_segment_win.cpp behind common/segment_backend.hpp.
+// RAII rules. The OS work is in src/posix/segment_posix.cpp and
+// src/win32/segment_win.cpp behind common/segment_backend.hpp.
 
 #include "common/fail.hpp"
 #include "common/name_rules.hpp"

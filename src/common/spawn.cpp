@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: MIT
 // spawn_child, child_main and the child's view of its shared objects, written once for
-// every OS; starting and waiting for processes is in src/posix/spawn_posix.cpp and
-// src/win32/spawn_win.cpp behind common/spawn_backend.hpp.
+// every OS. Objects travel as records of the transfer codec (common/transfer.hpp); starting
+// processes is behind common/process_backend.hpp.
 
 #include "common/entry_registry.hpp"
 #include "common/fail.hpp"
-#include "common/handle_argument.hpp"
 #include "common/mutex_backend.hpp"
-#include "common/owner_word.hpp"
+#include "common/process_backend.hpp"
 #include "common/segment_backend.hpp"
-#include "common/spawn_backend.hpp"
+#include "common/transfer.hpp"
 
 #include <gsl/assert>
 
@@ -28,8 +27,7 @@ std::atomic<bool> guard_passed{false};
 // One shared object as the child rebuilt it.
 struct ChildSlot {
   ObjectKind kind = ObjectKind::segment;
-  std::size_t element_size = 0;            // value, array
-  std::uint64_t type_fingerprint = 0;      // value, array
+  ElementRecord element;                   // value, array
   SharedSegment segment;                   // segment, value, array
   std::optional<InterprocessMutex> mutex;  // mutex, value, array
   // The SharedValue<T> / SharedArray<T> made on first use.
@@ -50,17 +48,23 @@ constexpr const char* guard_help =
     "`if (auto code = interproc::child_main(argc, argv)) return *code;` (the counterpart of "
     "Python's `if __name__ == '__main__':`); without it every child would start children again";
 
-bool has_segment(ObjectKind kind) noexcept { return kind != ObjectKind::mutex; }
-bool has_mutex(ObjectKind kind) noexcept { return kind != ObjectKind::segment; }
-bool has_elements(ObjectKind kind) noexcept { return kind == ObjectKind::value || kind == ObjectKind::array; }
+// Arguments travel on the command line (with the child token, and through UTF-16 on
+// Windows, whose command lines end at 32767 characters): kept well below every OS's limit.
+constexpr std::size_t max_argument_bytes = 16384;
 
-// ---- parent side: checks, then objects to token fields ----
+// ---- parent side: checks, then objects to records ----
 
 void check_arguments(const std::vector<std::string>& args, const std::vector<SharedObject>& objects) {
-  // argv strings end at the first NUL on POSIX; refusing them everywhere keeps every OS alike.
+  std::size_t total = 0;
   for (const std::string& arg : args) {
+    // argv strings end at the first NUL on POSIX; refusing them everywhere keeps every OS alike.
     if (arg.find('\0') != std::string::npos)
       fail(errc::invalid_argument, "spawn_child: an argument contains a NUL character");
+    total += arg.size() + 1;
+  }
+  if (total > max_argument_bytes) {
+    fail(errc::invalid_argument, "spawn_child: the arguments take " + std::to_string(total) + " bytes, at most " +
+                                     std::to_string(max_argument_bytes) + " fit on every OS's command line");
   }
   if (objects.size() > max_token_objects) {
     fail(errc::invalid_argument, "spawn_child: " + std::to_string(objects.size()) + " shared objects, at most " +
@@ -68,46 +72,46 @@ void check_arguments(const std::vector<std::string>& args, const std::vector<Sha
   }
 }
 
-void add_segment(const SharedSegment& s, TokenObject& out) {
+SegmentRecord segment_record(const SharedSegment& s) {
   Expects(s);  // a moved-from SharedSegment
-  out.fields.push_back(static_cast<std::uint64_t>(SegmentAccess::handle(s)));
-  out.fields.push_back(s.size());
+  return {static_cast<std::uint64_t>(SegmentAccess::handle(s)), s.size()};
 }
 
-void add_mutex(const InterprocessMutex& m, TokenObject& out) {
-  Expects(MutexAccess::state(m));  // a moved-from InterprocessMutex
-  add_segment(MutexAccess::state(m), out);
-  if (mutex_wake_handles == 1) out.fields.push_back(static_cast<std::uint64_t>(MutexAccess::wake_handle(m)));
+LockRecord lock_record(const InterprocessMutex& m) {
+  Expects(MutexAccess::has_state(m));  // a moved-from InterprocessMutex
+  const std::vector<native_handle> handles = MutexAccess::handles(m);
+  LockRecord record{segment_record(MutexAccess::state(m).words), {}};
+  for (std::size_t i = 1; i < handles.size(); ++i) record.companions.push_back(static_cast<std::uint64_t>(handles[i]));
+  return record;
 }
 
-// ---- child side: token to objects ----
+// ---- child side: records to objects ----
 
-InterprocessMutex rebuild_mutex(const std::vector<std::uint64_t>& f, std::size_t at) {
-  SharedSegment state = SegmentAccess::adopt(
-      map_inherited_segment(static_cast<native_handle>(f[at]), static_cast<std::size_t>(f[at + 1])));
-  ScopedHandle wake =
-      mutex_wake_handles == 1 ? adopt_wake_handle(static_cast<native_handle>(f[at + 2])) : ScopedHandle();
-  return MutexAccess::attach(std::move(state), std::move(wake));
+SharedSegment rebuild_segment(const SegmentRecord& record) {
+  return SegmentAccess::adopt(
+      map_inherited_segment(static_cast<native_handle>(record.handle), static_cast<std::size_t>(record.size)));
 }
 
-ChildSlot rebuild(const TokenObject& object) {
+InterprocessMutex rebuild_mutex(const LockRecord& record) {
+  SharedSegment words = rebuild_segment(record.words);
+  const std::vector<native_handle> companions(record.companions.begin(), record.companions.end());
+  return MutexAccess::make(attach_mutex_state(std::move(words), companions));
+}
+
+void check_element(const ObjectRecord& record, const KindParts& parts) {
+  const std::uint64_t size = record.element.size;
+  if (size == 0 || record.data.size % size != 0 || (parts.one_element && record.data.size != size))
+    fail(errc::bad_handle_argument, "child token: element size does not match the segment size");
+}
+
+ChildSlot rebuild(const ObjectRecord& record) {
+  const KindParts parts = *kind_parts(record.kind);
   ChildSlot slot;
-  slot.kind = static_cast<ObjectKind>(object.kind);
-  const auto& f = object.fields;
-  if (!has_segment(slot.kind)) {
-    slot.mutex = rebuild_mutex(f, 0);
-    return slot;
-  }
-  slot.segment =
-      SegmentAccess::adopt(map_inherited_segment(static_cast<native_handle>(f[0]), static_cast<std::size_t>(f[1])));
-  if (!has_mutex(slot.kind)) return slot;
-  slot.element_size = static_cast<std::size_t>(f[2]);
-  slot.type_fingerprint = f[3];
-  if (slot.element_size == 0 || f[1] % slot.element_size != 0 ||
-      (slot.kind == ObjectKind::value && f[1] != slot.element_size)) {
-    fail(errc::bad_handle_argument, "--interproc-child: element size does not match the segment size");
-  }
-  slot.mutex = rebuild_mutex(f, 4);
+  slot.kind = record.kind;
+  slot.element = record.element;
+  if (parts.data) slot.segment = rebuild_segment(record.data);
+  if (parts.element) check_element(record, parts);
+  if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
   return slot;
 }
 
@@ -125,17 +129,15 @@ void give_back(ChildSlot& slot) noexcept {
 }
 
 struct ChildContextAccess {
-  // The token fields of `object` (laid out as field_count() describes), with this
-  // process's handles.
-  static TokenObject token_object(const SharedObject& object) {
-    TokenObject out{static_cast<char>(object.kind_), {}};
-    if (has_segment(object.kind_)) add_segment(*object.segment_, out);
-    if (has_elements(object.kind_)) {
-      out.fields.push_back(object.element_size_);
-      out.fields.push_back(object.type_fingerprint_);
-    }
-    if (has_mutex(object.kind_)) add_mutex(*object.mutex_, out);
-    return out;
+  // The record of `object`, naming this process's handles.
+  static ObjectRecord record_of(const SharedObject& object) {
+    const KindParts parts = *kind_parts(object.kind_);
+    ObjectRecord record;
+    record.kind = object.kind_;
+    if (parts.data) record.data = segment_record(*object.segment_);
+    if (parts.element) record.element = {object.element_size_, object.type_fingerprint_};
+    if (parts.lock) record.lock = lock_record(*object.mutex_);
+    return record;
   }
 
   // fork: the child is a copy of the parent with every object already mapped, so its
@@ -144,8 +146,7 @@ struct ChildContextAccess {
   static ChildSlot borrow(const SharedObject& object) {
     ChildSlot slot;
     slot.kind = object.kind_;
-    slot.element_size = object.element_size_;
-    slot.type_fingerprint = object.type_fingerprint_;
+    slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
     if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
     return slot;
@@ -157,11 +158,11 @@ struct ChildContextAccess {
     ChildEntry entry = nullptr;
     std::string name = "?";
     try {
-      ChildToken token = parse_token(received_token(token_text));
+      ChildToken token = decode_token(received_token(token_text));
       name = token.entry;
       entry = find_entry(token.entry);
       if (entry == nullptr) fail(errc::unknown_entry, "no entry \"" + token.entry + "\" is registered in this program");
-      for (const TokenObject& object : token.objects) context.objects_->slots.push_back(rebuild(object));
+      for (const ObjectRecord& object : token.objects) context.objects_->slots.push_back(rebuild(object));
       context.objects_->args = std::move(args);
     } catch (const std::exception& e) {
       return report_child_failure(name, e, exit_bad_child_argument);
@@ -177,7 +178,7 @@ struct ChildContextAccess {
     context.objects_->args = args;
     for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
     try {
-      Child child = launch_fork([&] { return execute(entry, name, context); });
+      Child child = ChildAccess::make(launch_fork([&] { return execute(entry, name, context); }));
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
     } catch (...) {
@@ -209,15 +210,7 @@ std::size_t ChildContext::object_count() const noexcept { return objects_->slots
 
 namespace {
 
-const char* kind_name(ObjectKind kind) noexcept {
-  switch (kind) {
-    case ObjectKind::segment: return "SharedSegment";
-    case ObjectKind::mutex: return "InterprocessMutex";
-    case ObjectKind::value: return "SharedValue";
-    case ObjectKind::array: return "SharedArray";
-  }
-  return "?";
-}
+const char* kind_name(ObjectKind kind) noexcept { return kind_parts(kind)->name; }
 
 ChildSlot& slot_of(ChildObjects& objects, std::size_t index, ObjectKind kind) {
   if (index >= objects.slots.size()) {
@@ -244,10 +237,10 @@ InterprocessMutex& ChildContext::mutex(std::size_t index) {
 
 void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType& type) {
   ChildSlot& slot = slot_of(*objects_, index, kind);
-  if (slot.element_size != type.size || slot.type_fingerprint != type.fingerprint) {
+  if (slot.element.size != type.size || slot.element.fingerprint != type.fingerprint) {
     fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) +
                                       " holds another element type than the one asked for (elements of " +
-                                      std::to_string(slot.element_size) + " bytes)");
+                                      std::to_string(slot.element.size) + " bytes)");
   }
   if (!slot.typed)
     slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(slot.segment, *slot.mutex), type.destroy);
@@ -264,20 +257,24 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   }
   check_arguments(args, objects);
   ChildToken token{std::string(entry), {}};
-  for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::token_object(object));
+  for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::record_of(object));
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
   if (method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args);
-  return launch_executable(executable_path(), std::move(token), args);
+  return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args));
 }
 
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return program_arguments(argc, argv); }
 
+bool is_spawned_child(int argc, char** argv) noexcept {
+  return argc >= 2 && argv != nullptr && argv[1] != nullptr &&
+         std::string_view(argv[1]).substr(0, child_flag.size()) == child_flag;
+}
+
 std::optional<int> child_main(int argc, char** argv) {
   remove_guard_marker();
-  if (argc < 2 || argv == nullptr || argv[1] == nullptr) return std::nullopt;
+  if (!is_spawned_child(argc, argv)) return std::nullopt;
   const std::string_view flag(argv[1]);
-  if (flag.substr(0, child_flag.size()) != child_flag) return std::nullopt;
   guard_passed.store(true);
   std::vector<std::string> args = program_arguments(argc, argv);
   args.erase(args.begin(), args.begin() + 2);

@@ -12,15 +12,86 @@
 // process ends; try_lock_for() bounds the wait. Only a kernel-tracked owner (Linux robust
 // futexes, Windows thread handles) closes that hole, and macOS has none for shared memory.
 // A thread that exits holding the lock while its process lives on is not detected here.
+//
+// current_owner_id(): (pid << 32) | a per-process thread number, cached per thread because
+// getpid(2) is a system call. fork(2) gives the child a new pid but a copy of the forking
+// thread's cache, so a pthread_atfork(3) child handler clears it.
 
-#include "common/owner_word.hpp"
-#include "posix/process_self.hpp"
+#include "common/fail.hpp"
+#include "owner_word/owner_word.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <pthread.h>
+#include <string>
 #include <thread>
+#include <unistd.h>
+#if defined(__APPLE__) || defined(__FreeBSD__)
+#include <sys/types.h>
+#include <sys/sysctl.h>
+#endif
+#if defined(__FreeBSD__)
+#include <sys/user.h>
+#endif
 
 namespace interproc::detail {
+namespace {
+
+thread_local std::uint64_t cached_owner_id = 0;
+std::atomic<std::uint32_t> next_thread_number{1};
+
+void forget_identity_in_child() noexcept { cached_owner_id = 0; }
+
+std::uint64_t new_owner_id() noexcept {
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, &forget_identity_in_child); });
+  const auto pid = static_cast<std::uint64_t>(::getpid());
+  return (pid << 32) | next_thread_number.fetch_add(1, std::memory_order_relaxed);
+}
+
+#if defined(__linux__)
+bool process_is_zombie(pid_t pid) noexcept {
+  // proc(5): /proc/PID/stat is "pid (comm) state ..."; comm may hold ')' itself, so the
+  // state is the first field after the last ')'. Z: zombie, X: dead.
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[512];
+  const ssize_t length = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (length <= 0) return false;
+  text[length] = '\0';
+  const char* close_paren = std::strrchr(text, ')');
+  return close_paren != nullptr && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+#else
+bool process_is_zombie(pid_t pid) noexcept {
+  // sysctl(3) KERN_PROC_PID. XNU's bsd/sys/proc.h: p_stat SZOMB for a process that exited
+  // and awaits its wait(); FreeBSD's struct kinfo_proc: ki_stat.
+  int query[] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
+  struct kinfo_proc info {};
+  std::size_t size = sizeof info;
+  if (::sysctl(query, 4, &info, &size, nullptr, 0) != 0 || size != sizeof info) return false;
+#if defined(__APPLE__)
+  return info.kp_proc.p_stat == SZOMB;
+#else
+  return info.ki_stat == SZOMB;
+#endif
+}
+#endif
+
+}  // namespace
+
+std::uint64_t current_owner_id() noexcept {
+  if (cached_owner_id == 0) cached_owner_id = new_owner_id();
+  return cached_owner_id;
+}
 
 bool owner_is_dead(std::uint64_t owner) noexcept {
   const auto pid = static_cast<pid_t>(owner >> 32);
@@ -38,6 +109,11 @@ void wait_for_owner(native_handle, std::uint64_t, std::chrono::microseconds time
 std::chrono::microseconds max_wait_slice() noexcept { return std::chrono::milliseconds(2); }
 
 ScopedHandle create_wake_handle() { return ScopedHandle(); }
+
+ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
+  if (!companions.empty()) fail(errc::bad_handle_argument, "a POSIX owner-word mutex has no companion handle");
+  return ScopedHandle();
+}
 
 void wake_one(native_handle) noexcept {}
 

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The Windows pieces of the owner-word mutex (src/common/owner_word_mutex.cpp): the owner is
+// The Windows pieces of the owner-word mutex (src/owner_word/owner_word_mutex.cpp): the owner is
 // a (process id, thread id) pair, its liveness is its thread object's state, and waiters
 // sleep on an auto-reset event that unlock() signals, together with the owner's thread
 // handle, which is signalled when that thread ends: a dead owner wakes its waiters at once.
 
 #include "common/fail.hpp"
-#include "common/mutex_backend.hpp"
-#include "common/owner_word.hpp"
+#include "owner_word/owner_word.hpp"
 #include "win32/win_util.hpp"
 
 #include <windows.h>
@@ -17,9 +16,6 @@
 #include <system_error>
 
 namespace interproc::detail {
-
-const int mutex_wake_handles = 1;
-
 namespace {
 
 DWORD owner_pid(std::uint64_t owner) noexcept { return static_cast<DWORD>(owner >> 32); }
@@ -108,7 +104,12 @@ ScopedHandle create_wake_handle() {
 
 void wake_one(native_handle wake) noexcept { ::SetEvent(as_handle(wake)); }
 
-ScopedHandle adopt_wake_handle(native_handle h) {
+ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
+  if (companions.size() != 1) {
+    fail(errc::bad_handle_argument, "a Windows mutex has one companion (its wake event), got " +
+                                        std::to_string(companions.size()));
+  }
+  const native_handle h = companions[0];
   const std::string shown = "inherited handle " + std::to_string(h);
   // Not an event: a forged or stale value, possibly another live handle of this process,
   // which is not ours to close.

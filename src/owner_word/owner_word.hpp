@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The per-OS pieces of the owner-word mutex (src/common/owner_word_mutex.cpp), used where
+// The per-OS pieces of the owner-word mutex (src/owner_word/owner_word_mutex.cpp), used where
 // robust pthread mutexes do not exist (macOS, the BSDs; the portable build) and on Windows.
 // The lock word holds the owner's identity: (process id << 32) | thread tag; 0 is free.
 
@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 namespace interproc::detail {
 
@@ -27,5 +28,10 @@ std::chrono::microseconds max_wait_slice() noexcept;
 
 ScopedHandle create_wake_handle();           // Windows: an auto-reset event; POSIX: none
 void wake_one(native_handle wake) noexcept;  // Windows: SetEvent; POSIX: nothing
+
+// The wake handle among a mutex's companions received from a parent, taken over once it is
+// shown to be what create_wake_handle() makes (Windows: exactly one event; POSIX: none).
+// Throws errc::bad_handle_argument otherwise, leaving any handle it did not take open.
+ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions);
 
 }  // namespace interproc::detail

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // POSIX shared memory: named segments through shm_open(3), mapping through mmap(2).
 // Anonymous segments are in anonymous_segment_linux.cpp (memfd) or
-// anonymous_segment_portable_posix.cpp (shm_open + shm_unlink).
+// anonymous_segment_portable.cpp (shm_open + shm_unlink).
 //
 // Every object ends in a SegmentRecord (a magic number and the creator's size), past the
 // bytes that bytes() shows. It gives open_named and a child the exact size where the OS only

@@ -10,13 +10,9 @@
 // both sides use sequentially consistent operations, so either the waiter sees the word
 // free or the unlocker sees the waiter and wakes it.
 
-#include "common/deadline.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
-#include "common/owner_word.hpp"
-#include "common/segment_backend.hpp"
-
-#include <gsl/assert>
+#include "owner_word/owner_word.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,8 +20,7 @@
 #include <optional>
 #include <thread>
 
-namespace interproc {
-namespace detail {
+namespace interproc::detail {
 namespace {
 
 struct OwnerWordState {
@@ -36,11 +31,7 @@ struct OwnerWordState {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the lock word must be lock-free across processes");
 
-OwnerWordState& state_of(const InterprocessMutex& m) {
-  const SharedSegment& segment = MutexAccess::state(m);
-  Expects(segment);  // a moved-from mutex
-  return *std::launder(reinterpret_cast<OwnerWordState*>(segment.bytes().data()));
-}
+OwnerWordState& words(MutexState& state) noexcept { return words_of<OwnerWordState>(state); }
 
 bool try_claim(OwnerWordState& s, std::uint64_t expected, std::uint64_t me) noexcept {
   return s.owner.compare_exchange_strong(expected, me, std::memory_order_seq_cst);
@@ -59,16 +50,16 @@ std::optional<LockResult> try_once(OwnerWordState& s, std::uint64_t me) {
 }
 
 // Sleeps one slice as a registered waiter, unless the word changed meanwhile.
-void wait_slice(const InterprocessMutex& m, OwnerWordState& s, std::chrono::microseconds slice) {
+void wait_slice(const MutexState& state, OwnerWordState& s, std::chrono::microseconds slice) {
   const std::uint64_t owner = s.owner.load(std::memory_order_seq_cst);
   if (owner == 0) return;
   s.waiters.fetch_add(1, std::memory_order_seq_cst);
-  if (s.owner.load(std::memory_order_seq_cst) == owner) wait_for_owner(MutexAccess::wake_handle(m), owner, slice);
+  if (s.owner.load(std::memory_order_seq_cst) == owner) wait_for_owner(state.companion.get(), owner, slice);
   s.waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 // Contended path, bounded by `deadline` when given.
-std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& s, std::uint64_t me,
+std::optional<LockResult> lock_slow(const MutexState& state, OwnerWordState& s, std::uint64_t me,
                                     std::optional<Clock::time_point> deadline) {
   for (int spin = 0; spin < 64 && (!deadline || Clock::now() < *deadline); ++spin) {
     if (s.owner.load(std::memory_order_relaxed) == 0 && try_claim(s, 0, me)) return LockResult::acquired;
@@ -83,70 +74,54 @@ std::optional<LockResult> lock_slow(const InterprocessMutex& m, OwnerWordState& 
       if (left.count() <= 0) return std::nullopt;
       this_slice = std::min(this_slice, left);
     }
-    wait_slice(m, s, this_slice);
+    wait_slice(state, s, this_slice);
     slice = std::min(slice * 2, max_wait_slice());
   }
 }
 
-std::optional<LockResult> lock_until(InterprocessMutex& m, std::optional<Clock::time_point> deadline) {
-  OwnerWordState& s = state_of(m);
-  const std::uint64_t me = current_owner_id();
-  if (try_claim(s, 0, me)) return MutexAccess::record(m, with_pending_report(s.owner_died, LockResult::acquired));
-  return MutexAccess::record(m, with_pending_report(s.owner_died, lock_slow(m, s, me, deadline)));
-}
-
-
 }  // namespace
 
-void retire_state(SharedSegment&) noexcept {}
-
-InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle wake) {
-  if (state.size() < sizeof(OwnerWordState) ||
-      std::launder(reinterpret_cast<OwnerWordState*>(state.bytes().data()))->magic != mutex_magic) {
-    fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
-  }
-  return assemble(std::move(state), std::move(wake));
+MutexState create_mutex_state() {
+  SharedSegment segment = SharedSegment::create(sizeof(OwnerWordState));
+  ::new (segment.bytes().data()) OwnerWordState{mutex_magic, {0}, {0}, {0}};
+  return MutexState{std::move(segment), create_wake_handle()};
 }
 
-}  // namespace detail
-
-using detail::MutexAccess;
-
-InterprocessMutex InterprocessMutex::create() {
-  SharedSegment segment = SharedSegment::create(sizeof(detail::OwnerWordState));
-  ::new (segment.bytes().data()) detail::OwnerWordState{detail::mutex_magic, {0}, {0}, {0}};
-  return MutexAccess::assemble(std::move(segment), detail::create_wake_handle());
+MutexState attach_mutex_state(SharedSegment words, const std::vector<native_handle>& companions) {
+  check_mutex_words<OwnerWordState>(words);
+  return MutexState{std::move(words), adopt_wake_handle(companions)};
 }
 
-LockResult InterprocessMutex::lock() { return *detail::lock_until(*this, std::nullopt); }
+void retire_state(MutexState&) noexcept {}
 
-bool InterprocessMutex::try_lock() {
-  detail::OwnerWordState& s = detail::state_of(*this);
-  const std::uint64_t me = detail::current_owner_id();
-  const std::optional<LockResult> result = detail::try_claim(s, 0, me) ? LockResult::acquired : detail::try_once(s, me);
-  return MutexAccess::record(*this, detail::with_pending_report(s.owner_died, result)).has_value();
+std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline) {
+  OwnerWordState& s = words(state);
+  const std::uint64_t me = current_owner_id();
+  if (try_claim(s, 0, me)) return with_pending_report(s.owner_died, LockResult::acquired);
+  return with_pending_report(s.owner_died, lock_slow(state, s, me, deadline));
 }
 
-bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
-  return detail::lock_until(*this, detail::deadline_after(timeout)).has_value();
+std::optional<LockResult> try_lock_state(MutexState& state) {
+  OwnerWordState& s = words(state);
+  const std::uint64_t me = current_owner_id();
+  return with_pending_report(s.owner_died, try_claim(s, 0, me) ? LockResult::acquired : try_once(s, me));
 }
 
-void InterprocessMutex::mark_consistent() {
-  detail::OwnerWordState& s = detail::state_of(*this);
-  if (s.owner.load(std::memory_order_relaxed) != detail::current_owner_id()) {
-    detail::fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
+void mark_state_consistent(MutexState& state) {
+  OwnerWordState& s = words(state);
+  if (s.owner.load(std::memory_order_relaxed) != current_owner_id()) {
+    fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
   }
   s.owner_died.store(0, std::memory_order_relaxed);
-  previous_owner_died_ = false;
 }
 
-void InterprocessMutex::unlock() {
-  detail::OwnerWordState& s = detail::state_of(*this);
-  std::uint64_t me = detail::current_owner_id();
+void unlock_state(MutexState& state) {
+  OwnerWordState& s = words(state);
+  std::uint64_t me = current_owner_id();
   if (!s.owner.compare_exchange_strong(me, 0, std::memory_order_seq_cst)) {
-    detail::fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
+    fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
   }
-  if (s.waiters.load(std::memory_order_seq_cst) != 0) detail::wake_one(detail::MutexAccess::wake_handle(*this));
+  if (s.waiters.load(std::memory_order_seq_cst) != 0) wake_one(state.companion.get());
 }
 
-}  // namespace interproc
+}  // namespace interproc::detail

@@ -7,8 +7,7 @@
 #include "common/mutex_backend.hpp"
 #include "common/segment_backend.hpp"
 
-#include <gsl/assert>
-
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
@@ -18,9 +17,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-namespace interproc {
-namespace detail {
-
+namespace interproc::detail {
 namespace {
 
 struct RobustState {
@@ -28,12 +25,6 @@ struct RobustState {
   OwnerDiedFlag owner_died;
   pthread_mutex_t mutex;
 };
-
-RobustState& state_of(const InterprocessMutex& m) {
-  const SharedSegment& segment = MutexAccess::state(m);
-  Expects(segment);  // a moved-from mutex
-  return *std::launder(reinterpret_cast<RobustState*>(segment.bytes().data()));
-}
 
 void check_pthread(int result, const char* call) {
   if (result != 0) fail_errno(result, call);
@@ -96,84 +87,59 @@ std::optional<LockResult> interpret(RobustState& s, int result, const char* call
   }
 }
 
-// A deadline for pthread_mutex_clocklock `timeout` from now on CLOCK_MONOTONIC; timeouts
-// arrive below milliseconds::max(), which is some 292 million years.
-timespec monotonic_deadline(std::chrono::milliseconds timeout) noexcept {
-  timespec deadline{};
-  ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-  const auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 0);
-  deadline.tv_sec += static_cast<time_t>(ms / 1000);
-  deadline.tv_nsec += static_cast<long>(ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec += 1;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  return deadline;
+// `deadline` as pthread_mutex_clocklock's CLOCK_MONOTONIC time: std::chrono::steady_clock
+// is CLOCK_MONOTONIC in glibc and libc++.
+timespec monotonic_time(Clock::time_point deadline) noexcept {
+  const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  const auto ns = std::max<std::chrono::nanoseconds::rep>(since.count(), 0);
+  return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
+
+RobustState& robust(MutexState& state) noexcept { return words_of<RobustState>(state); }
 
 }  // namespace
 
-void retire_state(SharedSegment& state) noexcept {
-  if (state.size() >= sizeof(RobustState) &&
-      held_in_this_process(std::launder(reinterpret_cast<RobustState*>(state.bytes().data()))->mutex)) {
-    SegmentAccess::leave_mapped(state);
-  }
+void retire_state(MutexState& state) noexcept {
+  if (state.words && held_in_this_process(robust(state).mutex)) SegmentAccess::leave_mapped(state.words);
 }
 
-InterprocessMutex MutexAccess::attach(SharedSegment state, ScopedHandle) {
-  if (state.size() < sizeof(RobustState) ||
-      std::launder(reinterpret_cast<RobustState*>(state.bytes().data()))->magic != mutex_magic) {
-    fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
-  }
-  return assemble(std::move(state), ScopedHandle());
+MutexState attach_mutex_state(SharedSegment words, const std::vector<native_handle>& companions) {
+  check_mutex_words<RobustState>(words);
+  if (!companions.empty()) fail(errc::bad_handle_argument, "a robust pthread mutex has no companion handle");
+  return MutexState{std::move(words), ScopedHandle()};
 }
 
-}  // namespace detail
-
-using detail::MutexAccess;
-
-InterprocessMutex InterprocessMutex::create() {
-  SharedSegment segment = SharedSegment::create(sizeof(detail::RobustState));
-  auto* s = ::new (segment.bytes().data()) detail::RobustState{detail::mutex_magic, {0}, {}};
-  detail::init_robust_mutex(&s->mutex);
-  return MutexAccess::assemble(std::move(segment), detail::ScopedHandle());
+MutexState create_mutex_state() {
+  SharedSegment segment = SharedSegment::create(sizeof(RobustState));
+  auto* s = ::new (segment.bytes().data()) RobustState{mutex_magic, {0}, {}};
+  init_robust_mutex(&s->mutex);
+  return MutexState{std::move(segment), ScopedHandle()};
 }
 
-LockResult InterprocessMutex::lock() {
-  auto& s = detail::state_of(*this);
-  return *MutexAccess::record(*this, detail::interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock"));
+std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline) {
+  RobustState& s = robust(state);
+  if (!deadline) return interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock");
+  const timespec until = monotonic_time(*deadline);
+  return interpret(s, ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &until), "pthread_mutex_clocklock");
 }
 
-bool InterprocessMutex::try_lock() {
-  auto& s = detail::state_of(*this);
-  return MutexAccess::record(*this, detail::interpret(s, ::pthread_mutex_trylock(&s.mutex), "pthread_mutex_trylock"))
-      .has_value();
+std::optional<LockResult> try_lock_state(MutexState& state) {
+  RobustState& s = robust(state);
+  return interpret(s, ::pthread_mutex_trylock(&s.mutex), "pthread_mutex_trylock");
 }
 
-bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
-  if (timeout == std::chrono::milliseconds::max()) return (lock(), true);  // saturated: no deadline
-  auto& s = detail::state_of(*this);
-  const timespec deadline = detail::monotonic_deadline(timeout);
-  const int result = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &deadline);
-  return MutexAccess::record(*this, detail::interpret(s, result, "pthread_mutex_clocklock")).has_value();
-}
-
-void InterprocessMutex::mark_consistent() {
-  auto& s = detail::state_of(*this);
-  if (!detail::held_by_this_thread(s.mutex)) {
-    detail::fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
+void mark_state_consistent(MutexState& state) {
+  RobustState& s = robust(state);
+  if (!held_by_this_thread(s.mutex)) {
+    fail(errc::not_owner, "InterprocessMutex::mark_consistent: the calling thread does not hold the lock");
   }
   s.owner_died.store(0, std::memory_order_relaxed);
-  previous_owner_died_ = false;
 }
 
-void InterprocessMutex::unlock() {
-  auto& s = detail::state_of(*this);
-  const int result = ::pthread_mutex_unlock(&s.mutex);
-  if (result == EPERM) {
-    detail::fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
-  }
-  if (result != 0) detail::fail_errno(result, "pthread_mutex_unlock");
+void unlock_state(MutexState& state) {
+  const int result = ::pthread_mutex_unlock(&robust(state).mutex);
+  if (result == EPERM) fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
+  if (result != 0) fail_errno(result, "pthread_mutex_unlock");
 }
 
-}  // namespace interproc
+}  // namespace interproc::detail

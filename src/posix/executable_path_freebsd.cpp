@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: MIT
-// What a FreeBSD process knows about itself: its executable, from sysctl(3)
-// KERN_PROC_PATHNAME (FreeBSD mounts no /proc by default), its environment, and the state
-// of other processes (sysctl KERN_PROC_PID, struct kinfo_proc's ki_stat).
+// FreeBSD: this program's executable from sysctl(3) KERN_PROC_PATHNAME (FreeBSD mounts no
+// /proc by default).
 
 #include "common/fail.hpp"
-#include "common/spawn_backend.hpp"
-#include "posix/process_self.hpp"
+#include "common/process_backend.hpp"
+#include "posix/executable_path_posix.hpp"
 
 #include <cerrno>
 #include <sys/types.h>
 #include <sys/sysctl.h>
-#include <sys/user.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace interproc::detail {
 
@@ -27,15 +22,6 @@ std::string executable_path() {
   return path;
 }
 
-char** process_environment() noexcept { return environ; }
-
 std::string executable_image(const std::string& path) { return path; }
-
-bool process_is_zombie(int pid) noexcept {
-  int query[] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid};
-  struct kinfo_proc info {};
-  std::size_t size = sizeof info;
-  return ::sysctl(query, 4, &info, &size, nullptr, 0) == 0 && size == sizeof info && info.ki_stat == SZOMB;
-}
 
 }  // namespace interproc::detail

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The seam between the process code written once (spawn_child and child_main in
+// common/spawn.cpp, Child in common/child.cpp) and the backends: starting, waiting for and
+// killing processes (posix/process_posix.cpp, win32/process_win.cpp), this program's own
+// executable (executable_path_*.cpp) and its arguments as UTF-8 (text_*.cpp).
+
+#include "common/deadline.hpp"
+#include "common/native_handle.hpp"
+#include "common/transfer.hpp"
+
+#include <interproc/spawn.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace interproc::detail {
+
+// A started child as its backend knows it. What a Child owns.
+struct ChildProcess {
+  long pid = -1;
+  ScopedHandle handle;           // the OS's process object where it names processes by one (Windows)
+  std::optional<int> exit_code;  // once waited for
+};
+
+struct ChildAccess {
+  static Child make(ChildProcess process) { return Child(new ChildProcess(std::move(process))); }
+};
+
+// Starts `path` (UTF-8) as a spawn-style child running `token`, with `args` after the
+// token argument and the guard marker added to the environment. `token` names the objects
+// by this process's handles: the backend gives the child its own copies of exactly those
+// (nothing else of the parent's), rewrites the token's handle fields (handle_fields) to the
+// child's values, and passes it on. Throws std::system_error when the OS refuses or the
+// executable cannot be run.
+ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args);
+
+// POSIX: forks; the child runs `body` and leaves with _exit(body()). Windows: throws
+// errc::not_supported.
+ChildProcess launch_fork(const std::function<int()>& body);
+
+// Waits until `process` ends, or until `deadline` if there is one: its exit code (-N for
+// signal N; -9 after kill_process on every OS), or std::nullopt once the deadline passed.
+// Throws std::system_error when the OS fails the wait.
+std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline);
+
+// Ends `process`, which has not been waited for, now (SIGKILL / TerminateProcess).
+void kill_process(const ChildProcess& process);
+
+// Child side: the token text that child_main() found after child_flag, made whole (POSIX:
+// the argument itself; Windows: read from where the parent put it).
+std::string received_token(std::string_view argument);
+
+// Set in a spawn-style child's environment by the parent and removed by child_main():
+// a spawn_child() that still sees it runs in a child whose main() skipped the guard.
+inline constexpr char guard_marker_name[] = "INTERPROC_SPAWNED_CHILD";
+bool guard_marker_present() noexcept;
+void remove_guard_marker() noexcept;
+
+// This program's own executable, as an absolute UTF-8 path (never argv[0]).
+std::string executable_path();
+
+// main()'s arguments as UTF-8. Windows: from the UTF-16 command line when argv is this
+// process's own (main()'s argv is in the ANSI code page); POSIX: argv as it is.
+std::vector<std::string> program_arguments(int argc, char** argv);
+
+}  // namespace interproc::detail

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// How a spawned POSIX child receives its shared objects: as descriptors at fixed numbers,
+// set up by posix_spawn's file actions, with the token naming those numbers.
+
+#include "common/native_handle.hpp"
+#include "common/transfer.hpp"
+
+#include <spawn.h>
+#include <utility>
+#include <vector>
+
+namespace interproc::detail {
+
+// The child's descriptors: the standard streams, then the passed objects at 3, 4, ... in
+// token order, and nothing else of the parent's, not even descriptors opened without
+// FD_CLOEXEC. The parent's copies are close-on-exec and numbered above every target, so no
+// dup2 overwrites a copy still needed.
+class InheritPlan {
+ public:
+  static constexpr int first_object = 3;
+
+  // Rewrites the token's handle fields to the child's numbers.
+  explicit InheritPlan(ChildToken& token);
+
+  // Adds the plan to a posix_spawn call's file actions and attributes.
+  void add_to(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes) const;
+
+ private:
+  std::vector<std::pair<ScopedHandle, int>> pairs_;  // the parent's copy, the child's number
+};
+
+}  // namespace interproc::detail

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+// Windows child processes: CreateProcessW of this program's own executable, created
+// suspended until its objects are handed over (handoff_win.cpp), with only the standard
+// handles inherited; WaitForSingleObject and TerminateProcess for Child.
+
+#include "common/fail.hpp"
+#include "common/process_backend.hpp"
+#include "win32/handoff_win.hpp"
+#include "win32/text_win.hpp"
+#include "win32/win_util.hpp"
+
+#include <windows.h>
+
+#include <algorithm>
+#include <array>
+#include <cwchar>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace interproc::detail {
+namespace {
+
+// CreateProcessW's lpCommandLine holds at most 32767 characters with its terminating NUL.
+constexpr std::size_t max_command_line = 32767;
+
+// ---- the environment: the parent's, plus the guard marker ----
+
+constexpr auto marker_name() noexcept {
+  std::array<wchar_t, sizeof guard_marker_name> name{};
+  for (std::size_t i = 0; i < name.size(); ++i) name[i] = static_cast<wchar_t>(guard_marker_name[i]);
+  return name;
+}
+constexpr auto wide_marker = marker_name();
+constexpr int marker_length = static_cast<int>(sizeof guard_marker_name - 1);
+
+// Compares an entry's name ("NAME=value"; "=C:=C:\dir" entries start with '=') with the
+// marker's the way the block is sorted: ordinal, ignoring case.
+int compare_with_marker(const wchar_t* entry) noexcept {
+  const wchar_t* equals = std::wcschr(entry + 1, L'=');
+  const int length = equals != nullptr ? static_cast<int>(equals - entry) : static_cast<int>(std::wcslen(entry));
+  return ::CompareStringOrdinal(entry, length, wide_marker.data(), marker_length, TRUE) - CSTR_EQUAL;
+}
+
+// GetEnvironmentStringsW's block with any marker entry replaced by "<marker>=1", kept in
+// the block's case-insensitive order (CreateProcessW's documentation asks for sorted blocks).
+std::wstring environment_block() {
+  wchar_t* strings = ::GetEnvironmentStringsW();
+  if (strings == nullptr) fail_last_error("GetEnvironmentStringsW", "this process");
+  const std::wstring marker_entry = std::wstring(wide_marker.data()) + L"=1";
+  std::wstring block;
+  bool added = false;
+  for (const wchar_t* entry = strings; *entry != L'\0'; entry += std::wcslen(entry) + 1) {
+    const int order = compare_with_marker(entry);
+    if (!added && order >= 0) {
+      block.append(marker_entry).push_back(L'\0');
+      added = true;
+    }
+    if (order != 0) block.append(entry).push_back(L'\0');
+  }
+  ::FreeEnvironmentStringsW(strings);
+  if (!added) block.append(marker_entry).push_back(L'\0');
+  block.push_back(L'\0');  // the block ends with an empty string
+  return block;
+}
+
+// ---- the standard handles: the only handles the child inherits ----
+
+// The standard handles go to the child explicitly (STARTF_USESTDHANDLES), and so must be in
+// the handle list too: a handle list without them would leave the child's std handle
+// values pointing at nothing (under Wine its output is lost). Windows 7's console handles
+// are pseudo handles (low bits 11, FILE_TYPE_CHAR) that no list accepts; the console
+// passes those on by itself.
+bool is_console_pseudo_handle(HANDLE h) noexcept {
+  return (reinterpret_cast<std::uintptr_t>(h) & 3) == 3 && ::GetFileType(h) == FILE_TYPE_CHAR;
+}
+
+// The three standard handles as the child receives them. PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+// only accepts inheritable handles; one that is not gets an inheritable duplicate, closed
+// once CreateProcessW has returned, so this process's own handles are never changed. (A
+// standard handle is no shared object: another program that catches such a duplicate
+// gets nothing the console or the parent's parent did not already give it.) A missing
+// or stale handle becomes NULL, which must not make spawning fail.
+class StandardHandles {
+ public:
+  StandardHandles() {
+    const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    for (int i = 0; i < 3; ++i) values_[i] = for_child(::GetStdHandle(which[i]));
+  }
+  StandardHandles(const StandardHandles&) = delete;
+  StandardHandles& operator=(const StandardHandles&) = delete;
+
+  HANDLE input() const noexcept { return values_[0]; }
+  HANDLE output() const noexcept { return values_[1]; }
+  HANDLE error() const noexcept { return values_[2]; }
+  // What the handle list holds: each handle once (duplicates are an error), no pseudo handles.
+  std::vector<HANDLE> inherited() const {
+    std::vector<HANDLE> list;
+    for (const HANDLE h : values_) {
+      if (h == nullptr || is_console_pseudo_handle(h)) continue;
+      if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+    }
+    return list;
+  }
+
+ private:
+  HANDLE for_child(HANDLE h) {
+    DWORD flags = 0;
+    if (!is_valid_handle(from_handle(h))) return nullptr;
+    if (is_console_pseudo_handle(h)) return h;
+    if (!::GetHandleInformation(h, &flags)) return nullptr;  // stale
+    if ((flags & HANDLE_FLAG_INHERIT) != 0) return h;
+    for (std::size_t i = 0; i < originals_.size(); ++i) {  // stdout and stderr are often one handle
+      if (originals_[i] == h) return as_handle(duplicates_[i].get());
+    }
+    HANDLE duplicate = nullptr;
+    if (!::DuplicateHandle(::GetCurrentProcess(), h, ::GetCurrentProcess(), &duplicate, 0, TRUE,
+                           DUPLICATE_SAME_ACCESS)) {
+      return nullptr;
+    }
+    originals_.push_back(h);
+    duplicates_.emplace_back(from_handle(duplicate));
+    return duplicate;
+  }
+
+  HANDLE values_[3] = {nullptr, nullptr, nullptr};
+  std::vector<HANDLE> originals_;
+  std::vector<ScopedHandle> duplicates_;  // closed with this object
+};
+
+// A PROC_THREAD_ATTRIBUTE_LIST holding one PROC_THREAD_ATTRIBUTE_HANDLE_LIST.
+class HandleListAttribute {
+ public:
+  explicit HandleListAttribute(std::vector<HANDLE> handles) : handles_(std::move(handles)) {
+    SIZE_T size = 0;
+    ::InitializeProcThreadAttributeList(nullptr, 1, 0, &size);  // fails, reporting the size
+    storage_.resize(size);
+    if (!::InitializeProcThreadAttributeList(get(), 1, 0, &size)) {
+      fail_last_error("InitializeProcThreadAttributeList", "1 attribute");
+    }
+    if (!::UpdateProcThreadAttribute(get(), 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, handles_.data(),
+                                     handles_.size() * sizeof(HANDLE), nullptr, nullptr)) {
+      const DWORD error = ::GetLastError();
+      ::DeleteProcThreadAttributeList(get());
+      throw_win32(error, "UpdateProcThreadAttribute(PROC_THREAD_ATTRIBUTE_HANDLE_LIST)");
+    }
+  }
+  HandleListAttribute(const HandleListAttribute&) = delete;
+  HandleListAttribute& operator=(const HandleListAttribute&) = delete;
+  ~HandleListAttribute() { ::DeleteProcThreadAttributeList(get()); }
+
+  LPPROC_THREAD_ATTRIBUTE_LIST get() noexcept {
+    return reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage_.data());
+  }
+
+ private:
+  std::vector<HANDLE> handles_;  // the list points into this; it must outlive CreateProcessW
+  std::vector<unsigned char> storage_;
+};
+
+// SIGKILL death POSIX reports.
+constexpr DWORD killed_exit_code = 0x4B494C39;
+constexpr int killed_result = -9;
+
+// A child created suspended that is not handed over yet: if anything fails before it is,
+// the child is terminated and waited for, so no half-started process outlives the throw.
+class SuspendedChild {
+ public:
+  explicit SuspendedChild(const PROCESS_INFORMATION& info) noexcept : info_(info) {}
+  SuspendedChild(const SuspendedChild&) = delete;
+  SuspendedChild& operator=(const SuspendedChild&) = delete;
+  ~SuspendedChild() {
+    if (info_.hProcess == nullptr) return;
+    ::TerminateProcess(info_.hProcess, killed_exit_code);
+    ::WaitForSingleObject(info_.hProcess, INFINITE);
+    ::CloseHandle(info_.hThread);
+    ::CloseHandle(info_.hProcess);
+  }
+
+  HANDLE process() const noexcept { return info_.hProcess; }
+
+  ChildProcess resume(const std::string& shown) {
+    if (::ResumeThread(info_.hThread) == static_cast<DWORD>(-1)) fail_last_error("ResumeThread", shown);
+    ::CloseHandle(info_.hThread);
+    const HANDLE process = std::exchange(info_.hProcess, nullptr);
+    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt};
+  }
+
+ private:
+  PROCESS_INFORMATION info_;
+};
+
+// Puts `token` (with the child's handle values) where the child finds it: a new bootstrap
+// section named after `id`, owner-only like the named segments, that the child holds a
+// handle to; this process's own handle is closed on return.
+
+}  // namespace
+
+bool guard_marker_present() noexcept {
+  // A variable's required buffer size, counting its NUL: never 0 when it exists.
+  return ::GetEnvironmentVariableW(wide_marker.data(), nullptr, 0) != 0;
+}
+
+void remove_guard_marker() noexcept { ::SetEnvironmentVariableW(wide_marker.data(), nullptr); }
+
+ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
+  const std::string shown = quoted(path);
+  const std::wstring application = to_utf16(path);
+  std::wstring environment = environment_block();
+
+  const StandardHandles standard;
+  STARTUPINFOEXW startup{};
+  startup.StartupInfo.cb = sizeof startup;
+  startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  startup.StartupInfo.hStdInput = standard.input();
+  startup.StartupInfo.hStdOutput = standard.output();
+  startup.StartupInfo.hStdError = standard.error();
+  const std::vector<HANDLE> inherited = standard.inherited();
+
+  // CREATE_SUSPENDED: the child runs no code before its objects and its token are in place.
+  DWORD flags = CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED;
+  std::optional<HandleListAttribute> attribute;
+  if (!inherited.empty()) {  // an empty handle list is invalid: then nothing is inherited
+    attribute.emplace(inherited);
+    startup.lpAttributeList = attribute->get();
+    flags |= EXTENDED_STARTUPINFO_PRESENT;
+  }
+  // The command line cannot hold the token yet (the child's handle values come from
+  // DuplicateHandle, which needs the process), so it names the bootstrap section, whose
+  // name is chosen now; the section is created once the token is complete.
+  const std::string boot_argument = new_boot_argument();
+  std::vector<std::string> argv{path, std::string(child_flag) + boot_argument};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::wstring line = command_line(argv);
+  if (line.size() >= max_command_line) {
+    fail(errc::invalid_argument, "spawn_child: the command line takes " + std::to_string(line.size()) +
+                                     " UTF-16 characters, CreateProcessW takes at most " +
+                                     std::to_string(max_command_line - 1));
+  }
+
+  PROCESS_INFORMATION info{};
+  if (!::CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, inherited.empty() ? FALSE : TRUE, flags,
+                        environment.data(), nullptr, &startup.StartupInfo, &info)) {
+    fail_last_error("CreateProcessW", shown);
+  }
+  SuspendedChild child(info);  // terminated if anything below throws
+  hand_over(child.process(), boot_argument, std::move(token));
+  return child.resume(shown);
+}
+
+ChildProcess launch_fork(const std::function<int()>& /*body*/) {
+  fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
+}
+
+std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
+  const HANDLE handle = as_handle(process.handle.get());
+  for (;;) {
+    // Waits longer than WaitForSingleObject counts (49.7 days) go in several steps.
+    DWORD ms = INFINITE;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      ms = static_cast<DWORD>(std::clamp<std::chrono::milliseconds::rep>(left, 0, INFINITE - 1));
+    }
+    const DWORD result = ::WaitForSingleObject(handle, ms);
+    if (result == WAIT_FAILED) {
+      const DWORD error = ::GetLastError();
+      throw_win32(error, "WaitForSingleObject(child " + std::to_string(process.pid) + ")");
+    }
+    if (result == WAIT_OBJECT_0) break;
+    if (Clock::now() >= *deadline) return std::nullopt;
+  }
+  DWORD code = 0;
+  if (!::GetExitCodeProcess(handle, &code)) {
+    const DWORD error = ::GetLastError();
+    throw_win32(error, "GetExitCodeProcess(child " + std::to_string(process.pid) + ")");
+  }
+  if (code == killed_exit_code) return killed_result;
+  return static_cast<int>(code);  // NTSTATUS codes such as 0xC0000005 come out negative
+}
+
+void kill_process(const ChildProcess& process) {
+  const HANDLE handle = as_handle(process.handle.get());
+  if (!::TerminateProcess(handle, killed_exit_code)) {
+    // A process that has already ended refuses with ERROR_ACCESS_DENIED: nothing to do.
+    const DWORD error = ::GetLastError();
+    if (::WaitForSingleObject(handle, 0) == WAIT_OBJECT_0) return;
+    throw_win32(error, "TerminateProcess(child " + std::to_string(process.pid) + ")");
+  }
+}
+
+}  // namespace interproc::detail
