@@ -25,7 +25,6 @@ namespace {
 
 struct Counter {
   long value;
-  long owner_died_reports;
 };
 
 int increments_of(const interproc::ChildContext& ctx) { return std::stoi(ctx.args().at(0)); }
@@ -58,6 +57,16 @@ INTERPROC_CHILD_ENTRY(die_holding_lock) {
   ctx.segment(1).bytes()[0] = std::byte{1};
   if (ctx.args().at(0) == "die") test::die_abruptly();
   test::hang();
+}
+
+// Adds 1 to every element of the shared array args[0] times, each pass under get_lock().
+INTERPROC_CHILD_ENTRY(array_increments) {
+  auto& array = ctx.array<int>(0);
+  for (int i = 0; i < increments_of(ctx); ++i) {
+    std::lock_guard<InterprocessMutex> hold(array.get_lock());
+    for (int& v : array.span()) v += 1;
+  }
+  return 0;
 }
 
 TEST(InterprocessMutex, LockAndUnlockWorkWithStandardGuards) {
@@ -127,7 +136,7 @@ TEST(InterprocessMutex, ProcessesCountExactlyUnderTheLock) {
   constexpr int processes = 4;
   constexpr int increments = 2000;
   for (StartMethod method : start_methods()) {
-    auto counter = SharedValue<Counter>::create({0, 0});
+    auto counter = SharedValue<Counter>::create({0});
     std::vector<interproc::Child> children;
     for (int p = 0; p < processes; ++p) {
       children.push_back(interproc::spawn_child("locked_increments", {std::to_string(increments)}, {counter}, method));
@@ -141,7 +150,7 @@ TEST(InterprocessMutex, WithoutTheLockNoMoreThanEveryUpdateLands) {
   // Lost updates are possible, not certain: assert only the bounds that always hold.
   constexpr int processes = 3;
   constexpr int increments = 100000;
-  auto counter = SharedValue<Counter>::create({0, 0});
+  auto counter = SharedValue<Counter>::create({0});
   std::vector<interproc::Child> children;
   for (int p = 0; p < processes; ++p) {
     children.push_back(interproc::spawn_child("unlocked_increments", {std::to_string(increments)}, {counter}));
@@ -155,7 +164,7 @@ class OwnerDeath : public testing::TestWithParam<std::string> {};
 
 TEST_P(OwnerDeath, NextLockerIsToldOnceAndTheMutexKeepsWorking) {
   for (StartMethod method : start_methods()) {
-    auto counter = SharedValue<Counter>::create({5, 0});
+    auto counter = SharedValue<Counter>::create({5});
     auto ready = interproc::SharedSegment::create(1);
     interproc::Child child = interproc::spawn_child("die_holding_lock", {GetParam()}, {counter, ready}, method);
     const auto give_up = std::chrono::steady_clock::now() + 30s;
@@ -188,7 +197,7 @@ TEST_P(OwnerDeath, NextLockerIsToldOnceAndTheMutexKeepsWorking) {
 INSTANTIATE_TEST_SUITE_P(KilledOrCrashed, OwnerDeath, testing::Values("hang", "die"));
 
 TEST(InterprocessMutex, LockReturnsOwnerDied) {
-  auto counter = SharedValue<Counter>::create({0, 0});
+  auto counter = SharedValue<Counter>::create({0});
   auto ready = interproc::SharedSegment::create(1);
   interproc::Child child = interproc::spawn_child("die_holding_lock", {"die"}, {counter, ready});
   EXPECT_NE(child.wait(), 0);
@@ -200,13 +209,20 @@ TEST(InterprocessMutex, LockReturnsOwnerDied) {
 }
 
 TEST(SharedArray, ChildrenSeeTheArrayAndItsLock) {
-  auto array = interproc::SharedArray<int>::create(16);
-  EXPECT_EQ(array.size(), 16u);
-  array.with_lock([](gsl::span<int> values) {
-    for (int& v : values) v = 3;
-  });
-  long sum = 0;
-  for (int v : array.span()) sum += v;
-  EXPECT_EQ(sum, 48);
+  constexpr int processes = 3;
+  constexpr int increments = 200;
+  for (StartMethod method : start_methods()) {
+    auto array = interproc::SharedArray<int>::create(16);
+    EXPECT_EQ(array.size(), 16u);
+    array.with_lock([](gsl::span<int> values) {
+      for (int& v : values) v = 3;
+    });
+    std::vector<interproc::Child> children;
+    for (int p = 0; p < processes; ++p) {
+      children.push_back(interproc::spawn_child("array_increments", {std::to_string(increments)}, {array}, method));
+    }
+    for (auto& child : children) EXPECT_EQ(child.wait(), 0) << "start method " << static_cast<int>(method);
+    for (int v : array.span()) EXPECT_EQ(v, 3 + processes * increments) << "start method " << static_cast<int>(method);
+  }
   EXPECT_SYSTEM_ERROR(interproc::SharedArray<int>::create(0), errc::invalid_size, "size 0");
 }

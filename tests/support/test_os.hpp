@@ -25,7 +25,7 @@ bool holds_parent_handle(std::intptr_t parent_handle);
 // POSIX: the permission bits of the named segment; Windows: 0600 if its DACL grants
 // access to the current user only, else 0777. -1 if it cannot be opened.
 int named_segment_access_bits(const std::string& name);
-// Whether this is the Windows build.
+// Whether this test binary was built for Windows (test_os_win.cpp); true under Wine too.
 bool is_windows();
 // The start methods this OS has: spawn and fork on POSIX, spawn on Windows.
 inline std::vector<StartMethod> start_methods() {
