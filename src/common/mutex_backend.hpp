@@ -96,7 +96,8 @@ struct MutexAccess {
   // Every handle of the mutex: its words' segment first, then its companion, if any.
   static std::vector<native_handle> handles(const InterprocessMutex& m) {
     std::vector<native_handle> all{SegmentAccess::handle(m.state_->words)};
-    if (m.state_->companion.valid()) all.push_back(m.state_->companion.get());
+    // Compared, not valid(): inline code here must not call into the library (tests use it).
+    if (m.state_->companion.get() != invalid_handle) all.push_back(m.state_->companion.get());
     return all;
   }
   // Notes an acquisition's result for previous_owner_died(); passes it on unchanged.
