@@ -55,7 +55,7 @@ int make_pristine_descriptors() {
   using interproc::detail::SegmentAccess;
   keep(::dup(static_cast<int>(SegmentAccess::handle(small))), 0);
   keep(::dup(static_cast<int>(SegmentAccess::handle(large))), 1);
-  keep(::dup(static_cast<int>(SegmentAccess::handle(interproc::detail::MutexAccess::state(mutex)))), 2);
+  keep(::dup(static_cast<int>(interproc::detail::MutexAccess::handles(mutex).front())), 2);
   char path[] = "/tmp/interproc-fuzz-XXXXXX";
   const int file = ::mkstemp(path);
   if (file < 0 || ::ftruncate(file, 1 << 16) != 0) std::abort();
@@ -81,25 +81,18 @@ bool names_only_targets(const std::string& text) {
   }
 }
 
-std::string with_checksum(std::string_view body) {
-  std::uint32_t hash = 2166136261u;
-  for (char c : body) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", hash);
-  return std::string(body) + ":" + hex;
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const int ready = make_pristine_descriptors();
   (void)ready;
-  const std::string token = with_checksum(std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string token = interproc::detail::sealed(std::string_view(reinterpret_cast<const char*>(data), size));
   // Descriptors outside 10..15 belong to the fuzzer itself: a rejection may close them.
   if (token.find('\0') != std::string::npos || !names_only_targets(token)) return 0;
   for (int slot = 0; slot < target_count; ++slot) ::dup2(pristine + slot, first_target + slot);
   std::string self = "fuzz_child";
-  std::string flag = "--interproc-child=" + token;
+  std::string flag = std::string(interproc::detail::child_flag) + token;
   char* argv[] = {self.data(), flag.data(), nullptr};
   const int code = *interproc::child_main(2, argv);
   if (code != 0 && code != interproc::exit_bad_child_argument) std::abort();

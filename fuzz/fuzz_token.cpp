@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Fuzzes the --interproc-child token parser: any input must either parse into a token that
-// encodes back to the same text, or be rejected with errc::bad_handle_argument. Anything
-// else (a crash, a sanitizer report, another exception) is a finding.
+// Fuzzes the child-token decoder of the transfer codec, in both OS layouts (the seeds carry
+// POSIX tokens, whose locks have no companion handle, and Windows tokens, whose locks carry
+// their wake event): any input must either decode into a token that encodes back to the same
+// text, or be rejected with errc::bad_handle_argument. Anything else (a crash, a sanitizer
+// report, another exception) is a finding.
 #include "common/transfer.hpp"
 
 #include <interproc/error.hpp>

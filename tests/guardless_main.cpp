@@ -14,7 +14,7 @@ constexpr int caught_missing_guard = 3;
 constexpr int spawned_anyway = 4;
 
 int main(int argc, char** argv) {
-  const bool re_executed = argc > 1 && std::strncmp(argv[1], "--interproc-child=", 18) == 0;
+  const bool re_executed = interproc::is_spawned_child(argc, argv);
   try {
     interproc::Child child = interproc::spawn_child("never_reached");
     const int code = child.wait();

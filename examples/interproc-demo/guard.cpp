@@ -22,7 +22,6 @@
 namespace demo {
 namespace {
 
-constexpr std::string_view child_flag = "--interproc-child=";  // how spawn_child marks a child
 constexpr std::string_view copy_switch = "--demo-copy-without-guard";
 
 // The copy's exit codes, which tell the parent how the lesson went.
@@ -52,7 +51,7 @@ void explain() {
                "    if (auto code = interproc::child_main(argc, argv)) return *code;\n"
                "\n"
                "spawn_child() starts a child by running this same program again, with\n"
-               "--interproc-child=... as its first argument. There, child_main() runs the entry\n"
+               "a child token as its first argument. There, child_main() runs the entry\n"
                "the child was started for and returns its exit code; in the parent it returns\n"
                "std::nullopt and main() goes on. Without the guard, every child would run the\n"
                "parent's code again and start children of its own, and so on: a process storm\n"
@@ -101,7 +100,7 @@ INTERPROC_CHILD_ENTRY(guard_lesson) {
 }
 
 bool is_guardless_copy(int argc, char** argv) {
-  return argc == 3 && std::string_view(argv[1]).substr(0, child_flag.size()) == child_flag && argv[2] == copy_switch;
+  return argc == 3 && interproc::is_spawned_child(argc, argv) && argv[2] == copy_switch;
 }
 
 int main_without_guard() {

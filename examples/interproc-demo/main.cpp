@@ -7,7 +7,7 @@
 //   interproc-demo guard                    what the guard at the top of main() is for
 //
 // Every child is this same program. spawn_child() starts it again with
-// --interproc-child=... as its first argument, and the guard below sends it to the entry it
+// a child token as its first argument, and the guard below sends it to the entry it
 // was started for: INTERPROC_CHILD_ENTRY(count_file) in count.cpp, (race_worker) in race.cpp.
 #include "demo.hpp"
 

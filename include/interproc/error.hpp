@@ -13,21 +13,26 @@
 namespace interproc {
 
 /// The library's own error conditions, carried by std::system_error in error_category().
+/// The rule: a caller's bug (a moved-from object, an index the caller chose out of range of
+/// a precondition) is a GSL Expects failure, which terminates; every condition a caller can
+/// meet at run time is a std::system_error, with one of these codes or, for the OS's own
+/// failures, the OS's code and the call named in what().
 enum class errc {
-  invalid_size = 1,     ///< zero, or larger than the address space or the OS allows
-  invalid_name,         ///< empty, or a character outside [A-Za-z0-9._-]
-  name_too_long,        ///< more than max_name_length characters
-  bad_handle_argument,  ///< a --interproc-child token that is malformed, truncated or forged
-  unknown_entry,        ///< no entry registered under that name
-  wrong_object_kind,    ///< a child asked for a shared object as something it is not
-  missing_guard,        ///< spawn_child in a spawn-style child that skipped child_main
-  not_supported,        ///< not available on this OS (StartMethod::fork on Windows)
-  recursive_lock,       ///< the owning thread locked the mutex again
-  not_owner,            ///< unlock by a thread that does not hold the mutex
-  child_start_failed,   ///< the child could not start its entry (exec failed, bad executable)
-  invalid_argument,     ///< spawn_child: an argument holding NUL, too many objects, one object twice
-  foreign_object,       ///< an OS object interproc did not make, or that another user owns or can write
-  not_ready,            ///< a named segment whose creator has not finished making it
+  invalid_size = 1,         ///< a segment size of zero, or larger than the address space or the OS allows
+  invalid_name = 2,         ///< empty, or a character outside [A-Za-z0-9._-]
+  name_too_long = 3,        ///< more than max_name_length characters
+  bad_handle_argument = 4,  ///< a child token that is malformed, truncated or forged (seen by child_main)
+  unknown_entry = 5,        ///< no entry registered under that name
+  wrong_object_kind = 6,    ///< a child asked for a shared object as something it is not
+  missing_guard = 7,        ///< spawn_child in a spawn-style child that skipped child_main
+  not_supported = 8,        ///< not available on this OS (StartMethod::fork on Windows)
+  recursive_lock = 9,       ///< the owning thread locked the mutex again
+  not_owner = 10,           ///< unlock or mark_consistent by a thread that does not hold the mutex
+  // 11 is retired: child_start_failed, which nothing threw.
+  invalid_argument = 12,    ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
+                            ///< too long, too many objects, one object twice
+  foreign_object = 13,      ///< an OS object interproc did not make, or that another user owns or can write
+  not_ready = 14,           ///< a named segment whose creator has not finished making it
 };
 
 /// The category of interproc::errc codes (name "interproc").

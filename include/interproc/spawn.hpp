@@ -104,7 +104,7 @@ class INTERPROC_EXPORT ChildContext {
 using ChildEntry = int (*)(ChildContext&);
 
 namespace detail {
-// Used by INTERPROC_CHILD_ENTRY. Throws std::logic_error for a duplicate or invalid name.
+// Used by INTERPROC_CHILD_ENTRY. A duplicate or invalid name is a caller bug (Expects).
 INTERPROC_EXPORT bool register_entry(std::string_view name, ChildEntry entry);
 }
 

@@ -6,8 +6,10 @@
 
 #include "common/transfer.hpp"
 
+#include <gsl/assert>
+
+#include <cstdio>
 #include <map>
-#include <stdexcept>
 #include <string>
 
 namespace interproc::detail {
@@ -20,15 +22,21 @@ std::map<std::string, ChildEntry, std::less<>>& registry() {
   return entries;
 }
 
+// A misused INTERPROC_CHILD_ENTRY is a caller's bug, so it ends in Expects, as every caller
+// bug does; it runs before main(), so the reason goes to stderr first.
+void expect_entry(bool valid, std::string_view name, const char* problem) noexcept {
+  if (valid) return;
+  std::fprintf(stderr, "interproc: INTERPROC_CHILD_ENTRY(%.*s): %s\n", static_cast<int>(name.size()), name.data(),
+               problem);
+  std::fflush(stderr);
+  Expects(valid);
+}
+
 }  // namespace
 
 bool register_entry(std::string_view name, ChildEntry entry) {
-  if (!is_valid_entry_name(name) || entry == nullptr) {
-    throw std::logic_error("INTERPROC_CHILD_ENTRY: invalid entry name \"" + std::string(name) + "\"");
-  }
-  if (!registry().emplace(std::string(name), entry).second) {
-    throw std::logic_error("INTERPROC_CHILD_ENTRY: entry \"" + std::string(name) + "\" is registered twice");
-  }
+  expect_entry(is_valid_entry_name(name) && entry != nullptr, name, "not a valid entry name");
+  expect_entry(registry().emplace(std::string(name), entry).second, name, "registered twice");
   return true;
 }
 

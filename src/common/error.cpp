@@ -19,7 +19,6 @@ class ErrorCategory final : public std::error_category {
       case errc::not_supported: return "not supported on this OS";
       case errc::recursive_lock: return "mutex already locked by this thread";
       case errc::not_owner: return "mutex not held by this thread";
-      case errc::child_start_failed: return "child process failed to start";
       case errc::invalid_argument: return "invalid spawn_child argument";
       case errc::foreign_object: return "not an interproc object of this user";
       case errc::not_ready: return "named segment not ready yet";

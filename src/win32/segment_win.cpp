@@ -123,13 +123,13 @@ MappedSegment open_named_segment(const std::string& name) {
   ScopedView view = map_all(section);
   if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
   const std::size_t mapped = view_size(view.get());
-  if (mapped < sizeof(SizeRecord)) fail(errc::invalid_size, "VirtualQuery(" + shown + "): no view size");
+  if (mapped < sizeof(SizeRecord)) fail(errc::foreign_object, "VirtualQuery(" + shown + "): no view size");
   SizeRecord* record = size_record(view.get(), mapped);
   const auto size = static_cast<std::size_t>(::InterlockedCompareExchange64(&record->size, 0, 0));
   // As on POSIX, where the creator sizes the object after creating it: not finished yet.
-  if (size == 0) fail(errc::invalid_size, "OpenFileMappingW(" + shown + "): the segment has no size yet");
+  if (size == 0) fail(errc::not_ready, "OpenFileMappingW(" + shown + "): the segment has no size yet");
   if (record->magic != size_record_magic || round_to_pages(size + sizeof(SizeRecord)) != mapped) {
-    fail(errc::invalid_size, "OpenFileMappingW(" + shown + "): not a segment created by interproc");
+    fail(errc::foreign_object, "OpenFileMappingW(" + shown + "): not a segment created by interproc");
   }
   return MappedSegment{std::move(section), view.release(), size, mapped};
 }
