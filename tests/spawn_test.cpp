@@ -207,22 +207,22 @@ TEST(ChildMain, MalformedTokensAreRejected) {
   const std::string segment = std::to_string(static_cast<int>(interproc::detail::ObjectKind::segment));
   EXPECT_EQ(run_child_token(""), bad);
   EXPECT_EQ(run_child_token("garbage"), bad);
-  EXPECT_EQ(run_child_token(sealed("1:exit_with:")), bad);                      // an older version
-  EXPECT_EQ(run_child_token(sealed("99:exit_with:")), bad);                     // unknown version
+  EXPECT_EQ(run_child_token(sealed("1:exit_with:")), bad);   // an older version
+  EXPECT_EQ(run_child_token(sealed("99:exit_with:")), bad);  // unknown version
   const std::string good = forged_token("exit_with", "");
   EXPECT_EQ(run_child_token(good.substr(0, good.size() - 8) + "00000000"), bad);  // wrong checksum
   EXPECT_EQ(run_child_token(good.substr(0, good.size() - 3)), bad);               // truncated
   EXPECT_EQ(run_child_token(forged_token("no_such_entry", "")), bad);
   EXPECT_EQ(run_child_token(forged_token("bad-name", "")), bad);
-  EXPECT_EQ(run_child_token(forged_token("exit_with", "99.0.3.8")), bad);                 // unknown kind
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3")), bad);           // too few fields
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8.9")), bad);       // too many fields
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".1.3.8")), bad);         // companions on a segment
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.03.8")), bad);        // leading zero
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.-8")), bad);        // sign
+  EXPECT_EQ(run_child_token(forged_token("exit_with", "99.0.3.8")), bad);            // unknown kind
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3")), bad);      // too few fields
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8.9")), bad);  // too many fields
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".1.3.8")), bad);    // companions on a segment
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.03.8")), bad);   // leading zero
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.-8")), bad);   // sign
   EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.99999999999999999999")), bad);  // overflow
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8,")), bad);        // empty object
-  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.987654.8")), bad);    // not an open handle
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.3.8,")), bad);                    // empty object
+  EXPECT_EQ(run_child_token(forged_token("exit_with", segment + ".0.987654.8")), bad);  // not an open handle
 }
 
 TEST(ChildMain, ForgedHandlesAreRejected) {

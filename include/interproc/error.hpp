@@ -29,10 +29,10 @@ enum class errc {
   recursive_lock = 9,       ///< the owning thread locked the mutex again
   not_owner = 10,           ///< unlock or mark_consistent by a thread that does not hold the mutex
   // 11 is retired: child_start_failed, which nothing threw.
-  invalid_argument = 12,    ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
-                            ///< too long, too many objects, one object twice
-  foreign_object = 13,      ///< an OS object interproc did not make, or that another user owns or can write
-  not_ready = 14,           ///< a named segment whose creator has not finished making it
+  invalid_argument = 12,  ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
+                          ///< too long, too many objects, one object twice
+  foreign_object = 13,    ///< an OS object interproc did not make, or that another user owns or can write
+  not_ready = 14,         ///< a named segment whose creator has not finished making it
 };
 
 /// The category of interproc::errc codes (name "interproc").

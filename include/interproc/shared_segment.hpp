@@ -73,7 +73,7 @@ class INTERPROC_EXPORT SharedSegment {
   void* address_ = nullptr;
   std::size_t size_ = 0;         // what the creator asked for
   std::size_t mapped_size_ = 0;  // size_ rounded up to whole pages
-  std::intptr_t handle_ = -1;    // fd on POSIX, HANDLE on Windows; see detail::SegmentAccess
+  std::intptr_t handle_ = -1;    // the OS handle of the memory object (detail::native_handle)
 };
 
 }  // namespace interproc

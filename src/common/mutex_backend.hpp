@@ -76,7 +76,8 @@ Words& words_of(const MutexState& state) noexcept {
 // mutex_magic: a segment received as a mutex's really is one.
 template <class Words>
 void check_mutex_words(const SharedSegment& words) {
-  if (words.size() < sizeof(Words) || *std::launder(reinterpret_cast<const std::uint32_t*>(words.bytes().data())) != mutex_magic)
+  if (words.size() < sizeof(Words) ||
+      *std::launder(reinterpret_cast<const std::uint32_t*>(words.bytes().data())) != mutex_magic)
     fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
 }
 
@@ -87,7 +88,8 @@ struct MutexAccess {
   // A second mutex object for the same words and companion, for a fork child that already
   // has them; the alias must be forget()-ed, never destroyed, where the original lives.
   static InterprocessMutex alias(const InterprocessMutex& original) {
-    return make(MutexState{SegmentAccess::alias(original.state_->words), ScopedHandle(original.state_->companion.get())});
+    return make(
+        MutexState{SegmentAccess::alias(original.state_->words), ScopedHandle(original.state_->companion.get())});
   }
   static void forget(InterprocessMutex& alias) noexcept {
     SegmentAccess::forget(alias.state_->words);

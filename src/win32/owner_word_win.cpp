@@ -106,8 +106,8 @@ void wake_one(native_handle wake) noexcept { ::SetEvent(as_handle(wake)); }
 
 ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
   if (companions.size() != 1) {
-    fail(errc::bad_handle_argument, "a Windows mutex has one companion (its wake event), got " +
-                                        std::to_string(companions.size()));
+    fail(errc::bad_handle_argument,
+         "a Windows mutex has one companion (its wake event), got " + std::to_string(companions.size()));
   }
   const native_handle h = companions[0];
   const std::string shown = "inherited handle " + std::to_string(h);
