@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ratio>
+#include <string_view>
 
 namespace interproc {
 
@@ -50,6 +51,29 @@ class INTERPROC_EXPORT InterprocessMutex {
  public:
   /// A new, unlocked mutex. Throws std::system_error when the OS refuses memory or handles.
   static InterprocessMutex create();
+
+  /// A new, unlocked mutex that unrelated processes find by `name` (multiprocessing.Lock with
+  /// a name), created exclusively and usable by the current user only. Names follow
+  /// SharedSegment's rules and share their namespace: 1..max_name_length characters of
+  /// [A-Za-z0-9._-]. A holder's death is reported to the next locker as for create(). The
+  /// name lives on until remove_named() (Windows: until its last handle closes).
+  /// Throws std::system_error: errc::invalid_name / errc::name_too_long,
+  /// std::errc::file_exists when the name is taken, or the OS error with the call named.
+  static InterprocessMutex create_named(std::string_view name);
+
+  /// The existing named mutex `name`, as create_named() made it.
+  /// Throws std::system_error: errc::invalid_name / errc::name_too_long,
+  /// std::errc::no_such_file_or_directory when there is none, errc::not_ready while its
+  /// creator is still making it, errc::foreign_object for an object that is not a mutex of
+  /// this build (a plain segment, one that another user owns or others can write), or the OS
+  /// error with the call named.
+  static InterprocessMutex open_named(std::string_view name);
+
+  /// Removes the name; processes that have the mutex keep using it. True if a mutex (or
+  /// segment) of that name existed. On Windows a named mutex lives as long as one handle to it
+  /// does, so this only reports whether one is open. Throws std::system_error with
+  /// errc::invalid_name / errc::name_too_long, or the OS error with the call named.
+  static bool remove_named(std::string_view name);
 
   /// Takes over `other`'s lock, which must not be used afterwards.
   InterprocessMutex(InterprocessMutex&& other) noexcept;

@@ -11,14 +11,54 @@
 #include <cstddef>
 #include <mutex>
 #include <new>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
 namespace interproc {
 
+/// Longest name of a named SharedValue or SharedArray: its lock is the named mutex
+/// `name + ".lock"`, which must itself fit in max_name_length.
+inline constexpr std::size_t max_data_name_length = max_name_length - 5;
+
 namespace detail {
 struct SharedDataAccess;
+
+// A named SharedValue's or SharedArray's parts: the data is the named segment `name`, its
+// lock the named mutex `name.lock`.
+struct NamedData {
+  SharedSegment data;
+  InterprocessMutex lock;
+};
+
+// Checks the name of a named SharedValue/SharedArray (SharedSegment's rules, at most
+// max_data_name_length characters) and returns its lock's name.
+INTERPROC_EXPORT std::string data_lock_name(std::string_view name);
+// The data segment of create_named_data: created exclusively, or on failure the lock's name
+// (which that call has just created) is removed before the error goes on.
+INTERPROC_EXPORT SharedSegment create_data_segment(std::string_view name, std::size_t bytes,
+                                                   const std::string& lock_name);
+// open_named: the data first (its name exists only once its creator holds the lock), checked
+// to hold exactly one element (or, for an array, a non-zero number of them), then the lock,
+// taken once to wait for the creator's first value.
+INTERPROC_EXPORT NamedData open_named_data(std::string_view name, std::size_t element_size, bool array);
+// remove_named: removes the data's and the lock's names; true if the data's existed.
+INTERPROC_EXPORT bool remove_named_data(std::string_view name);
+
+// create_named: the lock is created and held while the data is created and `init` writes its
+// first value, so an opener (open_named_data) never sees the data before that value.
+template <class Init>
+NamedData create_named_data(std::string_view name, std::size_t bytes, Init init) {
+  const std::string lock_name = data_lock_name(name);
+  InterprocessMutex lock = InterprocessMutex::create_named(lock_name);
+  std::unique_lock<InterprocessMutex> hold(lock);
+  SharedSegment data = create_data_segment(name, bytes, lock_name);
+  init(data);
+  hold.unlock();
+  return NamedData{std::move(data), std::move(lock)};
 }
+}  // namespace detail
 
 /// Python's multiprocessing.Value: one T in shared memory with its own lock.
 /// T must be trivially copyable: it is shared as raw bytes, with no constructor or
@@ -35,6 +75,37 @@ class SharedValue {
     ::new (v.data_.bytes().data()) T(initial);
     return v;
   }
+
+  /// A new shared T holding `initial` that unrelated processes find by `name`: the data is the
+  /// named segment `name`, its lock the named mutex `name + ".lock"` (see
+  /// SharedSegment::create_named and InterprocessMutex::create_named), both created
+  /// exclusively and owner-only. An opener sees the data only once `initial` is in it.
+  /// Throws std::system_error: errc::invalid_name, errc::name_too_long (more than
+  /// max_data_name_length characters), std::errc::file_exists when either name is taken (a
+  /// failed create removes what it created), or the OS error with the call named.
+  static SharedValue create_named(std::string_view name, T initial = T{}) {
+    detail::NamedData parts = detail::create_named_data(
+        name, sizeof(T), [&](SharedSegment& data) { ::new (data.bytes().data()) T(initial); });
+    return SharedValue(std::move(parts.data), std::move(parts.lock));
+  }
+
+  /// The existing named value `name`, as create_named() made it; waits while its creator
+  /// writes the first value. If that creator died first, the lock reports owner_died.
+  /// Throws std::system_error: errc::invalid_name, errc::name_too_long,
+  /// std::errc::no_such_file_or_directory when the value or its lock is missing,
+  /// errc::wrong_object_kind when its data is not sizeof(T) bytes, errc::not_ready and
+  /// errc::foreign_object as SharedSegment::open_named and InterprocessMutex::open_named do,
+  /// or the OS error with the call named.
+  static SharedValue open_named(std::string_view name) {
+    detail::NamedData parts = detail::open_named_data(name, sizeof(T), false);
+    return SharedValue(std::move(parts.data), std::move(parts.lock));
+  }
+
+  /// Removes the names of the value `name` and of its lock; processes that have it keep it.
+  /// True if the value existed (Windows: as SharedSegment::remove_named, only whether one is
+  /// open). Throws std::system_error with errc::invalid_name / errc::name_too_long, or the OS
+  /// error with the call named.
+  static bool remove_named(std::string_view name) { return detail::remove_named_data(name); }
 
   /// The shared object. Read and write it while holding get_lock(), or use with_lock().
   T& value() const noexcept { return *std::launder(reinterpret_cast<T*>(data_.bytes().data())); }
@@ -68,6 +139,25 @@ class SharedArray {
   static SharedArray create(std::size_t n) {
     return SharedArray(SharedSegment::create(checked_bytes(n)), InterprocessMutex::create());
   }
+
+  /// `n` zero-initialised elements that unrelated processes find by `name`, stored as
+  /// SharedValue::create_named stores its value (data `name`, lock `name + ".lock"`).
+  /// Throws as SharedValue::create_named, and errc::invalid_size as create().
+  static SharedArray create_named(std::string_view name, std::size_t n) {
+    detail::NamedData parts = detail::create_named_data(name, checked_bytes(n), [](SharedSegment&) {});
+    return SharedArray(std::move(parts.data), std::move(parts.lock));
+  }
+
+  /// The existing named array `name`; size() is its creator's n. Throws as
+  /// SharedValue::open_named, with errc::wrong_object_kind when its data is not a non-zero
+  /// multiple of sizeof(T) bytes.
+  static SharedArray open_named(std::string_view name) {
+    detail::NamedData parts = detail::open_named_data(name, sizeof(T), true);
+    return SharedArray(std::move(parts.data), std::move(parts.lock));
+  }
+
+  /// Removes the names of the array `name` and of its lock, as SharedValue::remove_named.
+  static bool remove_named(std::string_view name) { return detail::remove_named_data(name); }
 
   /// The shared elements. Read and write them while holding get_lock(), or use with_lock().
   gsl::span<T> span() const noexcept {

@@ -4,9 +4,11 @@
 // common/mutex_backend.hpp.
 
 #include "common/mutex_backend.hpp"
+#include "common/name_rules.hpp"
 
 #include <gsl/assert>
 
+#include <string>
 #include <utility>
 
 namespace interproc {
@@ -24,7 +26,23 @@ void release_state(detail::MutexState* state) noexcept {
 
 }  // namespace
 
-InterprocessMutex InterprocessMutex::create() { return MutexAccess::make(detail::create_mutex_state()); }
+InterprocessMutex InterprocessMutex::create() { return MutexAccess::make(detail::create_mutex_state(nullptr)); }
+
+InterprocessMutex InterprocessMutex::create_named(std::string_view name) {
+  detail::check_segment_name(name);
+  const std::string owned(name);
+  return MutexAccess::make(detail::create_mutex_state(&owned));
+}
+
+InterprocessMutex InterprocessMutex::open_named(std::string_view name) {
+  detail::check_segment_name(name);
+  return MutexAccess::make(detail::open_mutex_state(std::string(name)));
+}
+
+bool InterprocessMutex::remove_named(std::string_view name) {
+  detail::check_segment_name(name);
+  return detail::remove_named_segment(std::string(name));  // its words' name; Windows: see the header
+}
 
 InterprocessMutex::InterprocessMutex(InterprocessMutex&& other) noexcept
     : state_(std::exchange(other.state_, nullptr)), previous_owner_died_(other.previous_owner_died_) {}

@@ -5,8 +5,8 @@
 //  - Linux: a robust, process-shared pthread mutex (src/posix/robust_mutex_linux.cpp);
 //  - macOS/BSD (the portable build) and Windows: an owner word in shared memory with a
 //    liveness check on the slow path (src/owner_word/).
-// Either one keeps its words in a small segment that starts with mutex_magic, so a child
-// can check that a segment handed over as a mutex really is one.
+// Either one keeps its words in a small segment, anonymous or named, that starts with
+// mutex_magic, so a child or an opener can check that a segment it got as a mutex really is one.
 
 #include "common/deadline.hpp"
 #include "common/fail.hpp"
@@ -16,15 +16,24 @@
 #include <interproc/interprocess_mutex.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace interproc::detail {
 
 inline constexpr std::uint32_t mutex_magic = 0x58544d49;  // "IMTX"
+
+// The first member of each implementation's words: 0 until their creator has initialised
+// everything else, then mutex_magic (publish_mutex_words), so an opener never uses a mutex
+// that is still being made.
+using MutexMagic = std::atomic<std::uint32_t>;
 
 // What an InterprocessMutex owns: the words every process shares, and the kernel object the
 // implementation pairs with them, if it needs one (the owner word on Windows: the event its
@@ -34,8 +43,14 @@ struct MutexState {
   ScopedHandle companion;
 };
 
-// A new, unlocked mutex's state. Throws when the OS refuses memory or handles.
-MutexState create_mutex_state();
+// A new, unlocked mutex's state: anonymous, or with `name` (validated) its words are the
+// named segment `*name`, created exclusively (std::errc::file_exists if taken). Throws when
+// the OS refuses memory or handles; a failed create leaves no name behind.
+MutexState create_mutex_state(const std::string* name);
+// An existing named mutex's state: std::errc::no_such_file_or_directory if there is none,
+// errc::not_ready while its creator is still making it, errc::foreign_object for an object
+// that is not this implementation's mutex.
+MutexState open_mutex_state(const std::string& name);
 // Blocks until the calling thread holds the lock, or until `deadline` (std::nullopt: no
 // deadline); the result is std::nullopt when the deadline passed first.
 std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline);
@@ -72,13 +87,53 @@ Words& words_of(const MutexState& state) noexcept {
   return *std::launder(reinterpret_cast<Words*>(state.words.bytes().data()));
 }
 
+inline MutexMagic& magic_of(const SharedSegment& words) noexcept {
+  return *std::launder(reinterpret_cast<MutexMagic*>(words.bytes().data()));
+}
+
 // Throws errc::bad_handle_argument unless `words` is large enough for Words and starts with
 // mutex_magic: a segment received as a mutex's really is one.
 template <class Words>
 void check_mutex_words(const SharedSegment& words) {
-  if (words.size() < sizeof(Words) ||
-      *std::launder(reinterpret_cast<const std::uint32_t*>(words.bytes().data())) != mutex_magic)
+  if (words.size() < sizeof(Words) || magic_of(words).load(std::memory_order_acquire) != mutex_magic)
     fail(errc::bad_handle_argument, "the segment handed over as a mutex is not an InterprocessMutex");
+}
+
+// A new mutex's words, zero-filled: anonymous, or the named segment `*name`.
+template <class Words>
+SharedSegment create_mutex_words(const std::string* name) {
+  static_assert(offsetof(Words, magic) == 0 && std::is_same_v<decltype(Words::magic), MutexMagic>);
+  return name != nullptr ? SharedSegment::create_named(*name, sizeof(Words)) : SharedSegment::create(sizeof(Words));
+}
+
+// The creator's last step, after every other word and the companion are ready.
+inline void publish_mutex_words(const SharedSegment& words) noexcept {
+  magic_of(words).store(mutex_magic, std::memory_order_release);
+}
+
+// Removes the name of a mutex whose create failed after its words were created, keeping the
+// exception that is on its way (the name of someone else's mutex is never touched: a create
+// that finds the name taken fails before this).
+inline void forget_failed_name(const std::string* name) noexcept {
+  if (name == nullptr) return;
+  try {
+    remove_named_segment(*name);
+  } catch (const std::system_error&) {
+  }
+}
+
+// A named mutex's words, checked: errc::not_ready until the creator has published them, and
+// errc::foreign_object for a segment of another size (another implementation's mutex, or
+// no mutex at all) or that starts with anything but mutex_magic.
+template <class Words>
+SharedSegment open_mutex_words(const std::string& name) {
+  SharedSegment words = SharedSegment::open_named(name);
+  const std::string shown = "InterprocessMutex::open_named(" + quoted(name) + ")";
+  if (words.size() != sizeof(Words)) fail(errc::foreign_object, shown + ": not an InterprocessMutex of this build");
+  const std::uint32_t magic = magic_of(words).load(std::memory_order_acquire);
+  if (magic == 0) fail(errc::not_ready, shown + ": its creator has not finished making it");
+  if (magic != mutex_magic) fail(errc::foreign_object, shown + ": not an InterprocessMutex");
+  return words;
 }
 
 struct MutexAccess {

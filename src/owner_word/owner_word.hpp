@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace interproc::detail {
@@ -26,7 +27,11 @@ void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::micros
 // The longest single sleep of a waiter: short where only polling finds a release.
 std::chrono::microseconds max_wait_slice() noexcept;
 
-ScopedHandle create_wake_handle();           // Windows: an auto-reset event; POSIX: none
+// Windows: an auto-reset event, named after the mutex `*name` when given (created exclusively,
+// owner-only); POSIX: none.
+ScopedHandle create_wake_handle(const std::string* name);
+// The wake handle of the existing named mutex `name` (Windows: its event, opened by name).
+ScopedHandle open_wake_handle(const std::string& name);
 void wake_one(native_handle wake) noexcept;  // Windows: SetEvent; POSIX: nothing
 
 // The wake handle among a mutex's companions received from a parent, taken over once it is

@@ -24,7 +24,7 @@ namespace interproc::detail {
 namespace {
 
 struct OwnerWordState {
-  std::uint32_t magic;
+  MutexMagic magic;
   std::atomic<std::uint32_t> waiters;
   std::atomic<std::uint64_t> owner;  // 0: free; else current_owner_id() of the holder
   OwnerDiedFlag owner_died;
@@ -81,10 +81,23 @@ std::optional<LockResult> lock_slow(const MutexState& state, OwnerWordState& s, 
 
 }  // namespace
 
-MutexState create_mutex_state() {
-  SharedSegment segment = SharedSegment::create(sizeof(OwnerWordState));
-  ::new (segment.bytes().data()) OwnerWordState{mutex_magic, {0}, {0}, {0}};
-  return MutexState{std::move(segment), create_wake_handle()};
+MutexState create_mutex_state(const std::string* name) {
+  SharedSegment segment = create_mutex_words<OwnerWordState>(name);
+  ::new (segment.bytes().data()) OwnerWordState{{0}, {0}, {0}, {0}};
+  ScopedHandle wake;
+  try {
+    wake = create_wake_handle(name);
+  } catch (...) {
+    forget_failed_name(name);
+    throw;
+  }
+  publish_mutex_words(segment);  // last, so an opener finds the wake handle too (open_mutex_words)
+  return MutexState{std::move(segment), std::move(wake)};
+}
+
+MutexState open_mutex_state(const std::string& name) {
+  SharedSegment segment = open_mutex_words<OwnerWordState>(name);
+  return MutexState{std::move(segment), open_wake_handle(name)};
 }
 
 MutexState attach_mutex_state(SharedSegment words, const std::vector<native_handle>& companions) {

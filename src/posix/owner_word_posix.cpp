@@ -108,7 +108,9 @@ void wait_for_owner(native_handle, std::uint64_t, std::chrono::microseconds time
 
 std::chrono::microseconds max_wait_slice() noexcept { return std::chrono::milliseconds(2); }
 
-ScopedHandle create_wake_handle() { return ScopedHandle(); }
+ScopedHandle create_wake_handle(const std::string*) { return ScopedHandle(); }
+
+ScopedHandle open_wake_handle(const std::string&) { return ScopedHandle(); }
 
 ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
   if (!companions.empty()) fail(errc::bad_handle_argument, "a POSIX owner-word mutex has no companion handle");

@@ -21,7 +21,7 @@ namespace interproc::detail {
 namespace {
 
 struct RobustState {
-  std::uint32_t magic;
+  MutexMagic magic;
   OwnerDiedFlag owner_died;
   pthread_mutex_t mutex;
 };
@@ -109,11 +109,21 @@ MutexState attach_mutex_state(SharedSegment words, const std::vector<native_hand
   return MutexState{std::move(words), ScopedHandle()};
 }
 
-MutexState create_mutex_state() {
-  SharedSegment segment = SharedSegment::create(sizeof(RobustState));
-  auto* s = ::new (segment.bytes().data()) RobustState{mutex_magic, {0}, {}};
-  init_robust_mutex(&s->mutex);
+MutexState create_mutex_state(const std::string* name) {
+  SharedSegment segment = create_mutex_words<RobustState>(name);
+  try {
+    auto* s = ::new (segment.bytes().data()) RobustState{{0}, {0}, {}};
+    init_robust_mutex(&s->mutex);
+  } catch (...) {
+    forget_failed_name(name);
+    throw;
+  }
+  publish_mutex_words(segment);  // last: an opener checks it (open_mutex_words)
   return MutexState{std::move(segment), ScopedHandle()};
+}
+
+MutexState open_mutex_state(const std::string& name) {
+  return MutexState{open_mutex_words<RobustState>(name), ScopedHandle()};
 }
 
 std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline) {

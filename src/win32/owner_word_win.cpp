@@ -3,9 +3,13 @@
 // a (process id, thread id) pair, its liveness is its thread object's state, and waiters
 // sleep on an auto-reset event that unlock() signals, together with the owner's thread
 // handle, which is signalled when that thread ends: a dead owner wakes its waiters at once.
+// A named mutex's event is named too, so unrelated processes find it: CreateEventW (created
+// exclusively, owner-only DACL) and OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE), in the
+// session's namespace beside the mutex's section "Local\interproc.<name>".
 
 #include "common/fail.hpp"
 #include "owner_word/owner_word.hpp"
+#include "win32/owner_only_security.hpp"
 #include "win32/win_util.hpp"
 
 #include <windows.h>
@@ -64,6 +68,28 @@ std::wstring object_type_name(HANDLE h) {
   return std::wstring(info.TypeName.Buffer, info.TypeName.Length / sizeof(wchar_t));
 }
 
+// ':' is outside the name rules, so no segment or mutex name can ever collide with an event's:
+// sections and events share one namespace.
+std::wstring event_name(const std::string& name) {
+  return L"Local\\interproc." + std::wstring(name.begin(), name.end()) + L":wake";
+}
+std::string shown_event(const std::string& name) { return quoted("Local\\interproc." + name + ":wake"); }
+
+[[noreturn]] void fail_exists(const char* call, const std::string& name) {
+  throw std::system_error(std::make_error_code(std::errc::file_exists), call + ("(" + shown_event(name) + ")"));
+}
+
+ScopedHandle create_named_event(const std::string& name) {
+  OwnerOnlySecurity security;
+  ::SetLastError(ERROR_SUCCESS);  // ERROR_ALREADY_EXISTS below must come from this call
+  ScopedHandle event(from_handle(::CreateEventW(security.get(), FALSE, FALSE, event_name(name).c_str())));
+  // ACCESS_DENIED: another user's event of that name; it exists all the same.
+  if (!event.valid() && ::GetLastError() == ERROR_ACCESS_DENIED) fail_exists("CreateEventW", name);
+  if (!event.valid()) fail_last_error("CreateEventW", shown_event(name));
+  if (::GetLastError() == ERROR_ALREADY_EXISTS) fail_exists("CreateEventW", name);  // never attach to it
+  return event;
+}
+
 }  // namespace
 
 std::uint64_t current_owner_id() noexcept {
@@ -95,11 +121,23 @@ std::chrono::microseconds max_wait_slice() noexcept {
   return std::chrono::milliseconds(50);
 }
 
-ScopedHandle create_wake_handle() {
-  // Auto-reset, unsignalled, unnamed, not inheritable (spawn_child passes it explicitly).
+ScopedHandle create_wake_handle(const std::string* name) {
+  // Auto-reset, unsignalled, not inheritable (spawn_child passes it explicitly).
+  if (name != nullptr) return create_named_event(*name);
   ScopedHandle event(from_handle(::CreateEventW(nullptr, FALSE, FALSE, nullptr)));
   if (!event.valid()) fail_last_error("CreateEventW", "mutex wake event");
   return event;
+}
+
+ScopedHandle open_wake_handle(const std::string& name) {
+  ScopedHandle event(from_handle(::OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, event_name(name).c_str())));
+  if (event.valid()) return event;
+  // The mutex's section without its event: its last other holder closed it meanwhile.
+  if (::GetLastError() == ERROR_FILE_NOT_FOUND) {
+    throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
+                            "OpenEventW(" + shown_event(name) + ")");
+  }
+  fail_last_error("OpenEventW", shown_event(name));
 }
 
 void wake_one(native_handle wake) noexcept { ::SetEvent(as_handle(wake)); }
