@@ -32,7 +32,9 @@ enum class errc {
   invalid_argument = 12,  ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
                           ///< too long, too many objects, one object twice
   foreign_object = 13,    ///< an OS object interproc did not make, or that another user owns or can write
-  not_ready = 14,         ///< a named segment whose creator has not finished making it
+  not_ready = 14,         ///< a named object whose creator has not finished making it
+  count_overflow = 15,    ///< InterprocessSemaphore::release past max()
+  closed = 16,            ///< SharedQueue::push after close()
 };
 
 /// The category of interproc::errc codes (name "interproc").

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// interproc: shared memory, robust interprocess mutexes and child processes, one API for
-// POSIX and Windows.
+// interproc: shared memory, robust interprocess mutexes, events, semaphores, conditions,
+// queues and child processes, one API for POSIX and Windows.
+#include <interproc/condition.hpp>
 #include <interproc/error.hpp>
+#include <interproc/event.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/semaphore.hpp>
+#include <interproc/shared_queue.hpp>
 #include <interproc/shared_segment.hpp>
 #include <interproc/shared_value.hpp>
 #include <interproc/spawn.hpp>

@@ -3,6 +3,7 @@
 /// @file
 /// InterprocessMutex: a lock shared by processes that survives the death of its owner.
 #include <interproc/export.hpp>
+#include <interproc/timeouts.hpp>
 
 #include <chrono>
 #include <ratio>
@@ -22,19 +23,6 @@ struct MutexState;
 /// std::lock and std::scoped_lock do when they back off). The mutex works normally meanwhile.
 enum class LockResult { acquired, owner_died };
 
-namespace detail {
-// `d` in whole milliseconds, rounded up; negative is 0, and a duration beyond
-// milliseconds::max() saturates there (which waits as long as it takes) instead of overflowing.
-template <class Rep, class Period>
-std::chrono::milliseconds saturated_milliseconds(std::chrono::duration<Rep, Period> d) noexcept {
-  using Milliseconds = std::chrono::duration<long double, std::milli>;
-  const long double ms = std::chrono::duration_cast<Milliseconds>(d).count();
-  if (!(ms > 0)) return std::chrono::milliseconds(0);
-  if (ms >= static_cast<long double>(std::chrono::milliseconds::max().count() - 1))
-    return std::chrono::milliseconds::max();
-  return std::chrono::ceil<std::chrono::milliseconds>(d);
-}
-}  // namespace detail
 
 /// A lock shared by processes, living in its own small shared segment. It is owned by a
 /// thread, like std::mutex: threads of one process exclude each other as processes do.
@@ -99,12 +87,7 @@ class INTERPROC_EXPORT InterprocessMutex {
   /// after each wait, as the standard asks of clocks that may jump.
   template <class Clock, class Duration>
   bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-    using Seconds = std::chrono::duration<long double>;
-    for (;;) {
-      const Seconds left = Seconds(deadline.time_since_epoch()) - Seconds(Clock::now().time_since_epoch());
-      if (!(left > Seconds::zero())) return try_lock();
-      if (try_lock_for(left)) return true;
-    }
+    return detail::retry_until(deadline, [this](std::chrono::milliseconds left) { return try_lock_for(left); });
   }
   /// Releases the lock the calling thread holds.
   void unlock();

@@ -2,10 +2,15 @@
 #pragma once
 /// @file
 /// Child processes: spawn_child, the child_main guard, child entries and Child.
+#include <interproc/condition.hpp>
+#include <interproc/event.hpp>
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/semaphore.hpp>
+#include <interproc/shared_queue.hpp>
 #include <interproc/shared_segment.hpp>
 #include <interproc/shared_value.hpp>
+#include <interproc/type_fingerprint.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -39,30 +44,33 @@ class ChildObjects;
 struct ChildProcess;
 
 // The kinds of shared object a child can receive (numbered in the child token).
-enum class ObjectKind : std::uint8_t { segment = 1, mutex = 2, value = 3, array = 4 };
+enum class ObjectKind : std::uint8_t {
+  segment = 1,
+  mutex = 2,
+  value = 3,
+  array = 4,
+  event = 5,
+  semaphore = 6,
+  condition = 7,
+  queue = 8
+};
 
-// What a child needs to rebuild a SharedValue<T> / SharedArray<T>: T's size, a fingerprint
-// of T itself (so that float is not taken for int), and how to make and destroy the object.
+// The parts a child received for one object, from which ChildContext makes the typed one.
+struct ChildParts {
+  SharedSegment* segment;
+  InterprocessMutex* mutex;
+  QueueCore* queue;
+};
+
+// What a child needs to rebuild a SharedValue<T> / SharedArray<T> / SharedQueue<T>: T's
+// size, a fingerprint of T itself (so that float is not taken for int), and how to make and
+// destroy the object.
 struct ElementType {
   std::size_t size = 0;
   std::uint64_t fingerprint = 0;
-  void* (*make)(SharedSegment&, InterprocessMutex&) = nullptr;
+  void* (*make)(ChildParts&) = nullptr;
   void (*destroy)(void*) = nullptr;
 };
-
-// FNV-1a over the compiler's spelling of T: the same in parent and child, which run the
-// same program.
-template <class T>
-std::uint64_t type_fingerprint() noexcept {
-#if defined(_MSC_VER) && !defined(__clang__)
-  const char* spelling = __FUNCSIG__;
-#else
-  const char* spelling = __PRETTY_FUNCTION__;
-#endif
-  std::uint64_t hash = 14695981039346656037ull;
-  for (const char* c = spelling; *c != '\0'; ++c) hash = (hash ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
-  return hash;
-}
 }  // namespace detail
 
 /// What a child entry receives: its string arguments and the shared objects its parent
@@ -84,6 +92,12 @@ class INTERPROC_EXPORT ChildContext {
   SharedSegment& segment(std::size_t index);
   /// Object `index`, which the parent passed as an InterprocessMutex.
   InterprocessMutex& mutex(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessEvent.
+  InterprocessEvent& event(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessSemaphore.
+  InterprocessSemaphore& semaphore(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessCondition.
+  InterprocessCondition& condition(std::size_t index);
   /// Object `index`, which the parent passed as a SharedValue<T>.
   /// The element type must be the parent's T exactly, not only of the same size.
   template <class T>
@@ -91,6 +105,9 @@ class INTERPROC_EXPORT ChildContext {
   /// Object `index`, which the parent passed as a SharedArray<T> of exactly this T.
   template <class T>
   SharedArray<T>& array(std::size_t index);
+  /// Object `index`, which the parent passed as a SharedQueue<T> of exactly this T.
+  template <class T>
+  SharedQueue<T>& queue(std::size_t index);
 
  private:
   friend struct detail::ChildContextAccess;
@@ -124,18 +141,28 @@ class SharedObject {
   SharedObject(const SharedSegment& s) noexcept : kind_(detail::ObjectKind::segment), segment_(&s) {}
   /// Passes a mutex; the child gets it with ChildContext::mutex().
   SharedObject(const InterprocessMutex& m) noexcept : kind_(detail::ObjectKind::mutex), mutex_(&m) {}
+  /// Passes an event; the child gets it with ChildContext::event().
+  SharedObject(const InterprocessEvent& e) noexcept : kind_(detail::ObjectKind::event), waits_(&e) {}
+  /// Passes a semaphore; the child gets it with ChildContext::semaphore().
+  SharedObject(const InterprocessSemaphore& s) noexcept : kind_(detail::ObjectKind::semaphore), waits_(&s) {}
+  /// Passes a condition; the child gets it with ChildContext::condition().
+  SharedObject(const InterprocessCondition& c) noexcept : kind_(detail::ObjectKind::condition), waits_(&c) {}
   /// Passes a value and its lock; the child gets it with ChildContext::value<T>().
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;
   /// Passes an array and its lock; the child gets it with ChildContext::array<T>().
   template <class T>
   SharedObject(const SharedArray<T>& a) noexcept;
+  /// Passes a queue; the child gets it with ChildContext::queue<T>().
+  template <class T>
+  SharedObject(const SharedQueue<T>& q) noexcept;
 
  private:
   friend struct detail::ChildContextAccess;
   detail::ObjectKind kind_;
   const SharedSegment* segment_ = nullptr;
   const InterprocessMutex* mutex_ = nullptr;
+  const detail::WaitingObject* waits_ = nullptr;
   std::size_t element_size_ = 0;
   std::uint64_t type_fingerprint_ = 0;
 };
@@ -216,12 +243,21 @@ struct SharedDataAccess {
     return s.lock_;
   }
   template <class Shared>
-  static void* make(SharedSegment& data, InterprocessMutex& lock) {
-    return new Shared(std::move(data), std::move(lock));
+  static void* make(ChildParts& parts) {
+    return new Shared(std::move(*parts.segment), std::move(*parts.mutex));
   }
   template <class Shared>
   static void destroy(void* shared) noexcept {
     delete static_cast<Shared*>(shared);
+  }
+  template <class T>
+  static const QueueCore& core(const SharedQueue<T>& q) noexcept {
+    return q.core_;
+  }
+  static const InterprocessMutex& lock(const QueueCore& core) noexcept { return core.lock_; }
+  template <class Queue>
+  static void* make_queue(ChildParts& parts) {
+    return new Queue(std::move(*parts.queue));
   }
 };
 }  // namespace detail
@@ -239,6 +275,12 @@ SharedObject::SharedObject(const SharedArray<T>& a) noexcept
       type_fingerprint_(detail::type_fingerprint<T>()) {}
 
 template <class T>
+SharedObject::SharedObject(const SharedQueue<T>& q) noexcept
+    : kind_(detail::ObjectKind::queue), mutex_(&detail::SharedDataAccess::lock(detail::SharedDataAccess::core(q))),
+      waits_(&detail::SharedDataAccess::core(q)), element_size_(sizeof(T)),
+      type_fingerprint_(detail::type_fingerprint<T>()) {}
+
+template <class T>
 SharedValue<T>& ChildContext::value(std::size_t index) {
   using Access = detail::SharedDataAccess;
   const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make<SharedValue<T>>,
@@ -252,6 +294,14 @@ SharedArray<T>& ChildContext::array(std::size_t index) {
   const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make<SharedArray<T>>,
                                  &Access::destroy<SharedArray<T>>};
   return *static_cast<SharedArray<T>*>(typed(index, detail::ObjectKind::array, type));
+}
+
+template <class T>
+SharedQueue<T>& ChildContext::queue(std::size_t index) {
+  using Access = detail::SharedDataAccess;
+  const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make_queue<SharedQueue<T>>,
+                                 &Access::destroy<SharedQueue<T>>};
+  return *static_cast<SharedQueue<T>*>(typed(index, detail::ObjectKind::queue, type));
 }
 
 }  // namespace interproc

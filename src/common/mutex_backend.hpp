@@ -37,7 +37,7 @@ using MutexMagic = std::atomic<std::uint32_t>;
 
 // What an InterprocessMutex owns: the words every process shares, and the kernel object the
 // implementation pairs with them, if it needs one (the owner word on Windows: the event its
-// waiters sleep on). Both travel to a child (LockRecord in common/transfer.hpp).
+// waiters sleep on). Both travel to a child (a StateRecord in common/transfer.hpp).
 struct MutexState {
   SharedSegment words;
   ScopedHandle companion;
@@ -147,6 +147,7 @@ struct MutexAccess {
         MutexState{SegmentAccess::alias(original.state_->words), ScopedHandle(original.state_->companion.get())});
   }
   static void forget(InterprocessMutex& alias) noexcept {
+    if (alias.state_ == nullptr) return;  // moved into a typed object
     SegmentAccess::forget(alias.state_->words);
     (void)alias.state_->companion.release();
   }

@@ -9,6 +9,7 @@
 #include "common/process_backend.hpp"
 #include "common/segment_backend.hpp"
 #include "common/transfer.hpp"
+#include "common/waiting.hpp"
 
 #include <gsl/assert>
 
@@ -27,10 +28,14 @@ std::atomic<bool> guard_passed{false};
 // One shared object as the child rebuilt it.
 struct ChildSlot {
   ObjectKind kind = ObjectKind::segment;
-  ElementRecord element;                   // value, array
+  ElementRecord element;                   // value, array, queue
   SharedSegment segment;                   // segment, value, array
   std::optional<InterprocessMutex> mutex;  // mutex, value, array
-  // The SharedValue<T> / SharedArray<T> made on first use.
+  std::optional<InterprocessEvent> event;
+  std::optional<InterprocessSemaphore> semaphore;
+  std::optional<InterprocessCondition> condition;
+  std::optional<QueueCore> queue;
+  // The SharedValue<T> / SharedArray<T> / SharedQueue<T> made on first use.
   std::unique_ptr<void, void (*)(void*)> typed{nullptr, nullptr};
 };
 
@@ -77,12 +82,20 @@ SegmentRecord segment_record(const SharedSegment& s) {
   return {static_cast<std::uint64_t>(SegmentAccess::handle(s)), s.size()};
 }
 
-LockRecord lock_record(const InterprocessMutex& m) {
-  Expects(MutexAccess::has_state(m));  // a moved-from InterprocessMutex
-  const std::vector<native_handle> handles = MutexAccess::handles(m);
-  LockRecord record{segment_record(MutexAccess::state(m).words), {}};
+// A state's handles as a record: its words' segment (first in `handles`), then its companions.
+StateRecord state_record(const SharedSegment& words, const std::vector<native_handle>& handles) {
+  StateRecord record{segment_record(words), {}};
   for (std::size_t i = 1; i < handles.size(); ++i) record.companions.push_back(static_cast<std::uint64_t>(handles[i]));
   return record;
+}
+
+StateRecord lock_record(const InterprocessMutex& m) {
+  Expects(MutexAccess::has_state(m));  // a moved-from InterprocessMutex
+  return state_record(MutexAccess::state(m).words, MutexAccess::handles(m));
+}
+
+StateRecord waits_record(const WaitingObject& object) {
+  return state_record(WaitAccess::state(object).words, WaitAccess::handles(object));
 }
 
 // ---- child side: records to objects ----
@@ -92,10 +105,31 @@ SharedSegment rebuild_segment(const SegmentRecord& record) {
       map_inherited_segment(static_cast<native_handle>(record.handle), static_cast<std::size_t>(record.size)));
 }
 
-InterprocessMutex rebuild_mutex(const LockRecord& record) {
+std::vector<native_handle> companions_of(const StateRecord& record) {
+  return {record.companions.begin(), record.companions.end()};
+}
+
+InterprocessMutex rebuild_mutex(const StateRecord& record) {
   SharedSegment words = rebuild_segment(record.words);
-  const std::vector<native_handle> companions(record.companions.begin(), record.companions.end());
-  return MutexAccess::make(attach_mutex_state(std::move(words), companions));
+  return MutexAccess::make(attach_mutex_state(std::move(words), companions_of(record)));
+}
+
+// Gives a waiting object's state to the slot, as the object its kind is.
+void place_waits(ChildSlot& slot, WaitState state) {
+  switch (slot.kind) {
+    case ObjectKind::event: slot.event = WaitAccess::make<InterprocessEvent>(std::move(state)); break;
+    case ObjectKind::semaphore: slot.semaphore = WaitAccess::make<InterprocessSemaphore>(std::move(state)); break;
+    case ObjectKind::condition: slot.condition = WaitAccess::make<InterprocessCondition>(std::move(state)); break;
+    case ObjectKind::queue:
+      slot.queue = attach_queue(std::move(state), std::move(*slot.mutex), slot.element.size);
+      slot.mutex.reset();
+      break;
+    default: break;
+  }
+}
+
+WaitState rebuild_waits(ObjectKind kind, const StateRecord& record) {
+  return attach_wait_state(*wait_layout(kind), rebuild_segment(record.words), companions_of(record));
 }
 
 void check_element(const ObjectRecord& record, const KindParts& parts) {
@@ -112,6 +146,7 @@ ChildSlot rebuild(const ObjectRecord& record) {
   if (parts.data) slot.segment = rebuild_segment(record.data);
   if (parts.element) check_element(record, parts);
   if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
+  if (parts.waits) place_waits(slot, rebuild_waits(record.kind, record.waits));
   return slot;
 }
 
@@ -126,6 +161,10 @@ int report_child_failure(const std::string& entry, const std::exception& e, int 
 void give_back(ChildSlot& slot) noexcept {
   SegmentAccess::forget(slot.segment);
   if (slot.mutex) MutexAccess::forget(*slot.mutex);
+  if (slot.event) WaitAccess::forget(*slot.event);
+  if (slot.semaphore) WaitAccess::forget(*slot.semaphore);
+  if (slot.condition) WaitAccess::forget(*slot.condition);
+  if (slot.queue) forget_queue(*slot.queue);
 }
 
 struct ChildContextAccess {
@@ -137,6 +176,7 @@ struct ChildContextAccess {
     if (parts.data) record.data = segment_record(*object.segment_);
     if (parts.element) record.element = {object.element_size_, object.type_fingerprint_};
     if (parts.lock) record.lock = lock_record(*object.mutex_);
+    if (parts.waits) record.waits = waits_record(*object.waits_);
     return record;
   }
 
@@ -149,6 +189,12 @@ struct ChildContextAccess {
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
     if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
+    if (object.waits_ != nullptr) {
+      const WaitState& original = WaitAccess::state(*object.waits_);
+      WaitState copy{SegmentAccess::alias(original.words), {}};
+      for (const ScopedHandle& companion : original.companions) copy.companions.emplace_back(companion.get());
+      place_waits(slot, std::move(copy));
+    }
     return slot;
   }
 
@@ -242,9 +288,23 @@ void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType&
                                       " holds another element type than the one asked for (elements of " +
                                       std::to_string(slot.element.size) + " bytes)");
   }
-  if (!slot.typed)
-    slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(slot.segment, *slot.mutex), type.destroy);
+  if (!slot.typed) {
+    ChildParts parts{&slot.segment, slot.mutex ? &*slot.mutex : nullptr, slot.queue ? &*slot.queue : nullptr};
+    slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(parts), type.destroy);
+  }
   return slot.typed.get();
+}
+
+InterprocessEvent& ChildContext::event(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::event).event;
+}
+
+InterprocessSemaphore& ChildContext::semaphore(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::semaphore).semaphore;
+}
+
+InterprocessCondition& ChildContext::condition(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::condition).condition;
 }
 
 Child spawn_child(std::string_view entry, const std::vector<std::string>& args,

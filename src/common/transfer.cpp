@@ -35,48 +35,59 @@ std::uint64_t parse_number(std::string_view digits) {
   return value;
 }
 
-// The numbers of one object in token order: kind, companion count, then its parts' fields.
+void append_state(std::vector<std::uint64_t>& numbers, const StateRecord& state) {
+  numbers.insert(numbers.end(), {state.words.handle, state.words.size, state.companions.size()});
+  numbers.insert(numbers.end(), state.companions.begin(), state.companions.end());
+}
+
+// The numbers of one object in token order: its kind, then its parts' fields.
 std::vector<std::uint64_t> numbers_of(const ObjectRecord& object) {
   const KindParts parts = *kind_parts(object.kind);
-  std::vector<std::uint64_t> numbers{static_cast<std::uint64_t>(object.kind), object.lock.companions.size()};
+  std::vector<std::uint64_t> numbers{static_cast<std::uint64_t>(object.kind)};
   if (parts.data) numbers.insert(numbers.end(), {object.data.handle, object.data.size});
   if (parts.element) numbers.insert(numbers.end(), {object.element.size, object.element.fingerprint});
-  if (parts.lock) {
-    numbers.insert(numbers.end(), {object.lock.words.handle, object.lock.words.size});
-    numbers.insert(numbers.end(), object.lock.companions.begin(), object.lock.companions.end());
-  }
+  if (parts.lock) append_state(numbers, object.lock);
+  if (parts.waits) append_state(numbers, object.waits);
   return numbers;
 }
 
-std::size_t field_count(const KindParts& parts, std::size_t companions) {
-  const auto pair_if = [](bool present) -> std::size_t { return present ? 2 : 0; };
-  return 2 + pair_if(parts.data) + pair_if(parts.element) + (parts.lock ? 2 + companions : 0);
-}
+// Reads an object's numbers in order; running past the end means too few fields.
+class FieldReader {
+ public:
+  explicit FieldReader(std::vector<std::uint64_t> numbers) : numbers_(std::move(numbers)) {}
+  std::uint64_t next() {
+    if (at_ == numbers_.size()) reject("an object has too few fields");
+    return numbers_[at_++];
+  }
+  StateRecord state() {
+    StateRecord record{{next(), next()}, {}};
+    const std::uint64_t count = next();
+    if (count > max_companions) reject("an impossible companion count");
+    for (std::uint64_t i = 0; i < count; ++i) record.companions.push_back(next());
+    return record;
+  }
+  bool done() const noexcept { return at_ == numbers_.size(); }
+
+ private:
+  std::vector<std::uint64_t> numbers_;
+  std::size_t at_ = 0;
+};
 
 ObjectRecord parse_object(std::string_view text) {
   std::vector<std::uint64_t> numbers;
   for (std::string_view field : split(text, '.')) numbers.push_back(parse_number(field));
-  if (numbers.size() < 2) reject("object \"" + shown_prefix(text, 40) + "\" has no kind and companion count");
-  const auto kind = static_cast<ObjectKind>(numbers[0] <= 255 ? numbers[0] : 0);
-  const std::optional<KindParts> parts = numbers[0] <= 255 ? kind_parts(kind) : std::nullopt;
-  if (!parts) reject("unknown object kind " + std::to_string(numbers[0]));
-  if (numbers[1] > max_companions) reject("an impossible companion count");
-  const auto companions = static_cast<std::size_t>(numbers[1]);
-  if (companions > max_companions || (companions != 0 && !parts->lock)) reject("an impossible companion count");
-  if (numbers.size() != field_count(*parts, companions)) {
-    reject("object \"" + shown_prefix(text, 40) + "\" has " + std::to_string(numbers.size()) + " numbers, expected " +
-           std::to_string(field_count(*parts, companions)));
-  }
-  std::size_t at = 2;  // the count was checked: every next() is in range
-  const auto next = [&] { return numbers[at++]; };
+  FieldReader in(std::move(numbers));
+  const std::uint64_t kind_number = in.next();
+  const auto kind = static_cast<ObjectKind>(kind_number <= 255 ? kind_number : 0);
+  const std::optional<KindParts> parts = kind_number <= 255 ? kind_parts(kind) : std::nullopt;
+  if (!parts) reject("unknown object kind " + std::to_string(kind_number));
   ObjectRecord object;
   object.kind = kind;
-  if (parts->data) object.data = {next(), next()};
-  if (parts->element) object.element = {next(), next()};
-  if (parts->lock) {
-    object.lock.words = {next(), next()};
-    for (std::size_t i = 0; i < companions; ++i) object.lock.companions.push_back(next());
-  }
+  if (parts->data) object.data = {in.next(), in.next()};
+  if (parts->element) object.element = {in.next(), in.next()};
+  if (parts->lock) object.lock = in.state();
+  if (parts->waits) object.waits = in.state();
+  if (!in.done()) reject("object \"" + shown_prefix(text, 40) + "\" has too many fields");
   return object;
 }
 
@@ -85,9 +96,10 @@ void for_each_handle(Token& token, Visit visit) {
   for (auto& object : token.objects) {
     const KindParts parts = *kind_parts(object.kind);
     if (parts.data) visit(object.data.handle);
-    if (parts.lock) {
-      visit(object.lock.words.handle);
-      for (auto& companion : object.lock.companions) visit(companion);
+    for (auto* state : {parts.lock ? &object.lock : nullptr, parts.waits ? &object.waits : nullptr}) {
+      if (state == nullptr) continue;
+      visit(state->words.handle);
+      for (auto& companion : state->companions) visit(companion);
     }
   }
 }
@@ -96,10 +108,15 @@ void for_each_handle(Token& token, Visit visit) {
 
 std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
   switch (kind) {
-    case ObjectKind::segment: return KindParts{true, false, false, false, "SharedSegment"};
-    case ObjectKind::mutex: return KindParts{false, false, false, true, "InterprocessMutex"};
-    case ObjectKind::value: return KindParts{true, true, true, true, "SharedValue"};
-    case ObjectKind::array: return KindParts{true, true, false, true, "SharedArray"};
+    // data, element, one element, lock, waits
+    case ObjectKind::segment: return KindParts{true, false, false, false, false, "SharedSegment"};
+    case ObjectKind::mutex: return KindParts{false, false, false, true, false, "InterprocessMutex"};
+    case ObjectKind::value: return KindParts{true, true, true, true, false, "SharedValue"};
+    case ObjectKind::array: return KindParts{true, true, false, true, false, "SharedArray"};
+    case ObjectKind::event: return KindParts{false, false, false, false, true, "InterprocessEvent"};
+    case ObjectKind::semaphore: return KindParts{false, false, false, false, true, "InterprocessSemaphore"};
+    case ObjectKind::condition: return KindParts{false, false, false, false, true, "InterprocessCondition"};
+    case ObjectKind::queue: return KindParts{false, true, false, true, true, "SharedQueue"};
   }
   return std::nullopt;
 }

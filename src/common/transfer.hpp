@@ -7,13 +7,13 @@
 //
 // The token, the first argument of a spawn-style child after child_flag:
 //   <version>:<entry>:<object>,<object>,...:<checksum>
-//   object   = <kind>.<companions>.<field>.<field>...   (decimal numbers)
-//   kind     = an ObjectKind value; companions = how many kernel objects its lock carries
+//   object   = <kind>.<field>.<field>...   (decimal numbers; kind: an ObjectKind value)
 //   checksum = FNV-1a (32 bit, 8 hex digits) of everything before the last ':'
-// The fields are the object's parts in order: data (handle, size), element (size, type
-// fingerprint), lock (handle, size, then the companion handles). Handles are the child's
-// own; sizes are the creators'. The decoder accepts nothing else: a wrong field count, a
-// missing or bad checksum (truncation), an overlong number or a repeated handle is refused.
+// The fields are the object's parts in kind_parts() order: data (handle, size), element
+// (size, type fingerprint), lock and waits (handle, size, companion count, companion
+// handles). Handles are the child's own; sizes are the creators'. The decoder accepts
+// nothing else: a wrong field count, a missing or bad checksum (truncation), an overlong
+// number or a repeated handle is refused.
 
 #include <interproc/spawn.hpp>
 
@@ -34,9 +34,10 @@ inline constexpr std::size_t max_companions = 4;
 // Which parts an object of each kind has; the one table a new kind extends.
 struct KindParts {
   bool data;         // a SharedSegment with the object's contents
-  bool element;      // the element type of a SharedValue / SharedArray
+  bool element;      // the element type of a SharedValue / SharedArray / SharedQueue
   bool one_element;  // the data holds exactly one element
   bool lock;         // an InterprocessMutex
+  bool waits;        // the words of an event, semaphore, condition or queue, with companions
   const char* name;
 };
 std::optional<KindParts> kind_parts(ObjectKind kind) noexcept;
@@ -51,9 +52,9 @@ struct ElementRecord {
   std::uint64_t fingerprint = 0;
 };
 
-// A lock: the segment with its words, and the kernel objects (if any) the backend pairs
-// with them, contributed and checked by the mutex backend.
-struct LockRecord {
+// Shared words (a lock's, or the words waiters sleep on) and the kernel objects, if any, the
+// backend pairs with them: contributed and checked by the backend that owns the words.
+struct StateRecord {
   SegmentRecord words;
   std::vector<std::uint64_t> companions;
 };
@@ -62,7 +63,8 @@ struct ObjectRecord {
   ObjectKind kind = ObjectKind::segment;
   SegmentRecord data;     // if kind_parts(kind)->data
   ElementRecord element;  // if kind_parts(kind)->element
-  LockRecord lock;        // if kind_parts(kind)->lock
+  StateRecord lock;       // if kind_parts(kind)->lock
+  StateRecord waits;      // if kind_parts(kind)->waits
 };
 
 struct ChildToken {

@@ -28,6 +28,10 @@ inline native_handle from_handle(HANDLE h) noexcept { return reinterpret_cast<na
   throw_win32(error, std::string(call) + "(" + std::string(object) + ")");
 }
 
+// The type name of the object behind a handle ("Event", "Semaphore", "Section"), or an
+// empty string if it cannot be asked: how a child checks the handles a token names.
+std::wstring object_type_name(HANDLE h);
+
 // A mapped view, unmapped on destruction unless released.
 class ScopedView {
  public:

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+// SharedQueue's core: a ring of fixed-size items in one segment, guarded by an
+// InterprocessMutex, with two wait words (not empty, not full).
+//
+// Crash safety comes from the order of the steps, all under the lock: a push first bumps
+// `not_empty` and wakes a consumer, then copies the item, then advances `tail`; a pop bumps
+// `not_full` and wakes a producer, then copies the item out, then advances `head`. So a
+// process killed anywhere in push or pop has either published nothing (the item is out, or
+// still in), or has already woken the one it owed a wake-up to, who then waits for the
+// lock, which owner death hands over. The queue's state is consistent at every step, so a
+// locker told owner_died only marks the lock consistent.
+
+#include <interproc/shared_queue.hpp>
+
+#include "common/fail.hpp"
+#include "common/mutex_backend.hpp"
+#include "common/name_rules.hpp"
+#include "common/waiting.hpp"
+
+#include <cstring>
+#include <mutex>
+
+namespace interproc::detail {
+namespace {
+
+struct QueueWords {
+  ObjectHeader header;
+  std::uint32_t item_size;
+  std::uint64_t capacity;
+  std::uint64_t fingerprint;
+  std::atomic<std::uint64_t> head;  // items taken; changed under the lock
+  std::atomic<std::uint64_t> tail;  // items put; changed under the lock
+  std::atomic<std::uint32_t> closed;
+  WaitWord not_empty;  // bumped by every push and by close
+  WaitWord not_full;   // bumped by every pop and by close
+};
+constexpr std::size_t ring_offset = (sizeof(QueueWords) + 63) / 64 * 64;
+
+enum WaitIndex : std::size_t { not_empty_index = 0, not_full_index = 1 };
+
+}  // namespace
+
+const WaitLayout queue_layout{0x45555149, 0, 2, "SharedQueue"};  // "IQUE"; the size varies
+
+struct QueueAccess {
+  static QueueCore make(WaitState state, InterprocessMutex lock) {
+    return QueueCore(new WaitState(std::move(state)), std::move(lock));
+  }
+  static QueueWords& words(const QueueCore& q) { return words_of<QueueWords>(WaitAccess::state(q)); }
+  static native_handle companion(const QueueCore& q, std::size_t index) {
+    return companion_of(WaitAccess::state(q), index);
+  }
+  static InterprocessMutex& lock(QueueCore& q) { return q.lock_; }
+};
+
+namespace {
+
+std::size_t ring_bytes(std::size_t capacity, std::size_t item_size) {
+  const std::size_t limit = (SIZE_MAX / 2 - ring_offset) / item_size;
+  if (capacity == 0 || capacity > limit)
+    fail(errc::invalid_size, "SharedQueue: a capacity of " + std::to_string(capacity) + " items");
+  return ring_offset + capacity * item_size;
+}
+
+QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t item_size,
+                     std::uint64_t fingerprint) {
+  WaitLayout layout = queue_layout;
+  layout.size = ring_bytes(capacity, item_size);
+  InterprocessMutex lock =
+      name != nullptr ? InterprocessMutex::create_named(*name + ".lock") : InterprocessMutex::create();
+  WaitState state = create_wait_state(layout, name);
+  QueueWords& w = words_of<QueueWords>(state);
+  w.item_size = static_cast<std::uint32_t>(item_size);
+  w.capacity = capacity;
+  w.fingerprint = fingerprint;
+  publish(state, layout);
+  return QueueAccess::make(std::move(state), std::move(lock));
+}
+
+// Takes the queue's lock before `deadline`. Owner death needs no repair (see the top).
+bool lock_before(InterprocessMutex& lock, std::optional<Clock::time_point> deadline) {
+  if (!deadline) {
+    if (lock.lock() == LockResult::owner_died) lock.mark_consistent();
+    return true;
+  }
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+  if (!lock.try_lock_for(std::max(left, std::chrono::milliseconds(0)))) return false;
+  if (lock.previous_owner_died()) lock.mark_consistent();
+  return true;
+}
+
+void* slot(QueueWords& w, std::uint64_t index) noexcept {
+  return reinterpret_cast<unsigned char*>(&w) + ring_offset + (index % w.capacity) * w.item_size;
+}
+
+bool passed(std::optional<Clock::time_point> deadline) noexcept { return deadline && Clock::now() >= *deadline; }
+
+// Bumps `word` and wakes one of its waiters: a change they can see, made before the step
+// that needs it (see the top).
+void signal(WaitWord& word, native_handle companion, std::uint32_t count) {
+  word.value.fetch_add(1, std::memory_order_seq_cst);
+  wake(word, companion, count);
+}
+
+}  // namespace
+
+QueueCore QueueCore::create(std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint) {
+  return make_queue(nullptr, capacity, item_size, fingerprint);
+}
+
+QueueCore QueueCore::create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
+                                  std::uint64_t fingerprint) {
+  check_segment_name(name);
+  const std::string text(name);
+  return make_queue(&text, capacity, item_size, fingerprint);
+}
+
+QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size) {
+  InterprocessMutex lock = InterprocessMutex::open_named(std::string(name) + ".lock");
+  WaitState state = open_wait_state(queue_layout, name);
+  const QueueWords& w = words_of<QueueWords>(state);
+  if (state.words.size() < ring_offset || w.item_size != item_size ||
+      state.words.size() != ring_offset + w.capacity * w.item_size) {
+    fail(errc::wrong_object_kind, "SharedQueue::open_named(\"" + std::string(name) + "\"): items of " +
+                                      std::to_string(w.item_size) + " bytes, not " + std::to_string(item_size));
+  }
+  return QueueAccess::make(std::move(state), std::move(lock));
+}
+
+bool QueueCore::remove_named(std::string_view name) {
+  check_segment_name(name);
+  const bool existed = remove_wait_name(name);
+  InterprocessMutex::remove_named(std::string(name) + ".lock");
+  return existed;
+}
+
+QueueCore attach_queue(WaitState state, InterprocessMutex lock, std::uint64_t item_size) {
+  const QueueWords& w = words_of<QueueWords>(state);
+  if (state.words.size() < ring_offset || w.item_size != item_size || w.capacity == 0 ||
+      state.words.size() != ring_offset + w.capacity * w.item_size) {
+    fail(errc::bad_handle_argument, "the segment handed over as a SharedQueue does not hold its items");
+  }
+  return QueueAccess::make(std::move(state), std::move(lock));
+}
+
+void forget_queue(QueueCore& alias) noexcept {
+  WaitAccess::forget(alias);
+  MutexAccess::forget(QueueAccess::lock(alias));
+}
+
+bool QueueCore::push(const void* item, std::chrono::milliseconds timeout) {
+  QueueWords& w = QueueAccess::words(*this);
+  const auto deadline = deadline_after(timeout);
+  for (;;) {
+    if (!lock_before(lock_, deadline)) return false;
+    std::unique_lock<InterprocessMutex> hold(lock_, std::adopt_lock);
+    if (w.closed.load(std::memory_order_relaxed) != 0) fail(errc::closed, "SharedQueue::push: the queue is closed");
+    const std::uint64_t tail = w.tail.load(std::memory_order_relaxed);
+    if (tail - w.head.load(std::memory_order_relaxed) < w.capacity) {
+      signal(w.not_empty, QueueAccess::companion(*this, not_empty_index), 1);
+      std::memcpy(slot(w, tail), item, w.item_size);
+      w.tail.store(tail + 1, std::memory_order_release);
+      return true;
+    }
+    const std::uint32_t ticket = w.not_full.value.load(std::memory_order_seq_cst);
+    hold.unlock();
+    if (passed(deadline)) return false;
+    wait_on(w.not_full, QueueAccess::companion(*this, not_full_index), ticket, deadline);
+  }
+}
+
+QueueCore::Popped QueueCore::pop(void* item, std::chrono::milliseconds timeout) {
+  QueueWords& w = QueueAccess::words(*this);
+  const auto deadline = deadline_after(timeout);
+  for (;;) {
+    if (!lock_before(lock_, deadline)) return Popped::timeout;
+    std::unique_lock<InterprocessMutex> hold(lock_, std::adopt_lock);
+    const std::uint64_t head = w.head.load(std::memory_order_relaxed);
+    if (w.tail.load(std::memory_order_relaxed) != head) {
+      signal(w.not_full, QueueAccess::companion(*this, not_full_index), 1);
+      std::memcpy(item, slot(w, head), w.item_size);
+      w.head.store(head + 1, std::memory_order_release);
+      return Popped::item;
+    }
+    if (w.closed.load(std::memory_order_relaxed) != 0) return Popped::closed;
+    const std::uint32_t ticket = w.not_empty.value.load(std::memory_order_seq_cst);
+    hold.unlock();
+    if (passed(deadline)) return Popped::timeout;
+    wait_on(w.not_empty, QueueAccess::companion(*this, not_empty_index), ticket, deadline);
+  }
+}
+
+void QueueCore::close() {
+  QueueWords& w = QueueAccess::words(*this);
+  lock_before(lock_, std::nullopt);
+  std::lock_guard<InterprocessMutex> hold(lock_, std::adopt_lock);
+  signal(w.not_empty, QueueAccess::companion(*this, not_empty_index), wake_all);
+  signal(w.not_full, QueueAccess::companion(*this, not_full_index), wake_all);
+  w.closed.store(1, std::memory_order_release);
+}
+
+bool QueueCore::is_closed() const { return QueueAccess::words(*this).closed.load(std::memory_order_acquire) != 0; }
+
+std::size_t QueueCore::size() const {
+  const QueueWords& w = QueueAccess::words(*this);
+  const std::uint64_t head = w.head.load(std::memory_order_acquire);
+  return static_cast<std::size_t>(w.tail.load(std::memory_order_acquire) - head);
+}
+
+std::size_t QueueCore::capacity() const { return static_cast<std::size_t>(QueueAccess::words(*this).capacity); }
+
+}  // namespace interproc::detail
