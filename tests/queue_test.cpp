@@ -177,7 +177,8 @@ TEST(SharedQueue, NamedQueuesAreSharedByName) {
   EXPECT_EQ(child.wait(), 0);
   EXPECT_EQ(total, 5050);
   EXPECT_TRUE(SharedQueue<long>::remove_named(name));
-  EXPECT_FALSE(SharedQueue<long>::remove_named(name));
+  // Windows: a name lives as long as a handle to it (`q` here), and removing only reports it.
+  if (!test::is_windows()) EXPECT_FALSE(SharedQueue<long>::remove_named(name));
 }
 
 // Pushes items of producer args[0] until killed.
