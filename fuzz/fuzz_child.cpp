@@ -2,13 +2,14 @@
 // Fuzzes the child side of a spawn-style start: child_main on a token whose body is the
 // input (the harness appends the checksum, so inputs reach the checks past the parser),
 // naming real descriptors of every wrong kind and size: interproc segments of two sizes, a
-// mutex, a regular file, a pipe and /dev/null. A token must be accepted only if every
-// object it names really is what it claims (the entry then sees consistent objects), and
-// otherwise be refused with exit_bad_child_argument, whatever it names. Anything else (a
-// crash, a sanitizer report, another exit code) is a finding.
+// mutex, an event, a queue's ring and its lock, a regular file, a pipe and /dev/null. A token must be accepted only if
+// every object it names really is what it claims (the entry then sees consistent objects), and otherwise be refused
+// with exit_bad_child_argument, whatever it names. Anything else (a crash, a sanitizer report, another exit code) is a
+// finding.
 #include "common/transfer.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/segment_backend.hpp"
+#include "common/waiting.hpp"
 
 #include <interproc/interproc.hpp>
 
@@ -23,8 +24,8 @@
 
 namespace {
 
-constexpr int first_target = 10;  // the token may name descriptors 10..15
-constexpr int target_count = 6;
+constexpr int first_target = 10;  // the token may name descriptors 10..18
+constexpr int target_count = 9;
 constexpr int pristine = 900;  // untouched copies, put back before every input
 
 // Touches every object the entry received, as an entry would.
@@ -37,6 +38,16 @@ INTERPROC_CHILD_ENTRY(fuzz_entry) {
     try {
       ctx.mutex(i).lock();
       ctx.mutex(i).unlock();
+    } catch (const std::system_error&) {
+    }
+    try {
+      ctx.event(i).set();
+      ctx.event(i).clear();
+    } catch (const std::system_error&) {
+    }
+    try {
+      auto& q = ctx.queue<std::uint64_t>(i);
+      if (q.try_push(7)) q.try_pop();
     } catch (const std::system_error&) {
     }
   }
@@ -66,6 +77,15 @@ int make_pristine_descriptors() {
   keep(pipe_ends[0], 4);
   ::close(pipe_ends[1]);
   keep(::open("/dev/null", O_RDWR), 5);
+  static interproc::InterprocessEvent event = interproc::InterprocessEvent::create();
+  static auto queue = interproc::SharedQueue<std::uint64_t>::create(8);
+  using interproc::detail::SharedDataAccess;
+  using interproc::detail::WaitAccess;
+  keep(::dup(static_cast<int>(WaitAccess::handles(event).front())), 6);
+  keep(::dup(static_cast<int>(WaitAccess::handles(SharedDataAccess::core(queue)).front())), 7);
+  keep(::dup(static_cast<int>(
+           interproc::detail::MutexAccess::handles(SharedDataAccess::lock(SharedDataAccess::core(queue))).front())),
+       8);
   return 0;
 }
 

@@ -155,7 +155,8 @@ INTERPROC_CHILD_ENTRY(queue_wrong_type) {
 
 TEST(SharedQueue, AChildAskingForAnotherItemTypeIsRefused) {
   auto q = SharedQueue<float>::create(2);
-  for (StartMethod method : test::start_methods()) EXPECT_EQ(spawn_child("queue_wrong_type", {}, {q}, method).wait(), 0);
+  for (StartMethod method : test::start_methods())
+    EXPECT_EQ(spawn_child("queue_wrong_type", {}, {q}, method).wait(), 0);
 }
 
 // Opens the named queue args[0] and pushes 1..args[1], then closes it.
@@ -178,7 +179,9 @@ TEST(SharedQueue, NamedQueuesAreSharedByName) {
   EXPECT_EQ(total, 5050);
   EXPECT_TRUE(SharedQueue<long>::remove_named(name));
   // Windows: a name lives as long as a handle to it (`q` here), and removing only reports it.
-  if (!test::is_windows()) EXPECT_FALSE(SharedQueue<long>::remove_named(name));
+  if (!test::is_windows()) {
+    EXPECT_FALSE(SharedQueue<long>::remove_named(name));
+  }
 }
 
 // Pushes items of producer args[0] until killed.

@@ -46,9 +46,14 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
  private:
   friend struct QueueAccess;
   friend struct SharedDataAccess;
-  QueueCore(WaitState* state, InterprocessMutex lock) noexcept : WaitingObject(state), lock_(std::move(lock)) {}
+  QueueCore(WaitState* state, InterprocessMutex lock, std::size_t capacity, std::size_t item_size) noexcept
+      : WaitingObject(state), lock_(std::move(lock)), capacity_(capacity), item_size_(item_size) {}
 
   InterprocessMutex lock_;  // guards the ring; the words waiters sleep on are in the state
+  // Checked once and kept here: what another process writes into the shared header later
+  // can never make this one copy outside the ring or the caller's item.
+  std::size_t capacity_;
+  std::size_t item_size_;
 };
 }  // namespace detail
 
@@ -108,7 +113,8 @@ class SharedQueue {
   template <class Clock, class Duration>
   std::optional<T> pop_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     std::optional<T> item;
-    detail::retry_until(deadline, [&](std::chrono::milliseconds left) { return (item = pop_within(left)).has_value(); });
+    detail::retry_until(deadline,
+                        [&](std::chrono::milliseconds left) { return (item = pop_within(left)).has_value(); });
     return item;
   }
 

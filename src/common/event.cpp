@@ -47,7 +47,8 @@ bool InterprocessEvent::remove_named(std::string_view name) { return detail::rem
 
 void InterprocessEvent::set() {
   detail::EventWords& w = detail::words(*this);
-  if (w.state.value.exchange(1, std::memory_order_seq_cst) == 0) detail::wake(w.state, detail::companion(*this), detail::wake_all);
+  if (w.state.value.exchange(1, std::memory_order_seq_cst) == 0)
+    detail::wake(w.state, detail::companion(*this), detail::wake_all);
 }
 
 void InterprocessEvent::clear() { detail::words(*this).state.value.store(0, std::memory_order_seq_cst); }

@@ -43,9 +43,12 @@ enum WaitIndex : std::size_t { not_empty_index = 0, not_full_index = 1 };
 const WaitLayout queue_layout{0x45555149, 0, 2, "SharedQueue"};  // "IQUE"; the size varies
 
 struct QueueAccess {
-  static QueueCore make(WaitState state, InterprocessMutex lock) {
-    return QueueCore(new WaitState(std::move(state)), std::move(lock));
+  // The queue over `state`, whose header was checked to hold `capacity` items of `item_size`.
+  static QueueCore make(WaitState state, InterprocessMutex lock, std::size_t capacity, std::size_t item_size) {
+    return QueueCore(new WaitState(std::move(state)), std::move(lock), capacity, item_size);
   }
+  static std::size_t capacity(const QueueCore& q) noexcept { return q.capacity_; }
+  static std::size_t item_size(const QueueCore& q) noexcept { return q.item_size_; }
   static QueueWords& words(const QueueCore& q) { return words_of<QueueWords>(WaitAccess::state(q)); }
   static native_handle companion(const QueueCore& q, std::size_t index) {
     return companion_of(WaitAccess::state(q), index);
@@ -62,8 +65,7 @@ std::size_t ring_bytes(std::size_t capacity, std::size_t item_size) {
   return ring_offset + capacity * item_size;
 }
 
-QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t item_size,
-                     std::uint64_t fingerprint) {
+QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint) {
   WaitLayout layout = queue_layout;
   layout.size = ring_bytes(capacity, item_size);
   InterprocessMutex lock =
@@ -74,7 +76,16 @@ QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t 
   w.capacity = capacity;
   w.fingerprint = fingerprint;
   publish(state, layout);
-  return QueueAccess::make(std::move(state), std::move(lock));
+  return QueueAccess::make(std::move(state), std::move(lock), capacity, item_size);
+}
+
+// Whether `state`'s header describes a ring of items of `item_size` bytes filling its
+// segment exactly (without overflow, whatever the header holds).
+bool holds_items(const WaitState& state, std::size_t item_size) noexcept {
+  const QueueWords& w = words_of<QueueWords>(state);
+  const std::size_t size = state.words.size();
+  return size > ring_offset && w.item_size == item_size && (size - ring_offset) % item_size == 0 &&
+         w.capacity == (size - ring_offset) / item_size;
 }
 
 // Takes the queue's lock before `deadline`. Owner death needs no repair (see the top).
@@ -89,8 +100,9 @@ bool lock_before(InterprocessMutex& lock, std::optional<Clock::time_point> deadl
   return true;
 }
 
-void* slot(QueueWords& w, std::uint64_t index) noexcept {
-  return reinterpret_cast<unsigned char*>(&w) + ring_offset + (index % w.capacity) * w.item_size;
+void* slot(const QueueCore& q, QueueWords& w, std::uint64_t index) noexcept {
+  const std::size_t at = static_cast<std::size_t>(index % QueueAccess::capacity(q));
+  return reinterpret_cast<unsigned char*>(&w) + ring_offset + at * QueueAccess::item_size(q);
 }
 
 bool passed(std::optional<Clock::time_point> deadline) noexcept { return deadline && Clock::now() >= *deadline; }
@@ -118,13 +130,12 @@ QueueCore QueueCore::create_named(std::string_view name, std::size_t capacity, s
 QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size) {
   InterprocessMutex lock = InterprocessMutex::open_named(std::string(name) + ".lock");
   WaitState state = open_wait_state(queue_layout, name);
-  const QueueWords& w = words_of<QueueWords>(state);
-  if (state.words.size() < ring_offset || w.item_size != item_size ||
-      state.words.size() != ring_offset + w.capacity * w.item_size) {
-    fail(errc::wrong_object_kind, "SharedQueue::open_named(\"" + std::string(name) + "\"): items of " +
-                                      std::to_string(w.item_size) + " bytes, not " + std::to_string(item_size));
+  if (!holds_items(state, item_size)) {
+    fail(errc::wrong_object_kind, "SharedQueue::open_named(\"" + std::string(name) + "\"): not a queue of " +
+                                      std::to_string(item_size) + "-byte items");
   }
-  return QueueAccess::make(std::move(state), std::move(lock));
+  const auto capacity = static_cast<std::size_t>(words_of<QueueWords>(state).capacity);
+  return QueueAccess::make(std::move(state), std::move(lock), capacity, item_size);
 }
 
 bool QueueCore::remove_named(std::string_view name) {
@@ -135,12 +146,10 @@ bool QueueCore::remove_named(std::string_view name) {
 }
 
 QueueCore attach_queue(WaitState state, InterprocessMutex lock, std::uint64_t item_size) {
-  const QueueWords& w = words_of<QueueWords>(state);
-  if (state.words.size() < ring_offset || w.item_size != item_size || w.capacity == 0 ||
-      state.words.size() != ring_offset + w.capacity * w.item_size) {
+  if (item_size == 0 || item_size > UINT32_MAX || !holds_items(state, static_cast<std::size_t>(item_size)))
     fail(errc::bad_handle_argument, "the segment handed over as a SharedQueue does not hold its items");
-  }
-  return QueueAccess::make(std::move(state), std::move(lock));
+  const auto capacity = static_cast<std::size_t>(words_of<QueueWords>(state).capacity);
+  return QueueAccess::make(std::move(state), std::move(lock), capacity, static_cast<std::size_t>(item_size));
 }
 
 void forget_queue(QueueCore& alias) noexcept {
@@ -156,9 +165,9 @@ bool QueueCore::push(const void* item, std::chrono::milliseconds timeout) {
     std::unique_lock<InterprocessMutex> hold(lock_, std::adopt_lock);
     if (w.closed.load(std::memory_order_relaxed) != 0) fail(errc::closed, "SharedQueue::push: the queue is closed");
     const std::uint64_t tail = w.tail.load(std::memory_order_relaxed);
-    if (tail - w.head.load(std::memory_order_relaxed) < w.capacity) {
+    if (tail - w.head.load(std::memory_order_relaxed) < capacity_) {
       signal(w.not_empty, QueueAccess::companion(*this, not_empty_index), 1);
-      std::memcpy(slot(w, tail), item, w.item_size);
+      std::memcpy(slot(*this, w, tail), item, item_size_);
       w.tail.store(tail + 1, std::memory_order_release);
       return true;
     }
@@ -178,7 +187,7 @@ QueueCore::Popped QueueCore::pop(void* item, std::chrono::milliseconds timeout) 
     const std::uint64_t head = w.head.load(std::memory_order_relaxed);
     if (w.tail.load(std::memory_order_relaxed) != head) {
       signal(w.not_full, QueueAccess::companion(*this, not_full_index), 1);
-      std::memcpy(item, slot(w, head), w.item_size);
+      std::memcpy(item, slot(*this, w, head), item_size_);
       w.head.store(head + 1, std::memory_order_release);
       return Popped::item;
     }
@@ -207,6 +216,6 @@ std::size_t QueueCore::size() const {
   return static_cast<std::size_t>(w.tail.load(std::memory_order_acquire) - head);
 }
 
-std::size_t QueueCore::capacity() const { return static_cast<std::size_t>(QueueAccess::words(*this).capacity); }
+std::size_t QueueCore::capacity() const { return capacity_; }
 
 }  // namespace interproc::detail

@@ -58,7 +58,8 @@ void publish(WaitState& state, const WaitLayout& layout) noexcept;
 WaitState open_wait_state(const WaitLayout& layout, std::string_view name);
 // An object received from a parent: errc::bad_handle_argument unless `words` and the
 // companions are what `layout` says.
-WaitState attach_wait_state(const WaitLayout& layout, SharedSegment words, const std::vector<native_handle>& companions);
+WaitState attach_wait_state(const WaitLayout& layout, SharedSegment words,
+                            const std::vector<native_handle>& companions);
 // Removes a waiting object's name (its segment's; Windows companions go with their last handle).
 bool remove_wait_name(std::string_view name);
 

@@ -33,9 +33,10 @@ void back_off(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::opt
 
 #ifdef INTERPROC_HAVE_OS_SYNC
 // os_sync_wait_on_address_with_timeout takes a relative timeout in nanoseconds; 0 would
-// mean "no timeout", so a deadline already reached returns without sleeping.
-void wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                     std::optional<Clock::time_point> deadline) {
+// mean "no timeout", so a deadline already reached returns without sleeping. Only called
+// under __builtin_available, as the attribute tells clang's availability checks.
+__attribute__((availability(macos, introduced = 14.4))) void wait_on_address(
+    std::atomic<std::uint32_t>& word, std::uint32_t expected, std::optional<Clock::time_point> deadline) {
   void* address = reinterpret_cast<void*>(&word);
   int result = 0;
   if (!deadline) {
@@ -43,9 +44,9 @@ void wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   } else {
     const auto left = std::chrono::ceil<std::chrono::nanoseconds>(*deadline - Clock::now()).count();
     if (left <= 0) return;
-    result = os_sync_wait_on_address_with_timeout(address, expected, sizeof(std::uint32_t),
-                                                  OS_SYNC_WAIT_ON_ADDRESS_SHARED, OS_CLOCK_MACH_ABSOLUTE_TIME,
-                                                  static_cast<std::uint64_t>(left));
+    result =
+        os_sync_wait_on_address_with_timeout(address, expected, sizeof(std::uint32_t), OS_SYNC_WAIT_ON_ADDRESS_SHARED,
+                                             OS_CLOCK_MACH_ABSOLUTE_TIME, static_cast<std::uint64_t>(left));
   }
   if (result < 0 && errno != ETIMEDOUT && errno != EINTR && errno != EFAULT) {
     fail_errno(errno, "os_sync_wait_on_address");
@@ -67,10 +68,9 @@ void wake_sleepers(std::atomic<std::uint32_t>& word, native_handle, std::uint32_
 #ifdef INTERPROC_HAVE_OS_SYNC
   if (__builtin_available(macOS 14.4, *)) {
     void* address = reinterpret_cast<void*>(&word);
-    const int result = count == 1 ? os_sync_wake_by_address_any(address, sizeof(std::uint32_t),
-                                                                 OS_SYNC_WAKE_BY_ADDRESS_SHARED)
-                                   : os_sync_wake_by_address_all(address, sizeof(std::uint32_t),
-                                                                 OS_SYNC_WAKE_BY_ADDRESS_SHARED);
+    const int result =
+        count == 1 ? os_sync_wake_by_address_any(address, sizeof(std::uint32_t), OS_SYNC_WAKE_BY_ADDRESS_SHARED)
+                   : os_sync_wake_by_address_all(address, sizeof(std::uint32_t), OS_SYNC_WAKE_BY_ADDRESS_SHARED);
     // ENOENT: nobody was waiting any more.
     if (result < 0 && errno != ENOENT) fail_errno(errno, "os_sync_wake_by_address");
     return;

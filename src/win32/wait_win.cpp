@@ -73,8 +73,8 @@ std::size_t companions_for(std::size_t words) noexcept { return words; }
 
 std::vector<ScopedHandle> adopt_companions(const std::vector<native_handle>& handles, std::size_t expected) {
   if (handles.size() != expected) {
-    fail(errc::bad_handle_argument, "expected " + std::to_string(expected) + " companion semaphores, got " +
-                                        std::to_string(handles.size()));
+    fail(errc::bad_handle_argument,
+         "expected " + std::to_string(expected) + " companion semaphores, got " + std::to_string(handles.size()));
   }
   // Check all before taking any: a forged value may be another live handle of this process.
   for (const native_handle h : handles) {
