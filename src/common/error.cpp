@@ -21,7 +21,7 @@ class ErrorCategory final : public std::error_category {
       case errc::not_owner: return "mutex not held by this thread";
       case errc::invalid_argument: return "invalid spawn_child argument";
       case errc::foreign_object: return "not an interproc object of this user";
-      case errc::not_ready: return "named segment not ready yet";
+      case errc::not_ready: return "named object not ready yet";
     }
     return "unknown interproc error";
   }
