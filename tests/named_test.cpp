@@ -133,13 +133,14 @@ TEST(Named, WindowsMutexLivesWhileAHandleIsOpen) {
 }
 
 TEST(Named, BadNamesAreRejected) {
-  EXPECT_SYSTEM_ERROR(InterprocessMutex::create_named(""), errc::invalid_name, "empty name");
+  EXPECT_SYSTEM_ERROR(InterprocessMutex::create_named(""), errc::invalid_name, "InterprocessMutex: empty name");
   EXPECT_SYSTEM_ERROR(InterprocessMutex::create_named(std::string(31, 'm')), errc::name_too_long, "31 characters");
   EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named("a/b"), errc::invalid_name, "'/'");
   EXPECT_SYSTEM_ERROR(InterprocessMutex::remove_named(".."), errc::invalid_name, "reserved");
   EXPECT_SYSTEM_ERROR(SharedValue<long>::create_named(std::string(26, 'v')), errc::name_too_long, "at most 25");
   EXPECT_SYSTEM_ERROR(SharedArray<int>::open_named(std::string(26, 'a')), errc::name_too_long, "at most 25");
-  EXPECT_SYSTEM_ERROR(SharedValue<long>::open_named("a b"), errc::invalid_name, "' '");
+  EXPECT_SYSTEM_ERROR(SharedValue<long>::open_named("a b"), errc::invalid_name,
+                      "SharedValue/SharedArray: name \"a b\"");
   EXPECT_SYSTEM_ERROR(SharedArray<int>::remove_named(""), errc::invalid_name, "empty name");
   EXPECT_NO_THROW(SharedValue<long>::remove_named(std::string(25, 'v')));
   EXPECT_NO_THROW(InterprocessMutex::remove_named(std::string(30, 'm')));
@@ -276,6 +277,16 @@ TEST(Named, ValueAndArrayRoundTripAcrossProcesses) {
     EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(name + ".v.lock"), std::errc::no_such_file_or_directory,
                         ".v.lock");
   }
+}
+
+TEST(Named, NamedObjectsCanAlsoBePassedToSpawnedChildren) {
+  const std::string name = unique_name("pass");
+  auto counter = SharedValue<long>::create_named(name, 1L);
+  for (interproc::StartMethod method : test::start_methods()) {
+    EXPECT_EQ(interproc::spawn_child("increment_value", {}, {counter}, method).wait(), 0);  // spawn_test.cpp
+  }
+  EXPECT_EQ(SharedValue<long>::open_named(name).value(), 1 + static_cast<long>(test::start_methods().size()));
+  SharedValue<long>::remove_named(name);
 }
 
 TEST(Named, ValueCreateOpenAndErrors) {

@@ -23,7 +23,8 @@ enum class errc {
   name_too_long = 3,        ///< more than max_name_length characters
   bad_handle_argument = 4,  ///< a child token that is malformed, truncated or forged (seen by child_main)
   unknown_entry = 5,        ///< no entry registered under that name
-  wrong_object_kind = 6,    ///< a child asked for a shared object as something it is not
+  wrong_object_kind = 6,    ///< a child asked for a shared object as something it is not, or open_named
+                            ///< found a named value's or array's data of a size that T does not fit
   missing_guard = 7,        ///< spawn_child in a spawn-style child that skipped child_main
   not_supported = 8,        ///< not available on this OS (StartMethod::fork on Windows)
   recursive_lock = 9,       ///< the owning thread locked the mutex again

@@ -90,7 +90,8 @@ class SharedValue {
   }
 
   /// The existing named value `name`, as create_named() made it; waits while its creator
-  /// writes the first value. If that creator died first, the lock reports owner_died.
+  /// writes the first value (by taking the lock once: errc::recursive_lock if the calling
+  /// thread holds it already). If that creator died first, the lock reports owner_died.
   /// Throws std::system_error: errc::invalid_name, errc::name_too_long,
   /// std::errc::no_such_file_or_directory when the value or its lock is missing,
   /// errc::wrong_object_kind when its data is not sizeof(T) bytes, errc::not_ready and

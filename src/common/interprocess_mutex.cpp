@@ -29,18 +29,18 @@ void release_state(detail::MutexState* state) noexcept {
 InterprocessMutex InterprocessMutex::create() { return MutexAccess::make(detail::create_mutex_state(nullptr)); }
 
 InterprocessMutex InterprocessMutex::create_named(std::string_view name) {
-  detail::check_segment_name(name);
+  detail::check_segment_name(name, "InterprocessMutex");
   const std::string owned(name);
   return MutexAccess::make(detail::create_mutex_state(&owned));
 }
 
 InterprocessMutex InterprocessMutex::open_named(std::string_view name) {
-  detail::check_segment_name(name);
+  detail::check_segment_name(name, "InterprocessMutex");
   return MutexAccess::make(detail::open_mutex_state(std::string(name)));
 }
 
 bool InterprocessMutex::remove_named(std::string_view name) {
-  detail::check_segment_name(name);
+  detail::check_segment_name(name, "InterprocessMutex");
   return detail::remove_named_segment(std::string(name));  // its words' name; Windows: see the header
 }
 

@@ -17,21 +17,22 @@ bool is_name_char(char c) noexcept {
 }
 }  // namespace
 
-void check_segment_name(std::string_view name) {
+void check_segment_name(std::string_view name, std::string_view who) {
   const std::string shown = shown_prefix(name, 64);
-  if (name.empty()) fail(errc::invalid_name, "SharedSegment: empty name");
+  const std::string prefix = std::string(who) + ": ";
+  if (name.empty()) fail(errc::invalid_name, prefix + "empty name");
   if (name.size() > max_name_length) {
-    fail(errc::name_too_long, "SharedSegment: name \"" + shown + "\" has " + std::to_string(name.size()) +
+    fail(errc::name_too_long, prefix + "name \"" + shown + "\" has " + std::to_string(name.size()) +
                                   " characters, at most " + std::to_string(max_name_length) + " are portable");
   }
   for (std::size_t at = 0; at < name.size(); ++at) {
     if (!is_name_char(name[at])) {
-      fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" contains '" +
+      fail(errc::invalid_name, prefix + "name \"" + shown + "\" contains '" +
                                    std::string(name.substr(at, utf8_length_at(name, at))) +
                                    "'; use letters, digits, '.', '_' and '-'");
     }
   }
-  if (name == "." || name == "..") fail(errc::invalid_name, "SharedSegment: name \"" + shown + "\" is reserved");
+  if (name == "." || name == "..") fail(errc::invalid_name, prefix + "name \"" + shown + "\" is reserved");
 }
 
 void check_segment_size(std::size_t size) {

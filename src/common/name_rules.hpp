@@ -9,8 +9,9 @@
 
 namespace interproc::detail {
 
-// Throws errc::invalid_name or errc::name_too_long, naming the offending character.
-void check_segment_name(std::string_view name);
+// Throws errc::invalid_name or errc::name_too_long, naming the offending character and
+// `who` (the class whose name it is).
+void check_segment_name(std::string_view name, std::string_view who = "SharedSegment");
 
 // Throws errc::invalid_size for 0 or a size no address space can hold.
 void check_segment_size(std::size_t size);

@@ -31,7 +31,7 @@ std::string data_lock_name(std::string_view name) {
                                   std::to_string(name.size()) + " characters, at most " +
                                   std::to_string(max_data_name_length) + " leave room for its lock's \".lock\"");
   }
-  check_segment_name(name);
+  check_segment_name(name, "SharedValue/SharedArray");
   return std::string(name) + ".lock";
 }
 
