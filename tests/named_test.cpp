@@ -140,7 +140,7 @@ TEST(Named, BadNamesAreRejected) {
   EXPECT_SYSTEM_ERROR(SharedValue<long>::create_named(std::string(26, 'v')), errc::name_too_long, "at most 25");
   EXPECT_SYSTEM_ERROR(SharedArray<int>::open_named(std::string(26, 'a')), errc::name_too_long, "at most 25");
   EXPECT_SYSTEM_ERROR(SharedValue<long>::open_named("a b"), errc::invalid_name,
-                      "SharedValue/SharedArray: name \"a b\"");
+                      "SharedValue/SharedArray/SharedQueue: name \"a b\"");
   EXPECT_SYSTEM_ERROR(SharedArray<int>::remove_named(""), errc::invalid_name, "empty name");
   EXPECT_NO_THROW(SharedValue<long>::remove_named(std::string(25, 'v')));
   EXPECT_NO_THROW(InterprocessMutex::remove_named(std::string(30, 'm')));

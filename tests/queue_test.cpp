@@ -172,6 +172,7 @@ TEST(SharedQueue, NamedQueuesAreSharedByName) {
   auto q = SharedQueue<long>::create_named(name, 4);
   EXPECT_SYSTEM_ERROR(SharedQueue<long>::create_named(name, 4), std::errc::file_exists, "");
   EXPECT_SYSTEM_ERROR(SharedQueue<char>::open_named(name), errc::wrong_object_kind, "");
+  EXPECT_SYSTEM_ERROR(SharedQueue<long>::create_named(std::string(26, 'q'), 4), errc::name_too_long, ".lock");
   Child child = spawn_child("queue_named_producer", {name, "100"});
   long total = 0;
   while (const auto item = q.pop_for(30s)) total += *item;

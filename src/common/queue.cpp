@@ -11,6 +11,7 @@
 // locker told owner_died only marks the lock consistent.
 
 #include <interproc/shared_queue.hpp>
+#include <interproc/shared_value.hpp>
 
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
@@ -68,9 +69,15 @@ std::size_t ring_bytes(std::size_t capacity, std::size_t item_size) {
 QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint) {
   WaitLayout layout = queue_layout;
   layout.size = ring_bytes(capacity, item_size);
-  InterprocessMutex lock =
-      name != nullptr ? InterprocessMutex::create_named(*name + ".lock") : InterprocessMutex::create();
-  WaitState state = create_wait_state(layout, name);
+  const std::string lock_name = name != nullptr ? data_lock_name(*name) : std::string();
+  InterprocessMutex lock = name != nullptr ? InterprocessMutex::create_named(lock_name) : InterprocessMutex::create();
+  WaitState state;
+  try {
+    state = create_wait_state(layout, name);
+  } catch (...) {
+    if (name != nullptr) InterprocessMutex::remove_named(lock_name);  // leave no half-made queue behind
+    throw;
+  }
   QueueWords& w = words_of<QueueWords>(state);
   w.item_size = static_cast<std::uint32_t>(item_size);
   w.capacity = capacity;
@@ -122,13 +129,12 @@ QueueCore QueueCore::create(std::size_t capacity, std::size_t item_size, std::ui
 
 QueueCore QueueCore::create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
                                   std::uint64_t fingerprint) {
-  check_segment_name(name);
   const std::string text(name);
   return make_queue(&text, capacity, item_size, fingerprint);
 }
 
 QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size) {
-  InterprocessMutex lock = InterprocessMutex::open_named(std::string(name) + ".lock");
+  InterprocessMutex lock = InterprocessMutex::open_named(data_lock_name(name));
   WaitState state = open_wait_state(queue_layout, name);
   if (!holds_items(state, item_size)) {
     fail(errc::wrong_object_kind, "SharedQueue::open_named(\"" + std::string(name) + "\"): not a queue of " +
@@ -139,9 +145,9 @@ QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size) {
 }
 
 bool QueueCore::remove_named(std::string_view name) {
-  check_segment_name(name);
+  const std::string lock_name = data_lock_name(name);
   const bool existed = remove_wait_name(name);
-  InterprocessMutex::remove_named(std::string(name) + ".lock");
+  InterprocessMutex::remove_named(lock_name);
   return existed;
 }
 

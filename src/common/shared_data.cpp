@@ -27,11 +27,11 @@ void check_data_size(std::string_view name, std::size_t size, std::size_t elemen
 
 std::string data_lock_name(std::string_view name) {
   if (name.size() > max_data_name_length) {
-    fail(errc::name_too_long, "SharedValue/SharedArray: name \"" + shown_prefix(name, 64) + "\" has " +
+    fail(errc::name_too_long, "SharedValue/SharedArray/SharedQueue: name \"" + shown_prefix(name, 64) + "\" has " +
                                   std::to_string(name.size()) + " characters, at most " +
                                   std::to_string(max_data_name_length) + " leave room for its lock's \".lock\"");
   }
-  check_segment_name(name, "SharedValue/SharedArray");
+  check_segment_name(name, "SharedValue/SharedArray/SharedQueue");
   return std::string(name) + ".lock";
 }
 
