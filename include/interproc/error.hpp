@@ -35,7 +35,8 @@ enum class errc {
   foreign_object = 13,    ///< an OS object interproc did not make, or that another user owns or can write
   not_ready = 14,         ///< a named object whose creator has not finished making it
   count_overflow = 15,    ///< InterprocessSemaphore::release past max()
-  closed = 16,            ///< SharedQueue::push after close()
+  closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
+  task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
 };
 
 /// The category of interproc::errc codes (name "interproc").

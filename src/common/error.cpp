@@ -23,7 +23,8 @@ class ErrorCategory final : public std::error_category {
       case errc::foreign_object: return "not an interproc object of this user";
       case errc::not_ready: return "named object not ready yet";
       case errc::count_overflow: return "semaphore count overflow";
-      case errc::closed: return "queue closed";
+      case errc::closed: return "closed";
+      case errc::task_failed: return "task failed";
     }
     return "unknown interproc error";
   }

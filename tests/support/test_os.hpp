@@ -27,6 +27,9 @@ bool holds_parent_handle(std::intptr_t parent_handle);
 int named_segment_access_bits(const std::string& name);
 // Whether this test binary was built for Windows (test_os_win.cpp); true under Wine too.
 bool is_windows();
+
+// This process's id.
+long current_pid();
 // The start methods this OS has: spawn and fork on POSIX, spawn on Windows.
 inline std::vector<StartMethod> start_methods() {
   if (is_windows()) return {StartMethod::spawn};

@@ -35,6 +35,8 @@ int named_segment_access_bits(const std::string& name) {
 
 bool is_windows() { return false; }
 
+long current_pid() { return static_cast<long>(::getpid()); }
+
 void hang() {
   for (;;) ::pause();
 }

@@ -128,6 +128,8 @@ int named_segment_access_bits(const std::string& name) {
 
 bool is_windows() { return true; }
 
+long current_pid() { return static_cast<long>(::GetCurrentProcessId()); }
+
 void hang() {
   for (;;) Sleep(INFINITE);
 }

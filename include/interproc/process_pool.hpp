@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// ProcessPool: Python's multiprocessing.Pool. A fixed set of worker processes runs tasks
+/// registered by name with INTERPROC_TASK.
+#include <interproc/export.hpp>
+#include <interproc/spawn.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace interproc {
+
+/// What a task receives: its string arguments and the pool's shared objects, in the order
+/// they were given to the ProcessPool constructor.
+class TaskContext {
+ public:
+  explicit TaskContext(ChildContext& child, std::size_t first_object, std::vector<std::string> args)
+      : child_(child), first_(first_object), args_(std::move(args)) {}
+
+  /// The arguments given to submit() or map() for this task.
+  const std::vector<std::string>& args() const noexcept { return args_; }
+  /// How many shared objects the pool has.
+  std::size_t object_count() const noexcept { return child_.object_count() - first_; }
+  /// The pool's object `index`, as ChildContext gives it (errc::wrong_object_kind if it is
+  /// another kind or type, or past the end).
+  SharedSegment& segment(std::size_t index) { return child_.segment(at(index)); }
+  InterprocessMutex& mutex(std::size_t index) { return child_.mutex(at(index)); }
+  InterprocessEvent& event(std::size_t index) { return child_.event(at(index)); }
+  InterprocessSemaphore& semaphore(std::size_t index) { return child_.semaphore(at(index)); }
+  InterprocessCondition& condition(std::size_t index) { return child_.condition(at(index)); }
+  template <class T>
+  SharedValue<T>& value(std::size_t index) {
+    return child_.value<T>(at(index));
+  }
+  template <class T>
+  SharedArray<T>& array(std::size_t index) {
+    return child_.array<T>(at(index));
+  }
+  template <class T>
+  SharedQueue<T>& queue(std::size_t index) {
+    return child_.queue<T>(at(index));
+  }
+
+ private:
+  // Past the end stays past the end, so that ChildContext reports it.
+  std::size_t at(std::size_t index) const noexcept { return index < object_count() ? first_ + index : SIZE_MAX; }
+
+  ChildContext& child_;
+  std::size_t first_;
+  std::vector<std::string> args_;
+};
+
+/// A task: receives its context, returns its result as bytes (a std::string).
+using TaskFunction = std::string (*)(TaskContext&);
+
+namespace detail {
+// Used by INTERPROC_TASK. A duplicate or invalid name is a caller bug (Expects).
+INTERPROC_EXPORT bool register_task(std::string_view name, TaskFunction task);
+struct PoolState;
+}  // namespace detail
+
+/// Registers a task under `name` (letters, digits and '_'); the body sees `ctx`, an
+/// interproc::TaskContext&, and returns a std::string:
+///     INTERPROC_TASK(file_size) { return std::to_string(std::filesystem::file_size(ctx.args().at(0))); }
+#define INTERPROC_TASK(name)                                               \
+  static std::string interproc_task_##name(::interproc::TaskContext& ctx); \
+  [[maybe_unused]] static const bool interproc_task_registered_##name =    \
+      ::interproc::detail::register_task(#name, &interproc_task_##name);   \
+  static std::string interproc_task_##name([[maybe_unused]] ::interproc::TaskContext& ctx)
+
+/// A task's result, to come. get() returns it, or throws std::system_error with
+/// errc::task_failed carrying the task's message (it threw, or its worker died: the message
+/// says how, with the exit code or signal). Copyable; get() may be called more than once.
+class TaskFuture {
+ public:
+  explicit TaskFuture(std::shared_future<std::string> result) : result_(std::move(result)) {}
+  /// Waits for the task; its result, or its failure as an exception.
+  std::string get() const { return result_.get(); }
+  /// Whether the task has finished (get() then returns at once).
+  bool ready() const { return result_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+  /// Waits at most `timeout`; whether the task has finished.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return result_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  std::shared_future<std::string> result_;
+};
+
+/// How a pool starts and recycles its workers.
+struct PoolOptions {
+  StartMethod method = StartMethod::spawn;  ///< how workers start (fork: POSIX only)
+  std::size_t max_tasks_per_worker = 0;     ///< Python's maxtasksperchild: 0 keeps workers for good
+};
+
+/// Python's multiprocessing.Pool: `workers` processes, started once, that run registered
+/// tasks until the pool closes. Tasks and their arguments and results of any size travel
+/// through shared queues (large ones through a named segment each), never a pipe. A worker
+/// that crashes or is killed fails the task it was running, with its exit code or signal in
+/// the message, and is replaced; its queued tasks go to the replacement. Workers end with
+/// the pool: the destructor closes the pool and waits for every task (join); terminate()
+/// ends them at once. Methods are thread-safe. Not copyable or movable.
+class INTERPROC_EXPORT ProcessPool {
+ public:
+  /// Starts `workers` processes (at least 1), each receiving `objects` for TaskContext.
+  /// Throws as spawn_child does: errc::missing_guard in a spawn-style child whose main()
+  /// skipped child_main, errc::not_supported for fork on Windows, errc::invalid_argument for
+  /// 0 workers.
+  explicit ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects = {},
+                       StartMethod method = StartMethod::spawn);
+  ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects, const PoolOptions& options);
+  /// close() and join(): waits for every task submitted.
+  ~ProcessPool();
+  ProcessPool(const ProcessPool&) = delete;
+  ProcessPool& operator=(const ProcessPool&) = delete;
+
+  /// Queues task `task` with `args`. Throws errc::unknown_entry for a name no INTERPROC_TASK
+  /// registered, errc::closed after close() or terminate(), errc::invalid_argument for a
+  /// task name or arguments the worker could not be given.
+  TaskFuture submit(std::string_view task, std::vector<std::string> args = {});
+  /// Runs `task` once per input and returns the results in input order. Throws the first
+  /// failure in input order (errc::task_failed), after every task has finished.
+  std::vector<std::string> map(std::string_view task, const std::vector<std::vector<std::string>>& inputs);
+  /// Runs `task` once per input and calls on_result(input index, result) as each finishes,
+  /// in the order they finish (Python's imap_unordered). Throws as map().
+  void imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
+                      const std::function<void(std::size_t, const std::string&)>& on_result);
+
+  /// No more tasks: submit() throws errc::closed; queued tasks still run.
+  void close();
+  /// Waits until every task has finished and the workers have ended. Call close() first.
+  void join();
+  /// Ends the workers now: tasks not finished fail with errc::task_failed.
+  void terminate();
+  /// The number of workers.
+  std::size_t size() const noexcept;
+
+ private:
+  detail::PoolState* state_;  // owned
+};
+
+}  // namespace interproc

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+// ProcessPool, written once for every OS over spawn_child and SharedQueue.
+//
+// Each worker slot has its own task queue; all workers share one result queue, which a
+// collector thread in the parent drains. The parent knows, per slot, the tasks it queued
+// and not yet saw finish, oldest first; a worker runs them in that order. So when a worker
+// dies, after the results it managed to send are handled, the tasks still pending are
+// those in its queue (left for its replacement) plus at most one more: the one it was
+// running, which fails with the worker's exit status.
+//
+// Payloads (arguments, results) up to payload_bytes travel inside the queue items; larger
+// ones in a named segment each, created by the sender and removed by the receiver. Windows
+// keeps a named segment only while a handle is open, so the sender keeps its handle until
+// the receiver is done: the parent until the task finishes, a worker until the parent
+// releases the slot's `taken` semaphore for that result.
+
+#include <interproc/process_pool.hpp>
+
+#include "common/fail.hpp"
+#include "common/transfer.hpp"
+
+#include <gsl/assert>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace interproc {
+namespace detail {
+namespace {
+
+constexpr std::size_t payload_bytes = 960;
+constexpr std::size_t slot_capacity = 32;     // tasks queued per worker
+constexpr std::size_t first_pool_object = 3;  // after the worker's task queue, result queue and semaphore
+
+struct TaskItem {
+  std::uint64_t id;
+  std::uint32_t size;  // payload bytes
+  std::uint32_t spilled;
+  char task[max_entry_name + 1];
+  char data[payload_bytes];
+};
+
+struct ResultItem {
+  std::uint64_t id;
+  std::uint32_t size;
+  std::uint32_t spilled;
+  std::uint32_t failed;
+  char data[payload_bytes];
+};
+
+std::map<std::string, TaskFunction, std::less<>>& task_registry() {
+  static std::map<std::string, TaskFunction, std::less<>> tasks;
+  return tasks;
+}
+
+TaskFunction find_task(std::string_view name) {
+  const auto found = task_registry().find(name);
+  return found == task_registry().end() ? nullptr : found->second;
+}
+
+// The named segment that carries payload `id` of pool `nonce`: 'a' arguments, 'r' result.
+std::string spill_name(const std::string& nonce, std::uint64_t id, char what) {
+  char text[40];
+  std::snprintf(text, sizeof text, "ip%s.%llx%c", nonce.c_str(), static_cast<unsigned long long>(id), what);
+  return text;
+}
+
+// Writes `bytes` into an item's payload, or into a new named segment (returned, to be kept
+// open until the receiver has it) when they do not fit.
+template <class Item>
+std::optional<SharedSegment> put_payload(Item& item, const std::string& bytes, const std::string& name) {
+  item.size = static_cast<std::uint32_t>(std::min<std::size_t>(bytes.size(), UINT32_MAX));
+  item.spilled = bytes.size() > payload_bytes ? 1 : 0;
+  if (item.spilled == 0) {
+    std::memcpy(item.data, bytes.data(), bytes.size());
+    return std::nullopt;
+  }
+  if (bytes.size() > UINT32_MAX) fail(errc::invalid_argument, "ProcessPool: a payload of more than 4 GiB");
+  SharedSegment spill = SharedSegment::create_named(name, bytes.size());
+  std::memcpy(spill.bytes().data(), bytes.data(), bytes.size());
+  return spill;
+}
+
+template <class Item>
+std::string take_payload(const Item& item, const std::string& name) {
+  if (item.spilled == 0) return std::string(item.data, std::min<std::size_t>(item.size, payload_bytes));
+  SharedSegment spill = SharedSegment::open_named(name);
+  SharedSegment::remove_named(name);
+  const std::size_t size = std::min<std::size_t>(spill.size(), item.size);
+  return std::string(reinterpret_cast<const char*>(spill.bytes().data()), size);
+}
+
+// Arguments as one byte string: a 4-byte count, then each as a 4-byte length and its bytes.
+void append_u32(std::string& out, std::size_t value) {
+  const auto v = static_cast<std::uint32_t>(value);
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+std::string encode_args(const std::vector<std::string>& args) {
+  std::string out;
+  append_u32(out, args.size());
+  for (const std::string& arg : args) {
+    if (arg.size() > UINT32_MAX) fail(errc::invalid_argument, "ProcessPool: an argument of more than 4 GiB");
+    append_u32(out, arg.size());
+    out += arg;
+  }
+  return out;
+}
+
+std::vector<std::string> decode_args(const std::string& bytes) {
+  std::size_t at = 0;
+  const auto read_u32 = [&]() -> std::size_t {
+    std::uint32_t v = 0;
+    if (bytes.size() - at < sizeof v) fail(errc::invalid_argument, "ProcessPool: truncated task arguments");
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  };
+  std::vector<std::string> args(read_u32());
+  for (std::string& arg : args) {
+    const std::size_t length = read_u32();
+    if (bytes.size() - at < length) fail(errc::invalid_argument, "ProcessPool: truncated task arguments");
+    arg.assign(bytes, at, length);
+    at += length;
+  }
+  return args;
+}
+
+// ---- the worker ----
+
+ResultItem run_task(ChildContext& ctx, const TaskItem& task, const std::string& nonce,
+                    std::deque<SharedSegment>& open_spills) {
+  ResultItem result{task.id, 0, 0, 0, {}};
+  std::string output;
+  try {
+    const char* name_end = std::find(task.task, task.task + sizeof task.task, '\0');
+    const TaskFunction fn = find_task(std::string_view(task.task, static_cast<std::size_t>(name_end - task.task)));
+    if (fn == nullptr) fail(errc::unknown_entry, "ProcessPool: the worker has no such task");
+    TaskContext context(ctx, first_pool_object, decode_args(take_payload(task, spill_name(nonce, task.id, 'a'))));
+    output = fn(context);
+  } catch (const std::exception& e) {
+    result.failed = 1;
+    output = e.what();
+  } catch (...) {
+    result.failed = 1;
+    output = "the task threw a non-standard exception";
+  }
+  if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r')))
+    open_spills.push_back(std::move(*spill));
+  return result;
+}
+
+// Closes the spilled results the parent has taken; with `all`, waits until it took them all.
+void close_taken_spills(InterprocessSemaphore& taken, std::deque<SharedSegment>& open_spills, bool all) {
+  while (!open_spills.empty() && (all ? (taken.acquire(), true) : taken.try_acquire())) open_spills.pop_front();
+}
+
+}  // namespace
+
+bool register_task(std::string_view name, TaskFunction task) {
+  if (!is_valid_entry_name(name) || task == nullptr || !task_registry().emplace(std::string(name), task).second) {
+    std::fprintf(stderr, "interproc: INTERPROC_TASK(%.*s): an invalid or repeated task name\n",
+                 static_cast<int>(name.size()), name.data());
+    std::fflush(stderr);
+    Expects(false);
+  }
+  return true;
+}
+
+}  // namespace detail
+
+// Objects: 0 the slot's task queue, 1 the result queue, 2 the slot's `taken` semaphore, then
+// the pool's objects. Args: the pool's nonce, the most tasks to run (0: no limit).
+INTERPROC_CHILD_ENTRY(interproc_pool_worker) {
+  auto& tasks = ctx.queue<detail::TaskItem>(0);
+  auto& results = ctx.queue<detail::ResultItem>(1);
+  auto& taken = ctx.semaphore(2);
+  const std::string& nonce = ctx.args().at(0);
+  const unsigned long long most = std::stoull(ctx.args().at(1));
+  std::deque<SharedSegment> open_spills;
+  for (unsigned long long done = 0; most == 0 || done < most; ++done) {
+    detail::close_taken_spills(taken, open_spills, false);
+    const std::optional<detail::TaskItem> task = tasks.pop();
+    if (!task) break;  // the pool closed this slot: it is joining
+    results.push(detail::run_task(ctx, *task, nonce, open_spills));
+  }
+  detail::close_taken_spills(taken, open_spills, true);
+  return 0;
+}
+
+namespace detail {
+namespace {
+
+// One worker place: its queue and `taken` semaphore outlive the worker, so a replacement
+// takes over what was queued for it.
+struct WorkerSlot {
+  SharedQueue<TaskItem> tasks = SharedQueue<TaskItem>::create(slot_capacity);
+  InterprocessSemaphore taken = InterprocessSemaphore::create(0);
+  std::optional<Child> child;
+  std::deque<std::uint64_t> pending;  // queued here and not finished, oldest first
+};
+
+// A task not finished yet.
+struct PendingTask {
+  std::promise<std::string> promise;
+  std::size_t slot = 0;
+  std::string name;
+  std::optional<SharedSegment> spill;  // its arguments, kept open until it finishes
+  std::function<void()> on_done;       // imap_unordered's notice
+};
+
+std::string random_nonce() {
+  std::random_device device;
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", static_cast<unsigned>(device()));
+  return text;
+}
+
+std::string death_message(int code) {
+  if (code < 0) return "its worker was killed by signal " + std::to_string(-code);
+  return "its worker ended with exit code " + std::to_string(code);
+}
+
+}  // namespace
+
+struct PoolState {
+  PoolOptions options;
+  std::vector<SharedObject> objects;
+  std::string nonce = random_nonce();
+  SharedQueue<ResultItem> results;
+  std::vector<WorkerSlot> slots;
+  std::mutex mutex;
+  std::condition_variable changed;  // a task finished, or the pool closed
+  std::unordered_map<std::uint64_t, PendingTask> tasks;
+  std::uint64_t next_id = 1;
+  bool closed = false;
+  bool stopping = false;  // no more replacements: joining or terminating
+  std::thread collector;
+
+  PoolState(std::size_t workers, const std::vector<SharedObject>& objs, const PoolOptions& opts)
+      : options(opts), objects(objs), results(SharedQueue<ResultItem>::create(workers * (slot_capacity + 1))),
+        slots(workers) {}
+  PoolState(const PoolState&) = delete;
+  PoolState& operator=(const PoolState&) = delete;
+  // Workers still running (a constructor that threw) end once their queues close; each
+  // Child then waits for its worker.
+  ~PoolState() {
+    for (WorkerSlot& slot : slots) slot.tasks.close();
+  }
+
+  void start_worker(std::size_t index) {
+    WorkerSlot& slot = slots[index];
+    std::vector<SharedObject> passed{slot.tasks, results, slot.taken};
+    passed.insert(passed.end(), objects.begin(), objects.end());
+    slot.child = spawn_child("interproc_pool_worker", {nonce, std::to_string(options.max_tasks_per_worker)}, passed,
+                             options.method);
+  }
+
+  // Under `mutex`: the task's end, success or failure.
+  void finish(std::uint64_t id, std::optional<std::string> result, const std::string& failure) {
+    const auto found = tasks.find(id);
+    if (found == tasks.end()) return;
+    PendingTask& task = found->second;
+    if (result) {
+      task.promise.set_value(std::move(*result));
+    } else {
+      task.promise.set_exception(std::make_exception_ptr(std::system_error(
+          make_error_code(errc::task_failed), "ProcessPool: task \"" + task.name + "\": " + failure)));
+    }
+    std::deque<std::uint64_t>& pending = slots[task.slot].pending;
+    pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+    if (task.on_done) task.on_done();
+    SharedSegment::remove_named(spill_name(nonce, id, 'a'));  // POSIX: left if the worker never took it
+    tasks.erase(found);
+    changed.notify_all();
+  }
+
+  void handle(const ResultItem& item) {
+    std::lock_guard<std::mutex> hold(mutex);
+    const auto found = tasks.find(item.id);
+    if (found == tasks.end()) return;
+    std::string payload;
+    try {
+      payload = take_payload(item, spill_name(nonce, item.id, 'r'));
+    } catch (const std::system_error& e) {
+      finish(item.id, std::nullopt, std::string("its result could not be read: ") + e.what());
+      return;
+    }
+    if (item.spilled != 0) slots[found->second.slot].taken.release();
+    if (item.failed != 0) return finish(item.id, std::nullopt, payload);
+    finish(item.id, std::move(payload), "");
+  }
+
+  // A worker ended: fail the task it was running, if any, and replace it.
+  void bury(std::size_t index, int code) {
+    while (const auto item = results.try_pop()) handle(*item);  // what it sent before it died
+    std::lock_guard<std::mutex> hold(mutex);
+    WorkerSlot& slot = slots[index];
+    const long pid = slot.child->pid();
+    slot.child.reset();
+    if (slot.pending.size() > slot.tasks.size()) {
+      const std::uint64_t lost = slot.pending.front();
+      SharedSegment::remove_named(spill_name(nonce, lost, 'r'));
+      finish(lost, std::nullopt, death_message(code) + " (pid " + std::to_string(pid) + ") while running it");
+    }
+    if (!stopping) start_worker(index);
+  }
+
+  void check_workers() {
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      std::optional<int> code;
+      {
+        std::lock_guard<std::mutex> hold(mutex);
+        if (!slots[i].child) continue;
+        code = slots[i].child->wait_for(std::chrono::milliseconds(0));
+      }
+      if (code) bury(i, *code);
+    }
+  }
+
+  void collect() {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> hold(mutex);
+        if (stopping &&
+            std::none_of(slots.begin(), slots.end(), [](const WorkerSlot& w) { return w.child.has_value(); }))
+          return;
+      }
+      if (const auto item = results.pop_for(std::chrono::milliseconds(20))) {
+        handle(*item);
+        continue;
+      }
+      check_workers();
+    }
+  }
+};
+
+}  // namespace detail
+
+namespace {
+
+void check_worker_count(std::size_t workers) {
+  if (workers == 0) detail::fail(errc::invalid_argument, "ProcessPool: a pool needs at least one worker");
+}
+
+}  // namespace
+
+ProcessPool::ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects, StartMethod method)
+    : ProcessPool(workers, objects, PoolOptions{method, 0}) {}
+
+ProcessPool::ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects, const PoolOptions& options)
+    : state_(nullptr) {
+  check_worker_count(workers);
+  auto state = std::make_unique<detail::PoolState>(workers, objects, options);
+  for (std::size_t i = 0; i < workers; ++i) state->start_worker(i);  // a throw ends those started (~PoolState)
+  state->collector = std::thread([s = state.get()] { s->collect(); });
+  state_ = state.release();
+}
+
+ProcessPool::~ProcessPool() {
+  try {
+    close();
+    join();
+  } catch (...) {  // join failed: end the workers rather than leave them
+    terminate();
+  }
+  delete state_;
+}
+
+std::size_t ProcessPool::size() const noexcept { return state_->slots.size(); }
+
+TaskFuture ProcessPool::submit(std::string_view task, std::vector<std::string> args) {
+  detail::PoolState& s = *state_;
+  if (detail::find_task(task) == nullptr) {
+    detail::fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
+  }
+  const std::string payload = detail::encode_args(args);
+  std::unique_lock<std::mutex> hold(s.mutex);
+  const auto least_busy = [&s] {
+    return std::min_element(s.slots.begin(), s.slots.end(),
+                            [](const auto& a, const auto& b) { return a.pending.size() < b.pending.size(); });
+  };
+  s.changed.wait(hold, [&] { return s.closed || least_busy()->pending.size() < detail::slot_capacity; });
+  if (s.closed) detail::fail(errc::closed, "ProcessPool::submit: the pool is closed");
+  const auto slot = static_cast<std::size_t>(least_busy() - s.slots.begin());
+  const std::uint64_t id = s.next_id++;
+  detail::TaskItem item{id, 0, 0, {}, {}};
+  std::memcpy(item.task, task.data(), task.size());
+  detail::PendingTask pending;
+  pending.slot = slot;
+  pending.name = std::string(task);
+  pending.spill = detail::put_payload(item, payload, detail::spill_name(s.nonce, id, 'a'));
+  std::shared_future<std::string> result = pending.promise.get_future().share();
+  s.slots[slot].tasks.push(item);  // never waits: the slot has room for every pending task
+  s.slots[slot].pending.push_back(id);
+  s.tasks.emplace(id, std::move(pending));
+  return TaskFuture(std::move(result));
+}
+
+std::vector<std::string> ProcessPool::map(std::string_view task, const std::vector<std::vector<std::string>>& inputs) {
+  std::vector<TaskFuture> futures;
+  futures.reserve(inputs.size());
+  for (const auto& input : inputs) futures.push_back(submit(task, input));
+  for (const TaskFuture& f : futures) f.wait_for(std::chrono::hours(24 * 365));
+  std::vector<std::string> results;
+  results.reserve(futures.size());
+  for (const TaskFuture& f : futures) results.push_back(f.get());
+  return results;
+}
+
+void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
+                                 const std::function<void(std::size_t, const std::string&)>& on_result) {
+  std::vector<TaskFuture> futures;
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  std::deque<std::size_t> done;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    futures.push_back(submit(task, inputs[i]));
+    std::lock_guard<std::mutex> hold(state_->mutex);
+    const auto found = state_->tasks.find(state_->next_id - 1);
+    const auto notice = [&, i] {
+      std::lock_guard<std::mutex> done_hold(done_mutex);
+      done.push_back(i);
+      done_changed.notify_one();
+    };
+    if (found != state_->tasks.end())
+      found->second.on_done = notice;
+    else
+      notice();
+  }
+  std::exception_ptr first_failure;
+  for (std::size_t seen = 0; seen < inputs.size(); ++seen) {
+    std::unique_lock<std::mutex> done_hold(done_mutex);
+    done_changed.wait(done_hold, [&] { return !done.empty(); });
+    const std::size_t index = done.front();
+    done.pop_front();
+    done_hold.unlock();
+    try {
+      on_result(index, futures[index].get());
+    } catch (...) {
+      if (!first_failure) first_failure = std::current_exception();
+    }
+  }
+  if (first_failure) std::rethrow_exception(first_failure);
+}
+
+void ProcessPool::close() {
+  std::lock_guard<std::mutex> hold(state_->mutex);
+  state_->closed = true;
+  state_->changed.notify_all();
+}
+
+void ProcessPool::join() {
+  detail::PoolState& s = *state_;
+  {
+    std::unique_lock<std::mutex> hold(s.mutex);
+    Expects(s.closed);  // join() before close() would wait forever
+    s.changed.wait(hold, [&s] { return s.tasks.empty(); });
+    s.stopping = true;
+    for (detail::WorkerSlot& slot : s.slots) slot.tasks.close();  // each worker then ends
+  }
+  if (s.collector.joinable()) s.collector.join();
+}
+
+void ProcessPool::terminate() {
+  detail::PoolState& s = *state_;
+  {
+    std::lock_guard<std::mutex> hold(s.mutex);
+    s.closed = s.stopping = true;
+    for (detail::WorkerSlot& slot : s.slots) {
+      if (slot.child) slot.child->kill();
+    }
+    while (!s.tasks.empty()) s.finish(s.tasks.begin()->first, std::nullopt, "the pool was terminated");
+  }
+  if (s.collector.joinable()) s.collector.join();
+}
+
+}  // namespace interproc
