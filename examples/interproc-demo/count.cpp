@@ -7,6 +7,7 @@
 #include "options.hpp"
 #include "platform.hpp"
 
+#include <interproc/process_pool.hpp>
 #include <interproc/spawn.hpp>
 
 #include <algorithm>
@@ -64,12 +65,24 @@ INTERPROC_CHILD_ENTRY(count_file) {
   return 0;
 }
 
+// A pool task: the same work as count_file, for `count --pool N`. A file it cannot read is
+// its result ("" when it counted), so that the parent reports it as the children do.
+INTERPROC_TASK(count_file_task) {
+  try {
+    add(ctx.value<std::uint64_t>(0), read_size(ctx.args().at(0)), locking_from_argument(ctx.args().at(1)));
+    return {};
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+}
+
 namespace {
 
 // ---- the parent ----
 
 struct CountOptions : ChildOptions {
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
+  std::size_t pool = 0;  // 0: one child per file; else a pool of that many workers
   std::vector<std::string> patterns;
 };
 
@@ -80,6 +93,8 @@ CountOptions parse_count_options(const Args& args) {
     if (read_child_option(in, options)) continue;
     if (auto jobs = in.value("--jobs")) {
       options.jobs = static_cast<std::size_t>(parse_number("--jobs", *jobs, 4096));
+    } else if (auto pool = in.value("--pool")) {
+      options.pool = static_cast<std::size_t>(parse_number("--pool", *pool, 4096));
     } else {
       options.patterns.push_back(in.operand());
     }
@@ -125,13 +140,38 @@ std::size_t count_in_children(const std::vector<std::string>& files, Counter& to
   return problems;
 }
 
+// One task per file on a pool of options.pool workers. Returns how many files had a problem.
+std::size_t count_in_pool(const std::vector<std::string>& files, Counter& total, const CountOptions& options) {
+  interproc::ProcessPool pool(options.pool, {total}, options.start);
+  std::vector<interproc::TaskFuture> results;
+  for (const std::string& file : files) {
+    std::cout << file << std::endl;  // flushed before a forked worker could inherit it
+    results.push_back(pool.submit("count_file_task", {file, to_argument(options.locking)}));
+  }
+  std::size_t problems = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string reason;
+    try {
+      reason = results[i].get();
+    } catch (const std::system_error& e) {  // its worker died while counting it
+      reason = e.what();
+    }
+    if (reason.empty()) continue;
+    report_problem(files[i], reason);
+    ++problems;
+  }
+  return problems;
+}
+
 int count(const Args& args) {
   const CountOptions options = parse_count_options(args);
   const Expansion expansion = expand_globs(options.patterns);
   for (const Expansion::Unmatched& unmatched : expansion.unmatched) report_problem(unmatched.pattern, unmatched.reason);
 
   Counter total = Counter::create(0);
-  const std::size_t problems = count_in_children(expansion.files, total, options) + expansion.unmatched.size();
+  const std::size_t counted = options.pool != 0 ? count_in_pool(expansion.files, total, options)
+                                                : count_in_children(expansion.files, total, options);
+  const std::size_t problems = counted + expansion.unmatched.size();
   std::cout << "Total = " << total.with_lock([](std::uint64_t& sum) { return sum; }) << std::endl;
   return problems == 0 ? exit_ok : exit_problem;
 }
@@ -140,7 +180,7 @@ int count(const Args& args) {
 
 const Command count_command = {
     "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
-    "usage: interproc-demo count [--start=fork|spawn] [--no-lock] [--jobs N] [FILE_OR_GLOB...]",
+    "usage: interproc-demo count [--start=fork|spawn] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"
     "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"
@@ -149,6 +189,8 @@ const Command count_command = {
     "  --start=fork   children are forks of this process (POSIX only)\n"
     "  --no-lock      add without the lock: a racy read-modify-write that can lose updates\n"
     "  --jobs N       at most N children at a time (default: the number of CPUs)\n"
+    "  --pool N       instead of a child per file, N worker processes (interproc::ProcessPool)\n"
+    "                 that count one file per task\n"
     "\n"
     "Without FILE_OR_GLOB it counts /etc/*.conf, on Windows %SystemRoot%\\*.ini.\n"
     "Patterns (*, ?, [...]) are expanded by interproc-demo itself, so they work in cmd.exe\n"

@@ -12,7 +12,7 @@ endif()
 
 set(_interproc_demo_cases
   help bad_options
-  count_spawn count_no_match count_many count_no_lock count_default
+  count_spawn count_pool count_no_match count_many count_no_lock count_default
   race_spawn race_no_lock
   guard)
 if(WIN32)
