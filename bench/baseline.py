@@ -7,6 +7,8 @@ of several rounds:
   lock_contended_2p python_mp    2 Processes adding 1 to a Value('l') under get_lock()
   spawn_join        python_spawn start + join of a Process that touches a Value ('spawn')
   spawn_join        python_fork  the same with the 'fork' start method
+  pool_map_tiny     python_pool_spawn / python_pool_fork: Pool(4).map of tasks that return
+                    their argument, on a warm pool (us per task)
 Only the work is timed, never this interpreter's own start.
 
     baseline.py [--quick]
@@ -67,6 +69,18 @@ def start_join_us(ctx, value, children):
     return (time.perf_counter() - start) / children * 1e6
 
 
+def echo(x):
+    return x
+
+
+def pool_us_per_task(pool, tasks):
+    start = time.perf_counter()
+    results = pool.map(echo, range(tasks))
+    if len(results) != tasks or results[-1] != tasks - 1:
+        raise RuntimeError("Pool.map lost results")
+    return (time.perf_counter() - start) / tasks * 1e6
+
+
 def main():
     quick = "--quick" in sys.argv[1:]
     rounds = 5 if quick else 7
@@ -86,6 +100,15 @@ def main():
         start_join_us(ctx, value, 1)  # warm up: the resource tracker, imports, page cache
         report("spawn_join", f"python_{method}", "us_per_child",
                statistics.median(start_join_us(ctx, value, children[method]) for _ in range(rounds)))
+
+    tasks = 2000 if quick else 10000
+    for method in ("spawn", "fork"):
+        if method not in mp.get_all_start_methods():
+            continue
+        with mp.get_context(method).Pool(4) as pool:
+            pool_us_per_task(pool, 100)  # warm up: the workers have started
+            report("pool_map_tiny", f"python_pool_{method}", "us_per_task",
+                   statistics.median(pool_us_per_task(pool, tasks) for _ in range(rounds)))
 
 
 if __name__ == "__main__":

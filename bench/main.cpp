@@ -17,9 +17,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -260,13 +262,53 @@ void spawn_join(const Settings& s, const std::string& self) {
   });
 }
 
+// pool_map_tiny: tasks that return their argument, on a warm pool of 4 workers, beside one
+// spawn_child per task (fewer of them, per task).
+struct PoolImpl {
+  std::string name;
+  std::function<double()> us_per_task;
+};
+
+double map_us_per_task(interproc::ProcessPool& pool, int tasks) {
+  std::vector<std::vector<std::string>> inputs;
+  for (int i = 0; i < tasks; ++i) inputs.push_back({std::to_string(i)});
+  const std::int64_t start = bench::now_ns();
+  const std::vector<std::string> results = pool.map("bench_echo", inputs);
+  if (results.size() != inputs.size() || results.back() != inputs.back().front()) {
+    throw std::runtime_error("pool map lost results");
+  }
+  return seconds_since(start) * 1e6 / tasks;
+}
+
+void pool_map_tiny(const Settings& s) {
+  const int tasks = s.children >= 50 ? 10000 : 2000;
+  interproc::ProcessPool spawn_pool(4, {}, StartMethod::spawn);
+  std::vector<PoolImpl> impls{{"interproc_pool_spawn", [&] { return map_us_per_task(spawn_pool, tasks); }}};
+  std::optional<interproc::ProcessPool> fork_pool;
+  if (bench::has_fork) {
+    fork_pool.emplace(4, std::vector<interproc::SharedObject>{}, StartMethod::fork);
+    impls.push_back({"interproc_pool_fork", [&] { return map_us_per_task(*fork_pool, tasks); }});
+  }
+  impls.push_back({"interproc_child_per_task", [&] {
+                     const std::int64_t start = bench::now_ns();
+                     for (int i = 0; i < s.children; ++i) interproc::spawn_child("bench_echo_child").wait();
+                     return seconds_since(start) * 1e6 / s.children;
+                   }});
+  for (auto& impl : impls) impl.us_per_task();  // warm up
+  run_case("pool_map_tiny", "us_per_task", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
+}
+
 }  // namespace
+
+INTERPROC_TASK(bench_echo) { return ctx.args().at(0); }
+INTERPROC_CHILD_ENTRY(bench_echo_child) { return 0; }
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], bench::exit_now_flag) == 0) return 0;  // the floors' child
   if (auto code = interproc::child_main(argc, argv)) return *code;
 
-  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p", "spawn_join"};
+  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p", "spawn_join",
+                                           "pool_map_tiny"};
   Settings settings = full_settings;
   std::vector<std::string> cases;
   for (int i = 1; i < argc; ++i) {
@@ -275,9 +317,9 @@ int main(int argc, char** argv) {
     } else if (std::find(all_cases.begin(), all_cases.end(), argv[i]) != all_cases.end()) {
       cases.emplace_back(argv[i]);
     } else {
-      std::fprintf(
-          stderr,
-          "usage: interproc_bench [--quick] [segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join...]\n");
+      std::fprintf(stderr,
+                   "usage: interproc_bench [--quick] "
+                   "[segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join|pool_map_tiny...]\n");
       return 2;
     }
   }
@@ -291,6 +333,7 @@ int main(int argc, char** argv) {
     if (wanted("lock_uncontended")) lock_uncontended(settings, locks, ns_per_op);
     if (wanted("lock_contended_2p")) lock_contended(settings, locks, ns_per_op);
     if (wanted("spawn_join")) spawn_join(settings, argv[0]);
+    if (wanted("pool_map_tiny")) pool_map_tiny(settings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "interproc_bench: %s\n", e.what());
     return 1;

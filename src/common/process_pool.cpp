@@ -31,6 +31,8 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <unordered_map>
 
 namespace interproc {
@@ -45,6 +47,7 @@ struct TaskItem {
   std::uint64_t id;
   std::uint32_t size;  // payload bytes
   std::uint32_t spilled;
+  std::uint32_t batch;  // the payload is a list of argument lists (map's chunks)
   char task[max_entry_name + 1];
   char data[payload_bytes];
 };
@@ -137,6 +140,28 @@ std::vector<std::string> decode_args(const std::string& bytes) {
 
 // ---- the worker ----
 
+// Runs `fn` on `args`: true and its result, or false and why it failed.
+std::pair<bool, std::string> run_one(TaskFunction fn, ChildContext& ctx, std::vector<std::string> args) {
+  try {
+    TaskContext context(ctx, first_pool_object, std::move(args));
+    return {true, fn(context)};
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  } catch (...) {
+    return {false, "the task threw a non-standard exception"};
+  }
+}
+
+// A batch's results as one list: each entry a status byte ('1' done, '0' failed) and bytes.
+std::string run_batch(TaskFunction fn, ChildContext& ctx, const std::string& payload) {
+  std::vector<std::string> outcomes;
+  for (const std::string& args : decode_args(payload)) {
+    auto [done, output] = run_one(fn, ctx, decode_args(args));
+    outcomes.push_back((done ? "1" : "0") + output);
+  }
+  return encode_args(outcomes);
+}
+
 ResultItem run_task(ChildContext& ctx, const TaskItem& task, const std::string& nonce,
                     std::deque<SharedSegment>& open_spills) {
   ResultItem result{task.id, 0, 0, 0, {}};
@@ -145,14 +170,17 @@ ResultItem run_task(ChildContext& ctx, const TaskItem& task, const std::string& 
     const char* name_end = std::find(task.task, task.task + sizeof task.task, '\0');
     const TaskFunction fn = find_task(std::string_view(task.task, static_cast<std::size_t>(name_end - task.task)));
     if (fn == nullptr) fail(errc::unknown_entry, "ProcessPool: the worker has no such task");
-    TaskContext context(ctx, first_pool_object, decode_args(take_payload(task, spill_name(nonce, task.id, 'a'))));
-    output = fn(context);
+    const std::string payload = take_payload(task, spill_name(nonce, task.id, 'a'));
+    bool done = true;
+    if (task.batch != 0) {
+      output = run_batch(fn, ctx, payload);
+    } else {
+      std::tie(done, output) = run_one(fn, ctx, decode_args(payload));
+    }
+    result.failed = done ? 0 : 1;
   } catch (const std::exception& e) {
     result.failed = 1;
     output = e.what();
-  } catch (...) {
-    result.failed = 1;
-    output = "the task threw a non-standard exception";
   }
   if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r')))
     open_spills.push_back(std::move(*spill));
@@ -378,27 +406,29 @@ ProcessPool::~ProcessPool() {
 
 std::size_t ProcessPool::size() const noexcept { return state_->slots.size(); }
 
-TaskFuture ProcessPool::submit(std::string_view task, std::vector<std::string> args) {
-  detail::PoolState& s = *state_;
-  if (detail::find_task(task) == nullptr) {
-    detail::fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
+namespace detail {
+
+// Queues `payload` (a task's encoded arguments, or with `batch` a list of them) on the
+// least busy worker.
+TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch) {
+  if (find_task(task) == nullptr) {
+    fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
   }
-  const std::string payload = detail::encode_args(args);
   std::unique_lock<std::mutex> hold(s.mutex);
   const auto least_busy = [&s] {
     return std::min_element(s.slots.begin(), s.slots.end(),
                             [](const auto& a, const auto& b) { return a.pending.size() < b.pending.size(); });
   };
-  s.changed.wait(hold, [&] { return s.closed || least_busy()->pending.size() < detail::slot_capacity; });
-  if (s.closed) detail::fail(errc::closed, "ProcessPool::submit: the pool is closed");
+  s.changed.wait(hold, [&] { return s.closed || least_busy()->pending.size() < slot_capacity; });
+  if (s.closed) fail(errc::closed, "ProcessPool::submit: the pool is closed");
   const auto slot = static_cast<std::size_t>(least_busy() - s.slots.begin());
   const std::uint64_t id = s.next_id++;
-  detail::TaskItem item{id, 0, 0, {}, {}};
+  TaskItem item{id, 0, 0, batch ? 1u : 0u, {}, {}};
   std::memcpy(item.task, task.data(), task.size());
-  detail::PendingTask pending;
+  PendingTask pending;
   pending.slot = slot;
   pending.name = std::string(task);
-  pending.spill = detail::put_payload(item, payload, detail::spill_name(s.nonce, id, 'a'));
+  pending.spill = put_payload(item, payload, spill_name(s.nonce, id, 'a'));
   std::shared_future<std::string> result = pending.promise.get_future().share();
   s.slots[slot].tasks.push(item);  // never waits: the slot has room for every pending task
   s.slots[slot].pending.push_back(id);
@@ -406,14 +436,55 @@ TaskFuture ProcessPool::submit(std::string_view task, std::vector<std::string> a
   return TaskFuture(std::move(result));
 }
 
+// Splits a batch's results back into `results` from `first` on; the first failure, if any.
+std::exception_ptr unpack_batch(const std::string& task, const std::string& packed, std::size_t first,
+                                std::vector<std::string>& results) {
+  std::exception_ptr failure;
+  std::size_t at = first;
+  for (std::string& outcome : decode_args(packed)) {
+    if (outcome.empty() || outcome[0] != '1') {
+      const std::string why = outcome.empty() ? std::string("no result") : outcome.substr(1);
+      if (!failure) {
+        failure = std::make_exception_ptr(
+            std::system_error(make_error_code(errc::task_failed), "ProcessPool: task \"" + task + "\": " + why));
+      }
+    } else {
+      results[at] = outcome.substr(1);
+    }
+    ++at;
+  }
+  return failure;
+}
+
+}  // namespace detail
+
+TaskFuture ProcessPool::submit(std::string_view task, std::vector<std::string> args) {
+  return detail::submit_payload(*state_, task, detail::encode_args(args), false);
+}
+
+// Inputs travel in chunks, as Python's Pool.map sends them: about four per worker, so that
+// the cost of a round trip is shared by many small tasks and the workers stay balanced.
 std::vector<std::string> ProcessPool::map(std::string_view task, const std::vector<std::vector<std::string>>& inputs) {
-  std::vector<TaskFuture> futures;
-  futures.reserve(inputs.size());
-  for (const auto& input : inputs) futures.push_back(submit(task, input));
-  for (const TaskFuture& f : futures) f.wait_for(std::chrono::hours(24 * 365));
-  std::vector<std::string> results;
-  results.reserve(futures.size());
-  for (const TaskFuture& f : futures) results.push_back(f.get());
+  const std::size_t chunk = std::max<std::size_t>(1, (inputs.size() + size() * 4 - 1) / (size() * 4));
+  std::vector<TaskFuture> batches;
+  for (std::size_t first = 0; first < inputs.size(); first += chunk) {
+    std::vector<std::string> encoded;
+    for (std::size_t i = first; i < std::min(inputs.size(), first + chunk); ++i)
+      encoded.push_back(detail::encode_args(inputs[i]));
+    batches.push_back(detail::submit_payload(*state_, task, detail::encode_args(encoded), true));
+  }
+  std::vector<std::string> results(inputs.size());
+  std::exception_ptr first_failure;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    std::exception_ptr failure;
+    try {
+      failure = detail::unpack_batch(std::string(task), batches[b].get(), b * chunk, results);
+    } catch (...) {  // the batch's worker died
+      failure = std::current_exception();
+    }
+    if (!first_failure) first_failure = failure;
+  }
+  if (first_failure) std::rethrow_exception(first_failure);
   return results;
 }
 
