@@ -182,11 +182,13 @@ class SuspendedChild {
 
   HANDLE process() const noexcept { return info_.hProcess; }
 
-  ChildProcess resume(const std::string& shown) {
+  // Lets the child run; it is then `job`'s (if valid) as well as the returned process's.
+  ChildProcess resume(const std::string& shown, ScopedHandle job) {
     if (::ResumeThread(info_.hThread) == static_cast<DWORD>(-1)) fail_last_error("ResumeThread", shown);
     ::CloseHandle(info_.hThread);
     const HANDLE process = std::exchange(info_.hProcess, nullptr);
-    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt};
+    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt, false,
+                        std::move(job)};
   }
 
  private:
@@ -271,9 +273,7 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
   SuspendedChild child(info);  // terminated if anything below throws
   ScopedHandle job = job_for(child.process(), options);
   hand_over(child.process(), boot_argument, std::move(token));
-  ChildProcess process = child.resume(shown);
-  process.job = std::move(job);
-  return process;
+  return child.resume(shown, std::move(job));
 }
 
 ChildProcess launch_fork(const std::function<int()>& /*body*/, const SpawnOptions& /*options*/) {
