@@ -75,6 +75,14 @@ INTERPROC_CHILD_ENTRY(lifetime_middle) {
   test::hang();
 }
 
+// Starts a plain grandchild, reports its pid and ends at once, leaving it behind (a Child
+// destroyed here would wait for it). Objects: the pid value.
+INTERPROC_CHILD_ENTRY(lifetime_leave_grandchild) {
+  Child grandchild = spawn_child("lifetime_sleep");
+  ctx.value<long>(0).with_lock([&](long& v) { v = grandchild.pid(); });
+  test::die_abruptly();
+}
+
 // A die_with_parent child that starts a plain grandchild: the grandchild must not inherit
 // the rule (it would compare its parent with the wrong pid and die).
 INTERPROC_CHILD_ENTRY(lifetime_plain_grandchild) {
@@ -141,6 +149,20 @@ TEST(Lifetime, WithoutDieWithParentTheGrandchildSurvives) {
     EXPECT_TRUE(test::process_exists(middle.grandchild)) << name_of(method);
     test::kill_by_pid(middle.grandchild);
     EXPECT_TRUE(gone_within(middle.grandchild, 10s));
+  }
+}
+
+// Windows: the grandchild is in the child's kill-on-close job, which closes with the Child.
+TEST(Lifetime, ADescendantThatOutlivesADieWithParentChildOutlivesItsChildObject) {
+  for (StartMethod method : test::start_methods()) {
+    auto pid = SharedValue<long>::create(0);
+    spawn_child("lifetime_leave_grandchild", {}, {pid}, {method, true, false}).wait();  // the Child is gone here
+    const long grandchild = pid.value();
+    ASSERT_GT(grandchild, 0);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(test::process_exists(grandchild)) << name_of(method);
+    test::kill_by_pid(grandchild);
+    EXPECT_TRUE(gone_within(grandchild, 10s));
   }
 }
 
