@@ -8,11 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using interproc::errc;
@@ -167,3 +169,40 @@ TEST(ProcessPool, TerminateFailsWhatIsNotFinished) {
 }
 
 TEST(ProcessPool, ZeroWorkersAreRefused) { EXPECT_SYSTEM_ERROR(ProcessPool(0), errc::invalid_argument, "worker"); }
+
+// A process that starts a pool of 3, reports its workers' pids in the array (object 0),
+// then waits to be killed.
+INTERPROC_CHILD_ENTRY(pool_owner_reports_workers) {
+  auto& pids = ctx.array<long>(0);
+  ProcessPool pool(3);
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000 && seen.size() < 3; ++i) seen.insert(pool.submit("worker_pid").get());
+  std::size_t at = 0;
+  for (const std::string& pid : seen) pids.span()[at++] = std::stol(pid);
+  ctx.event(1).set();
+  ctx.event(2).wait();
+  return 0;
+}
+
+TEST(ProcessPool, WorkersDieWithTheirPoolsProcessEvenWhenItIsKilled) {
+  auto pids = interproc::SharedArray<long>::create(3);
+  auto ready = interproc::InterprocessEvent::create();
+  auto never = interproc::InterprocessEvent::create();
+  interproc::Child owner = interproc::spawn_child("pool_owner_reports_workers", {}, {pids, ready, never});
+  ASSERT_TRUE(ready.wait_for(std::chrono::seconds(60)));
+  std::vector<long> workers;
+  for (long pid : pids.span()) {
+    if (pid != 0) workers.push_back(pid);
+  }
+  ASSERT_FALSE(workers.empty());
+  for (long pid : workers) EXPECT_TRUE(test::process_exists(pid)) << "worker " << pid;
+  owner.kill();  // SIGKILL / TerminateProcess: the pool's destructor never runs
+  EXPECT_EQ(owner.wait(), -9);
+  for (long pid : workers) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (test::process_exists(pid) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(test::process_exists(pid)) << "worker " << pid << " outlived its pool's process";
+    if (test::process_exists(pid)) test::kill_by_pid(pid);
+  }
+}

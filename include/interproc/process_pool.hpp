@@ -106,7 +106,9 @@ struct PoolOptions {
 /// that crashes or is killed fails the task it was running, with its exit code or signal in
 /// the message, and is replaced; its queued tasks go to the replacement. Workers end with
 /// the pool: the destructor closes the pool and waits for every task (join); terminate()
-/// ends them at once. Methods are thread-safe. Not copyable or movable.
+/// ends them at once; and they are started with SpawnOptions::die_with_parent, so that they
+/// die with this process even when it is killed. The `objects` must outlive the pool (its
+/// replacements receive them too). Methods are thread-safe. Not copyable or movable.
 class INTERPROC_EXPORT ProcessPool {
  public:
   /// Starts `workers` processes (at least 1), each receiving `objects` for TaskContext.
@@ -124,7 +126,7 @@ class INTERPROC_EXPORT ProcessPool {
   /// Queues task `task` with `args`. Throws errc::unknown_entry for a name no INTERPROC_TASK
   /// registered, errc::closed after close() or terminate(), errc::invalid_argument for a
   /// task name or arguments the worker could not be given.
-  TaskFuture submit(std::string_view task, std::vector<std::string> args = {});
+  TaskFuture submit(std::string_view task, const std::vector<std::string>& args = {});
   /// Runs `task` once per input and returns the results in input order. Throws the first
   /// failure in input order (errc::task_failed), after every task has finished.
   std::vector<std::string> map(std::string_view task, const std::vector<std::vector<std::string>>& inputs);

@@ -29,6 +29,23 @@ namespace interproc {
 /// same names.
 enum class StartMethod { fork, spawn };
 
+/// How spawn_child starts a child and ties its lifetime to this process. Every field has a
+/// default, so `SpawnOptions{}` is spawn_child's plain behaviour.
+struct SpawnOptions {
+  /// The start method (StartMethod::fork is POSIX only).
+  StartMethod method = StartMethod::spawn;
+  /// The child is killed when this process dies, however it dies (SIGKILL included).
+  /// Linux: prctl(PR_SET_PDEATHSIG, SIGKILL), which fires when the *thread* that started the
+  /// child ends (prctl(2)): start such children from a thread that lives as long as the
+  /// process. macOS / BSD: a thread in the child waits for the end of a pipe only this
+  /// process can write. Windows: a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE whose
+  /// only handle this process holds; the child's own descendants are in that job too.
+  bool die_with_parent = false;
+  /// The child leads a group of its own so that Child::kill_tree() reaches its descendants:
+  /// POSIX: a new process group (setpgid(2)); Windows: a job object of its own.
+  bool own_process_group = false;
+};
+
 /// @var exit_entry_threw
 /// Exit code of a child whose entry threw (the exception's message is on its stderr).
 
@@ -194,6 +211,18 @@ class INTERPROC_EXPORT Child {
   /// Ends the child now (SIGKILL / TerminateProcess); wait() then returns -9 on every OS.
   /// No effect once it has been waited for.
   void kill();
+  /// Asks the child to end, waits up to `grace`, then kills it; returns its exit code as
+  /// wait() does. POSIX: SIGTERM, then SIGKILL (-15 for a child that SIGTERM ended, -9 for
+  /// one that ignored it). Windows has no request a process must honour (console control
+  /// events reach only console processes of one group), so the child is ended at once with
+  /// TerminateProcess and `grace` is unused (-9). Once waited for, returns the same code.
+  int terminate(std::chrono::milliseconds grace);
+  /// Kills the child and its descendants now. With SpawnOptions::own_process_group: POSIX
+  /// SIGKILL to the child's process group (a descendant that moved to another group escapes);
+  /// Windows TerminateJobObject on its job (also when only die_with_parent made one).
+  /// Without a group or job of its own it kills the child only, as kill(). No effect once
+  /// the child has been waited for.
+  void kill_tree();
 
  private:
   friend struct detail::ChildAccess;
@@ -212,6 +241,15 @@ class INTERPROC_EXPORT Child {
 INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std::string>& args = {},
                                    const std::vector<SharedObject>& objects = {},
                                    StartMethod method = StartMethod::spawn);
+
+/// spawn_child with its lifetime options (see SpawnOptions), for example
+///     spawn_child("work", {}, {queue}, {StartMethod::spawn, true});
+/// Throws as the overload above, and std::system_error naming the call when the OS refuses
+/// the option: prctl(PR_SET_PDEATHSIG), pipe, setpgid, or on Windows CreateJobObjectW /
+/// AssignProcessToJobObject (Windows 7 cannot put a process that is already in a job into
+/// another one).
+INTERPROC_EXPORT Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
+                                   const std::vector<SharedObject>& objects, const SpawnOptions& options);
 
 /// The guard, the first statement of main():
 ///     if (auto code = interproc::child_main(argc, argv)) return *code;

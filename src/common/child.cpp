@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // interproc::Child's rules, written once for every OS over the process seam
 // (common/process_backend.hpp): the destructor waits, a move hands the process over, and
-// waiting is idempotent.
+// waiting is idempotent; terminate() asks, then kills.
 
 #include "common/process_backend.hpp"
 
@@ -33,6 +33,7 @@ void Child::release() noexcept {
     } catch (...) {  // the OS failed the wait: nothing left to wait for
     }
   }
+  detail::release_process(*process_);
   delete std::exchange(process_, nullptr);
 }
 
@@ -54,6 +55,21 @@ void Child::kill() {
   Expects(process_ != nullptr);
   // Once waited for, the pid may belong to another process: never signal it then.
   if (!process_->exit_code) detail::kill_process(*process_);
+}
+
+int Child::terminate(std::chrono::milliseconds grace) {
+  Expects(process_ != nullptr);
+  if (process_->exit_code) return *process_->exit_code;
+  detail::terminate_process(*process_);
+  if (const std::optional<int> code = wait_for(grace)) return *code;
+  kill();
+  return wait();
+}
+
+void Child::kill_tree() {
+  Expects(process_ != nullptr);
+  // As kill(): once waited for, the pid (and a POSIX group id) may be another's.
+  if (!process_->exit_code) detail::kill_process_tree(*process_);
 }
 
 }  // namespace interproc

@@ -27,9 +27,10 @@ void check_segment_name(std::string_view name, std::string_view who) {
   }
   for (std::size_t at = 0; at < name.size(); ++at) {
     if (!is_name_char(name[at])) {
-      fail(errc::invalid_name, prefix + "name \"" + shown + "\" contains '" +
-                                   std::string(name.substr(at, utf8_length_at(name, at))) +
-                                   "'; use letters, digits, '.', '_' and '-'");
+      std::string message = prefix;
+      message.append("name \"").append(shown).append("\" contains '").append(name.substr(at, utf8_length_at(name, at)));
+      message.append("'; use letters, digits, '.', '_' and '-'");
+      fail(errc::invalid_name, message);
     }
   }
   if (name == "." || name == "..") fail(errc::invalid_name, prefix + "name \"" + shown + "\" is reserved");

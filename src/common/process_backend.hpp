@@ -25,6 +25,8 @@ struct ChildProcess {
   long pid = -1;
   ScopedHandle handle;           // the OS's process object where it names processes by one (Windows)
   std::optional<int> exit_code;  // once waited for
+  bool own_group = false;        // POSIX: it leads a process group of its own (pgid == pid)
+  ScopedHandle job;              // Windows: its own job object, for die_with_parent / own_process_group
 };
 
 struct ChildAccess {
@@ -36,12 +38,14 @@ struct ChildAccess {
 // by this process's handles: the backend gives the child its own copies of exactly those
 // (nothing else of the parent's), rewrites the token's handle fields (handle_fields) to the
 // child's values, and passes it on. Throws std::system_error when the OS refuses or the
-// executable cannot be run.
-ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args);
+// executable cannot be run. `options` says how the child's life is tied to this process's
+// (its method is the caller's business).
+ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
+                          const SpawnOptions& options);
 
-// POSIX: forks; the child runs `body` and leaves with _exit(body()). Windows: throws
-// errc::not_supported.
-ChildProcess launch_fork(const std::function<int()>& body);
+// POSIX: forks; the child applies `options`, runs `body` and leaves with _exit(body()).
+// Windows: throws errc::not_supported.
+ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options);
 
 // Waits until `process` ends, or until `deadline` if there is one: its exit code (-N for
 // signal N; -9 after kill_process on every OS), or std::nullopt once the deadline passed.
@@ -50,6 +54,25 @@ std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock
 
 // Ends `process`, which has not been waited for, now (SIGKILL / TerminateProcess).
 void kill_process(const ChildProcess& process);
+
+// Asks `process`, which has not been waited for, to end: POSIX SIGTERM; Windows, which has
+// no such request, ends it as kill_process does.
+void terminate_process(const ChildProcess& process);
+
+// Ends `process` and its descendants now where it has a group (POSIX) or job (Windows) of
+// its own; otherwise as kill_process.
+void kill_process_tree(const ChildProcess& process);
+
+// The Child lets go of `process`, which has ended: Windows lifts kill-on-close from its job,
+// so that closing the job does not end descendants that outlived it (as on POSIX).
+void release_process(ChildProcess& process) noexcept;
+
+// Child side, first thing in a spawn-style child: if the parent asked for die_with_parent
+// (its launch_spawn left a marker in the environment), removes the marker and ties this
+// process's life to the parent's; ends this process at once if the parent is already gone.
+// Throws std::system_error: errc::bad_handle_argument for a marker it cannot use, the OS
+// code when the OS refuses.
+void follow_parent_lifetime();
 
 // Child side: the token text that child_main() found after child_flag, made whole (POSIX:
 // the argument itself; Windows: read from where the parent put it).

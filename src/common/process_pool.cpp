@@ -289,8 +289,11 @@ struct PoolState {
     WorkerSlot& slot = slots[index];
     std::vector<SharedObject> passed{slot.tasks, results, slot.taken};
     passed.insert(passed.end(), objects.begin(), objects.end());
-    slot.child = spawn_child("interproc_pool_worker", {nonce, std::to_string(options.max_tasks_per_worker)}, passed,
-                             options.method);
+    SpawnOptions spawn;
+    spawn.method = options.method;
+    spawn.die_with_parent = true;  // a worker never outlives the pool's process, however it ends
+    slot.child =
+        spawn_child("interproc_pool_worker", {nonce, std::to_string(options.max_tasks_per_worker)}, passed, spawn);
   }
 
   // Under `mutex`: the task's end, success or failure.
@@ -443,10 +446,10 @@ std::exception_ptr unpack_batch(const std::string& task, const std::string& pack
   std::size_t at = first;
   for (std::string& outcome : decode_args(packed)) {
     if (outcome.empty() || outcome[0] != '1') {
-      const std::string why = outcome.empty() ? std::string("no result") : outcome.substr(1);
       if (!failure) {
-        failure = std::make_exception_ptr(
-            std::system_error(make_error_code(errc::task_failed), "ProcessPool: task \"" + task + "\": " + why));
+        std::string message = "ProcessPool: task \"" + task;
+        message.append("\": ").append(outcome.empty() ? std::string("no result") : outcome.substr(1));
+        failure = std::make_exception_ptr(std::system_error(make_error_code(errc::task_failed), message));
       }
     } else {
       results[at] = outcome.substr(1);
@@ -458,7 +461,7 @@ std::exception_ptr unpack_batch(const std::string& task, const std::string& pack
 
 }  // namespace detail
 
-TaskFuture ProcessPool::submit(std::string_view task, std::vector<std::string> args) {
+TaskFuture ProcessPool::submit(std::string_view task, const std::vector<std::string>& args) {
   return detail::submit_payload(*state_, task, detail::encode_args(args), false);
 }
 

@@ -204,6 +204,7 @@ struct ChildContextAccess {
     ChildEntry entry = nullptr;
     std::string name = "?";
     try {
+      follow_parent_lifetime();
       ChildToken token = decode_token(received_token(token_text));
       name = token.entry;
       entry = find_entry(token.entry);
@@ -219,12 +220,12 @@ struct ChildContextAccess {
   // The fork-style start: the context is built in the parent before fork(), so the child
   // only runs the entry; the child leaves with _exit and never destroys the borrowed objects.
   static Child fork(ChildEntry entry, const std::string& name, const std::vector<SharedObject>& objects,
-                    const std::vector<std::string>& args) {
+                    const std::vector<std::string>& args, const SpawnOptions& options) {
     ChildContext context;
     context.objects_->args = args;
     for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
     try {
-      Child child = ChildAccess::make(launch_fork([&] { return execute(entry, name, context); }));
+      Child child = ChildAccess::make(launch_fork([&] { return execute(entry, name, context); }, options));
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
     } catch (...) {
@@ -309,6 +310,13 @@ InterprocessCondition& ChildContext::condition(std::size_t index) {
 
 Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
                   const std::vector<SharedObject>& objects, StartMethod method) {
+  SpawnOptions options;
+  options.method = method;
+  return spawn_child(entry, args, objects, options);
+}
+
+Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
+                  const std::vector<SharedObject>& objects, const SpawnOptions& options) {
   if (guard_marker_present() && !guard_passed.load()) fail(errc::missing_guard, guard_help);
   const ChildEntry found = find_entry(entry);
   if (found == nullptr) {
@@ -320,8 +328,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::record_of(object));
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
-  if (method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args);
-  return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args));
+  if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
+  return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options));
 }
 
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return program_arguments(argc, argv); }

@@ -52,16 +52,24 @@ void close_the_rest(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attr
 
 }  // namespace
 
-InheritPlan::InheritPlan(ChildToken& token) {
+InheritPlan::InheritPlan(ChildToken& token, int watch) {
   const std::vector<std::uint64_t*> fields = handle_fields(token);
-  const int end = first_object + static_cast<int>(fields.size());
-  for (std::uint64_t* field : fields) {
-    ScopedHandle copy(::fcntl(static_cast<int>(*field), F_DUPFD_CLOEXEC, end));
-    if (!copy.valid()) fail_errno(errno, "fcntl(" + std::to_string(*field) + ", F_DUPFD_CLOEXEC)");
-    const int target = first_object + static_cast<int>(pairs_.size());
-    *field = static_cast<std::uint64_t>(target);
-    pairs_.emplace_back(std::move(copy), target);
+  const int end = first_object + static_cast<int>(fields.size()) + (watch >= 0 ? 1 : 0);
+  for (std::uint64_t* field : fields) place(static_cast<int>(*field), end, field);
+  if (watch >= 0) {
+    watch_target_ = first_object + static_cast<int>(pairs_.size());
+    place(watch, end, nullptr);
   }
+}
+
+// Copies `fd` above every target and gives it the next child number, which `field` (if
+// any) then names.
+void InheritPlan::place(int fd, int end, std::uint64_t* field) {
+  ScopedHandle copy(::fcntl(fd, F_DUPFD_CLOEXEC, end));
+  if (!copy.valid()) fail_errno(errno, "fcntl(" + std::to_string(fd) + ", F_DUPFD_CLOEXEC)");
+  const int target = first_object + static_cast<int>(pairs_.size());
+  if (field != nullptr) *field = static_cast<std::uint64_t>(target);
+  pairs_.emplace_back(std::move(copy), target);
 }
 
 void InheritPlan::add_to(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes) const {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // POSIX processes: posix_spawn(3) for the spawn start method, fork(2) for the fork start
-// method, waitpid(2) and kill(2) for Child.
+// method, waitpid(2) and kill(2) for Child; a child's own process group (setpgid(2)) and
+// die_with_parent (lifetime_posix.hpp) on request.
 
 #include "common/fail.hpp"
 #include "common/process_backend.hpp"
 #include "posix/executable_path_posix.hpp"
 #include "posix/handoff_posix.hpp"
+#include "posix/lifetime_posix.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -49,6 +51,14 @@ struct SpawnSetup {
   }
   SpawnSetup(const SpawnSetup&) = delete;
   SpawnSetup& operator=(const SpawnSetup&) = delete;
+  // The child leads a new process group whose id is its pid (posix_spawnattr_setpgroup(3)).
+  void new_process_group() {
+    short flags = 0;
+    check(::posix_spawnattr_getflags(&attributes, &flags), "posix_spawnattr_getflags");
+    check(::posix_spawnattr_setflags(&attributes, static_cast<short>(flags | POSIX_SPAWN_SETPGROUP)),
+          "posix_spawnattr_setflags(POSIX_SPAWN_SETPGROUP)");
+    check(::posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup");
+  }
   static void check(int result, const char* call) {
     if (result != 0) fail_errno(result, call);
   }
@@ -64,14 +74,53 @@ char** process_environment() noexcept {
 #endif
 }
 
-std::vector<std::string> child_environment() {
+// Set in a die_with_parent child's environment: "<parent pid>" or, with a watch
+// descriptor, "<parent pid>:<descriptor>"; read and removed by follow_parent_lifetime().
+constexpr char lifetime_marker_name[] = "INTERPROC_DIE_WITH_PARENT";
+
+bool has_name(std::string_view entry, std::string_view name) noexcept {
+  return entry.size() > name.size() && entry.substr(0, name.size()) == name && entry[name.size()] == '=';
+}
+
+// The parent's environment without either marker, then the guard marker and, when
+// `lifetime` is not empty, the lifetime marker.
+std::vector<std::string> child_environment(const std::string& lifetime) {
   std::vector<std::string> env;
-  const std::string marker_prefix = std::string(guard_marker_name) + "=";
   for (char** entry = process_environment(); entry != nullptr && *entry != nullptr; ++entry) {
-    if (std::string_view(*entry).substr(0, marker_prefix.size()) != marker_prefix) env.emplace_back(*entry);
+    if (!has_name(*entry, guard_marker_name) && !has_name(*entry, lifetime_marker_name)) env.emplace_back(*entry);
   }
-  env.push_back(marker_prefix + "1");
+  env.push_back(std::string(guard_marker_name) + "=1");
+  if (!lifetime.empty()) env.push_back(std::string(lifetime_marker_name) + "=" + lifetime);
   return env;
+}
+
+std::string lifetime_marker(int watch_target) {
+  const std::string pid = std::to_string(::getpid());
+  return watch_target < 0 ? pid : pid + ":" + std::to_string(watch_target);
+}
+
+// A decimal number of at most 9 digits, without sign or leading zero; -1 if it is not one.
+int parse_small_number(std::string_view digits) noexcept {
+  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
+  int value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return -1;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// The fork-style child's half of SpawnOptions, before it runs its entry.
+void apply_in_forked_child(const SpawnOptions& options, pid_t parent, int watch) {
+  if (options.own_process_group) ::setpgid(0, 0);  // the parent sets it too: whichever runs first
+  if (!options.die_with_parent) return;
+  try {
+    die_with_parent(parent, watch);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "interproc: die_with_parent: %s\n", e.what());
+    std::fflush(stderr);
+    ::_exit(exit_bad_child_argument);
+  }
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
@@ -112,21 +161,40 @@ void remove_guard_marker() noexcept {
   ::unsetenv(guard_marker_name);  // NOLINT(concurrency-mt-unsafe): child_main runs before other threads
 }
 
-ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
-  InheritPlan plan(token);
+void follow_parent_lifetime() {
+  const char* value = std::getenv(lifetime_marker_name);  // NOLINT(concurrency-mt-unsafe): before other threads
+  if (value == nullptr) return;
+  const std::string text(value);
+  ::unsetenv(lifetime_marker_name);  // NOLINT(concurrency-mt-unsafe): child_main runs before other threads
+  const std::size_t colon = text.find(':');
+  const int parent = parse_small_number(std::string_view(text).substr(0, colon));
+  const int watch = colon == std::string::npos ? -1 : parse_small_number(std::string_view(text).substr(colon + 1));
+  if (parent <= 0 || (colon != std::string::npos && watch < 0)) {
+    fail(errc::bad_handle_argument, std::string(lifetime_marker_name) + " is malformed: " + shown_prefix(text, 40));
+  }
+  die_with_parent(static_cast<pid_t>(parent), watch);
+}
+
+ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
+                          const SpawnOptions& options) {
+  InheritPlan plan(token, options.die_with_parent ? parent_watch_descriptor() : -1);
   SpawnSetup setup;
   plan.add_to(setup.actions, setup.attributes);
+  if (options.own_process_group) setup.new_process_group();
   std::vector<std::string> argv{path, std::string(child_flag) + encode_token(token)};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<std::string> env = child_environment();
+  std::vector<std::string> env =
+      child_environment(options.die_with_parent ? lifetime_marker(plan.watch_target()) : std::string());
   pid_t pid = -1;
   const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
                                    pointers(argv).data(), pointers(env).data());
   if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ")");
-  return ChildProcess{pid, ScopedHandle(), std::nullopt};
+  return ChildProcess{pid, ScopedHandle(), std::nullopt, options.own_process_group, ScopedHandle()};
 }
 
-ChildProcess launch_fork(const std::function<int()>& body) {
+ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options) {
+  const pid_t parent = ::getpid();
+  const int watch = options.die_with_parent ? parent_watch_descriptor() : -1;
   // Flush first, or the child would write the parent's buffered output a second time.
   std::cout.flush();
   std::cerr.flush();
@@ -136,13 +204,17 @@ ChildProcess launch_fork(const std::function<int()>& body) {
   if (pid == 0) {
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
+    apply_in_forked_child(options, parent, watch);
     const int code = body();
     std::cout.flush();
     std::cerr.flush();
     std::fflush(nullptr);
     ::_exit(code);
   }
-  return ChildProcess{pid, ScopedHandle(), std::nullopt};
+  // setpgid(2): both sides set the group, so it exists whichever runs first. ESRCH / EACCES:
+  // the child got there first and has ended / moved on.
+  if (options.own_process_group) ::setpgid(pid, pid);
+  return ChildProcess{pid, ScopedHandle(), std::nullopt, options.own_process_group, ScopedHandle()};
 }
 
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
@@ -157,10 +229,25 @@ std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock
   }
 }
 
-void kill_process(const ChildProcess& process) {
-  if (::kill(static_cast<pid_t>(process.pid), SIGKILL) != 0 && errno != ESRCH) {
-    fail_errno(errno, "kill(" + std::to_string(process.pid) + ", SIGKILL)");
+namespace {
+// kill(2) of `target` (a pid, or -pgid for a group); ESRCH: it has ended already.
+void send_signal(long target, int signal, const char* name) {
+  if (::kill(static_cast<pid_t>(target), signal) != 0 && errno != ESRCH) {
+    fail_errno(errno, "kill(" + std::to_string(target) + ", " + name + ")");
   }
 }
+}  // namespace
+
+void kill_process(const ChildProcess& process) { send_signal(process.pid, SIGKILL, "SIGKILL"); }
+
+void terminate_process(const ChildProcess& process) { send_signal(process.pid, SIGTERM, "SIGTERM"); }
+
+// The group's id is the child's pid, which no other process can take while the unreaped
+// child holds it.
+void kill_process_tree(const ChildProcess& process) {
+  send_signal(process.own_group ? -process.pid : process.pid, SIGKILL, "SIGKILL");
+}
+
+void release_process(ChildProcess& /*process*/) noexcept {}
 
 }  // namespace interproc::detail

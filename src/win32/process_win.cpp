@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Windows child processes: CreateProcessW of this program's own executable, created
 // suspended until its objects are handed over (handoff_win.cpp), with only the standard
-// handles inherited; WaitForSingleObject and TerminateProcess for Child.
+// handles inherited; WaitForSingleObject and TerminateProcess for Child; a job object of
+// its own for die_with_parent and own_process_group.
 
 #include "common/fail.hpp"
 #include "common/process_backend.hpp"
@@ -181,20 +182,43 @@ class SuspendedChild {
 
   HANDLE process() const noexcept { return info_.hProcess; }
 
-  ChildProcess resume(const std::string& shown) {
+  // Lets the child run; it is then `job`'s (if valid) as well as the returned process's.
+  ChildProcess resume(const std::string& shown, ScopedHandle job) {
     if (::ResumeThread(info_.hThread) == static_cast<DWORD>(-1)) fail_last_error("ResumeThread", shown);
     ::CloseHandle(info_.hThread);
     const HANDLE process = std::exchange(info_.hProcess, nullptr);
-    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt};
+    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt, false,
+                        std::move(job)};
   }
 
  private:
   PROCESS_INFORMATION info_;
 };
 
-// Puts `token` (with the child's handle values) where the child finds it: a new bootstrap
-// section named after `id`, owner-only like the named segments, that the child holds a
-// handle to; this process's own handle is closed on return.
+// One job per child, made only when SpawnOptions asks for one: a job per parent would put
+// every die_with_parent child into one job, which kill_tree() could not end child by child.
+// CreateJobObjectW with no attributes gives a handle that is not inheritable, and the job has
+// no name, so this process holds its only handle. die_with_parent: the system ends every
+// process in the job when its last handle closes (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE), and
+// this process's handles close however it dies. The child is assigned while it is still
+// suspended, so it runs no code outside the job, and its descendants are in it too.
+ScopedHandle job_for(HANDLE child, const SpawnOptions& options) {
+  if (!options.die_with_parent && !options.own_process_group) return ScopedHandle();
+  ScopedHandle job(from_handle(::CreateJobObjectW(nullptr, nullptr)));
+  if (!job.valid()) fail_last_error("CreateJobObjectW", "child " + std::to_string(::GetProcessId(child)));
+  if (options.die_with_parent) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (!::SetInformationJobObject(as_handle(job.get()), JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+      fail_last_error("SetInformationJobObject", "JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE");
+    }
+  }
+  // Windows 7 refuses a process that is in a job already (no nested jobs before Windows 8).
+  if (!::AssignProcessToJobObject(as_handle(job.get()), child)) {
+    fail_last_error("AssignProcessToJobObject", "child " + std::to_string(::GetProcessId(child)));
+  }
+  return job;
+}
 
 }  // namespace
 
@@ -205,7 +229,8 @@ bool guard_marker_present() noexcept {
 
 void remove_guard_marker() noexcept { ::SetEnvironmentVariableW(wide_marker.data(), nullptr); }
 
-ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args) {
+ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
+                          const SpawnOptions& options) {
   const std::string shown = quoted(path);
   const std::wstring application = to_utf16(path);
   std::wstring environment = environment_block();
@@ -246,11 +271,12 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
     fail_last_error("CreateProcessW", shown);
   }
   SuspendedChild child(info);  // terminated if anything below throws
+  ScopedHandle job = job_for(child.process(), options);
   hand_over(child.process(), boot_argument, std::move(token));
-  return child.resume(shown);
+  return child.resume(shown, std::move(job));
 }
 
-ChildProcess launch_fork(const std::function<int()>& /*body*/) {
+ChildProcess launch_fork(const std::function<int()>& /*body*/, const SpawnOptions& /*options*/) {
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
 }
 
@@ -289,5 +315,32 @@ void kill_process(const ChildProcess& process) {
     throw_win32(error, "TerminateProcess(child " + std::to_string(process.pid) + ")");
   }
 }
+
+}  // namespace interproc::detail
+
+namespace interproc::detail {
+
+// There is no request to end that every process honours: GenerateConsoleCtrlEvent reaches
+// only console processes of one process group sharing this console, and WM_CLOSE only
+// windows. So terminate() ends the child at once.
+void terminate_process(const ChildProcess& process) { kill_process(process); }
+
+void kill_process_tree(const ChildProcess& process) {
+  if (!process.job.valid()) return kill_process(process);
+  if (!::TerminateJobObject(as_handle(process.job.get()), killed_exit_code)) {
+    fail_last_error("TerminateJobObject", "child " + std::to_string(process.pid) + "'s job");
+  }
+}
+
+// Closing the job must not end descendants that outlived the child (they would live on under
+// POSIX), so kill-on-close is lifted first; if that fails they end with the job.
+void release_process(ChildProcess& process) noexcept {
+  if (!process.job.valid()) return;
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+  ::SetInformationJobObject(as_handle(process.job.get()), JobObjectExtendedLimitInformation, &limits, sizeof limits);
+}
+
+// A Windows child dies with its parent through its job (job_for): nothing to do in the child.
+void follow_parent_lifetime() {}
 
 }  // namespace interproc::detail

@@ -39,6 +39,14 @@ inline std::vector<StartMethod> start_methods() {
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).
 [[noreturn]] void die_abruptly();
+// Whether process `pid` is running; a POSIX zombie (ended, not reaped) counts as gone.
+bool process_exists(long pid);
+// Ends process `pid` (SIGKILL / TerminateProcess), for a process no Child owns.
+void kill_by_pid(long pid);
+// POSIX: this process ignores SIGTERM from now on. Windows: nothing (there is no such request).
+void ignore_terminate_request();
+// POSIX: this process exits with `code` on SIGTERM. Windows: nothing.
+void exit_on_terminate_request(int code);
 
 }  // namespace interproc::test
 

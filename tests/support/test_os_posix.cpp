@@ -4,11 +4,20 @@
 #include <cerrno>
 #include <cstdio>
 #include <csignal>
+#include <cstring>
+#include <string>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__APPLE__) || defined(__FreeBSD__)
+#include <sys/types.h>
+#include <sys/sysctl.h>
+#endif
+#if defined(__FreeBSD__)
+#include <sys/user.h>
+#endif
 
 namespace interproc::test {
 
@@ -44,6 +53,47 @@ void hang() {
 void die_abruptly() {
   ::kill(::getpid(), SIGKILL);
   ::_exit(99);
+}
+
+namespace {
+int terminate_exit_code = 0;
+extern "C" void exit_on_sigterm(int) { ::_exit(terminate_exit_code); }
+
+#if defined(__linux__)
+bool is_zombie(long pid) {
+  // proc(5): the state is the field after the last ')' of /proc/PID/stat.
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return true;  // gone meanwhile
+  char text[512] = {};
+  const std::size_t length = std::fread(text, 1, sizeof text - 1, f);
+  std::fclose(f);
+  const char* paren = std::strrchr(text, ')');
+  return length == 0 || paren == nullptr || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+#else
+bool is_zombie(long pid) {
+  int query[] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
+  struct kinfo_proc info {};
+  std::size_t size = sizeof info;
+  if (::sysctl(query, 4, &info, &size, nullptr, 0) != 0 || size != sizeof info) return true;
+#if defined(__APPLE__)
+  return info.kp_proc.p_stat == SZOMB;
+#else
+  return info.ki_stat == SZOMB;
+#endif
+}
+#endif
+}  // namespace
+
+bool process_exists(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 && !is_zombie(pid); }
+
+void kill_by_pid(long pid) { ::kill(static_cast<pid_t>(pid), SIGKILL); }
+
+void ignore_terminate_request() { ::signal(SIGTERM, SIG_IGN); }
+
+void exit_on_terminate_request(int code) {
+  terminate_exit_code = code;
+  ::signal(SIGTERM, &exit_on_sigterm);
 }
 
 }  // namespace interproc::test

@@ -240,3 +240,26 @@ bool plant_world_writable_segment(const std::string&) { return false; }
 std::optional<bool> segment_created_by_other_user(const std::string&) { return std::nullopt; }
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+bool process_exists(long pid) {
+  const HANDLE process = OpenProcess(SYNCHRONIZE, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr) return false;
+  const bool running = WaitForSingleObject(process, 0) == WAIT_TIMEOUT;
+  CloseHandle(process);
+  return running;
+}
+
+void kill_by_pid(long pid) {
+  const HANDLE process = OpenProcess(PROCESS_TERMINATE, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr) return;
+  TerminateProcess(process, 9);
+  CloseHandle(process);
+}
+
+void ignore_terminate_request() {}
+
+void exit_on_terminate_request(int /*code*/) {}
+
+}  // namespace interproc::test
