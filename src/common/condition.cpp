@@ -7,47 +7,33 @@
 
 #include <interproc/condition.hpp>
 
-#include "common/name_rules.hpp"
 #include "common/waiting.hpp"
 
 namespace interproc {
 namespace detail {
 namespace {
 
-struct ConditionWords {
-  ObjectHeader header;
-  WaitWord notifications;
-};
-
-ConditionWords& words(const InterprocessCondition& c) { return words_of<ConditionWords>(WaitAccess::state(c)); }
-native_handle companion(const InterprocessCondition& c) { return companion_of(WaitAccess::state(c), 0); }
-
-InterprocessCondition make_condition(const std::string* name) {
-  WaitState state = create_wait_state(condition_layout, name);
-  publish(state, condition_layout);
-  return WaitAccess::make<InterprocessCondition>(std::move(state));
-}
 
 void notify(const InterprocessCondition& c, std::uint32_t count) {
-  WaitWord& word = words(c).notifications;
+  WaitWord& word = one_word(c);
   word.value.fetch_add(1, std::memory_order_seq_cst);
-  wake(word, companion(c), count);
+  wake(word, one_companion(c), count);
 }
 
 }  // namespace
 
-const WaitLayout condition_layout{0x444e4349, sizeof(ConditionWords), 1, "InterprocessCondition"};  // "ICND"
+const WaitLayout condition_layout{0x444e4349, sizeof(OneWord), 1, "InterprocessCondition"};  // "ICND"
 
 }  // namespace detail
 
 using detail::WaitAccess;
 
-InterprocessCondition InterprocessCondition::create() { return detail::make_condition(nullptr); }
+InterprocessCondition InterprocessCondition::create() {
+  return detail::make_waiting<InterprocessCondition>(detail::condition_layout, std::nullopt, [](detail::WaitState&) {});
+}
 
 InterprocessCondition InterprocessCondition::create_named(std::string_view name) {
-  detail::check_segment_name(name);
-  const std::string text(name);
-  return detail::make_condition(&text);
+  return detail::make_waiting<InterprocessCondition>(detail::condition_layout, name, [](detail::WaitState&) {});
 }
 
 InterprocessCondition InterprocessCondition::open_named(std::string_view name) {
@@ -61,15 +47,15 @@ void InterprocessCondition::notify_one() { detail::notify(*this, 1); }
 void InterprocessCondition::notify_all() { detail::notify(*this, detail::wake_all); }
 
 std::uint32_t InterprocessCondition::take_ticket() const {
-  return detail::words(*this).notifications.value.load(std::memory_order_seq_cst);
+  return detail::one_word(*this).value.load(std::memory_order_seq_cst);
 }
 
 bool InterprocessCondition::sleep_on_ticket(std::uint32_t ticket, std::chrono::milliseconds timeout) {
-  detail::WaitWord& word = detail::words(*this).notifications;
+  detail::WaitWord& word = detail::one_word(*this);
   const auto deadline = detail::deadline_after(timeout);
   while (word.value.load(std::memory_order_seq_cst) == ticket) {
     if (deadline && detail::Clock::now() >= *deadline) return false;
-    detail::wait_on(word, detail::companion(*this), ticket, deadline);
+    detail::wait_on(word, detail::one_companion(*this), ticket, deadline);
   }
   return true;
 }

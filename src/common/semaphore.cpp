@@ -5,20 +5,11 @@
 #include <interproc/semaphore.hpp>
 
 #include "common/fail.hpp"
-#include "common/name_rules.hpp"
 #include "common/waiting.hpp"
 
 namespace interproc {
 namespace detail {
 namespace {
-
-struct SemaphoreWords {
-  ObjectHeader header;
-  WaitWord count;
-};
-
-SemaphoreWords& words(const InterprocessSemaphore& s) { return words_of<SemaphoreWords>(WaitAccess::state(s)); }
-native_handle companion(const InterprocessSemaphore& s) { return companion_of(WaitAccess::state(s), 0); }
 
 void check_count(std::uint64_t count) {
   if (count > InterprocessSemaphore::max()) {
@@ -27,30 +18,27 @@ void check_count(std::uint64_t count) {
   }
 }
 
-InterprocessSemaphore make_semaphore(const std::string* name, std::uint32_t initial) {
+InterprocessSemaphore make_semaphore(std::optional<std::string_view> name, std::uint32_t initial) {
   check_count(initial);
-  WaitState state = create_wait_state(semaphore_layout, name);
-  words_of<SemaphoreWords>(state).count.value.store(initial, std::memory_order_relaxed);
-  publish(state, semaphore_layout);
-  return WaitAccess::make<InterprocessSemaphore>(std::move(state));
+  return make_waiting<InterprocessSemaphore>(semaphore_layout, name, [initial](WaitState& state) {
+    words_of<OneWord>(state).word.value.store(initial, std::memory_order_relaxed);
+  });
 }
 
 }  // namespace
 
-const WaitLayout semaphore_layout{0x4d455349, sizeof(SemaphoreWords), 1, "InterprocessSemaphore"};  // "ISEM"
+const WaitLayout semaphore_layout{0x4d455349, sizeof(OneWord), 1, "InterprocessSemaphore"};  // "ISEM"
 
 }  // namespace detail
 
 using detail::WaitAccess;
 
 InterprocessSemaphore InterprocessSemaphore::create(std::uint32_t initial) {
-  return detail::make_semaphore(nullptr, initial);
+  return detail::make_semaphore(std::nullopt, initial);
 }
 
 InterprocessSemaphore InterprocessSemaphore::create_named(std::string_view name, std::uint32_t initial) {
-  detail::check_segment_name(name);
-  const std::string text(name);
-  return detail::make_semaphore(&text, initial);
+  return detail::make_semaphore(name, initial);
 }
 
 InterprocessSemaphore InterprocessSemaphore::open_named(std::string_view name) {
@@ -60,7 +48,7 @@ InterprocessSemaphore InterprocessSemaphore::open_named(std::string_view name) {
 bool InterprocessSemaphore::remove_named(std::string_view name) { return detail::remove_wait_name(name); }
 
 bool InterprocessSemaphore::try_acquire() {
-  std::atomic<std::uint32_t>& count = detail::words(*this).count.value;
+  std::atomic<std::uint32_t>& count = detail::one_word(*this).value;
   std::uint32_t now = count.load(std::memory_order_relaxed);
   while (now != 0) {
     if (count.compare_exchange_weak(now, now - 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
@@ -72,25 +60,25 @@ void InterprocessSemaphore::acquire() { try_acquire_for(std::chrono::millisecond
 
 bool InterprocessSemaphore::try_acquire_for(std::chrono::milliseconds timeout) {
   const auto deadline = detail::deadline_after(timeout);
-  detail::WaitWord& count = detail::words(*this).count;
+  detail::WaitWord& count = detail::one_word(*this);
   while (!try_acquire()) {
     if (deadline && detail::Clock::now() >= *deadline) return false;
-    detail::wait_on(count, detail::companion(*this), 0, deadline);
+    detail::wait_on(count, detail::one_companion(*this), 0, deadline);
   }
   return true;
 }
 
 void InterprocessSemaphore::release(std::uint32_t units) {
-  detail::WaitWord& count = detail::words(*this).count;
+  detail::WaitWord& count = detail::one_word(*this);
   std::uint32_t now = count.value.load(std::memory_order_relaxed);
   do {
     detail::check_count(std::uint64_t{now} + units);
   } while (!count.value.compare_exchange_weak(now, now + units, std::memory_order_seq_cst, std::memory_order_relaxed));
-  if (units != 0) detail::wake(count, detail::companion(*this), units);
+  if (units != 0) detail::wake(count, detail::one_companion(*this), units);
 }
 
 std::uint32_t InterprocessSemaphore::value() const {
-  return detail::words(*this).count.value.load(std::memory_order_relaxed);
+  return detail::one_word(*this).value.load(std::memory_order_relaxed);
 }
 
 }  // namespace interproc

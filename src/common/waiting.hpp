@@ -3,6 +3,7 @@
 // What the waiting objects (event, semaphore, condition, queue) share: how their state is
 // made, opened by name, received by a child, and reached from the public classes.
 
+#include "common/name_rules.hpp"
 #include "common/wait_backend.hpp"
 
 #include <interproc/shared_queue.hpp>
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,6 +93,30 @@ struct WaitAccess {
     for (ScopedHandle& companion : alias.state_->companions) (void)companion.release();
   }
 };
+
+// The shared words of the kinds with one wait word: event (0 clear, 1 set), semaphore (the
+// count), condition (the notification count).
+struct OneWord {
+  ObjectHeader header;
+  WaitWord word;
+};
+inline WaitWord& one_word(const WaitingObject& object) { return words_of<OneWord>(WaitAccess::state(object)).word; }
+inline native_handle one_companion(const WaitingObject& object) { return companion_of(WaitAccess::state(object), 0); }
+
+// A new object of `Object`, named when `name` is given: made, set up by init(state), then
+// published.
+template <class Object, class Init>
+Object make_waiting(const WaitLayout& layout, std::optional<std::string_view> name, Init init) {
+  std::string text;
+  if (name) {
+    check_segment_name(*name, layout.name);
+    text = std::string(*name);
+  }
+  WaitState state = create_wait_state(layout, name ? &text : nullptr);
+  init(state);
+  publish(state, layout);
+  return WaitAccess::make<Object>(std::move(state));
+}
 
 // A queue from parts received from a parent (or borrowed by a fork child): throws
 // errc::bad_handle_argument unless its ring holds items of `item_size` bytes.
