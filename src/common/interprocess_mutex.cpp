@@ -59,7 +59,7 @@ InterprocessMutex::~InterprocessMutex() { release_state(state_); }
 
 LockResult InterprocessMutex::lock() {
   Expects(state_ != nullptr);  // a moved-from mutex
-  return *MutexAccess::record(*this, detail::lock_state(*state_, std::nullopt));
+  return MutexAccess::record(*this, detail::lock_state(*state_));
 }
 
 bool InterprocessMutex::try_lock() {
@@ -69,7 +69,7 @@ bool InterprocessMutex::try_lock() {
 
 bool InterprocessMutex::try_lock_for(std::chrono::milliseconds timeout) {
   Expects(state_ != nullptr);
-  return MutexAccess::record(*this, detail::lock_state(*state_, detail::deadline_after(timeout))).has_value();
+  return MutexAccess::record(*this, detail::lock_state_until(*state_, detail::deadline_after(timeout))).has_value();
 }
 
 void InterprocessMutex::unlock() {

@@ -53,7 +53,8 @@ MutexState create_mutex_state(const std::string* name);
 MutexState open_mutex_state(const std::string& name);
 // Blocks until the calling thread holds the lock, or until `deadline` (std::nullopt: no
 // deadline); the result is std::nullopt when the deadline passed first.
-std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline);
+LockResult lock_state(MutexState& state);
+std::optional<LockResult> lock_state_until(MutexState& state, std::optional<Clock::time_point> deadline);
 std::optional<LockResult> try_lock_state(MutexState& state);
 // Both throw errc::not_owner unless the calling thread holds the lock.
 void unlock_state(MutexState& state);
@@ -161,6 +162,10 @@ struct MutexAccess {
   // Notes an acquisition's result for previous_owner_died(); passes it on unchanged.
   static std::optional<LockResult> record(InterprocessMutex& m, std::optional<LockResult> result) noexcept {
     if (result) m.previous_owner_died_ = *result == LockResult::owner_died;
+    return result;
+  }
+  static LockResult record(InterprocessMutex& m, LockResult result) noexcept {
+    m.previous_owner_died_ = result == LockResult::owner_died;
     return result;
   }
 };

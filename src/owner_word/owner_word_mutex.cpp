@@ -107,7 +107,9 @@ MutexState attach_mutex_state(SharedSegment words, const std::vector<native_hand
 
 void retire_state(MutexState&) noexcept {}
 
-std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline) {
+LockResult lock_state(MutexState& state) { return *lock_state_until(state, std::nullopt); }
+
+std::optional<LockResult> lock_state_until(MutexState& state, std::optional<Clock::time_point> deadline) {
   OwnerWordState& s = words(state);
   const std::uint64_t me = current_owner_id();
   if (try_claim(s, 0, me)) return with_pending_report(s.owner_died, LockResult::acquired);

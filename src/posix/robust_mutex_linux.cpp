@@ -126,9 +126,14 @@ MutexState open_mutex_state(const std::string& name) {
   return MutexState{open_mutex_words<RobustState>(name), ScopedHandle()};
 }
 
-std::optional<LockResult> lock_state(MutexState& state, std::optional<Clock::time_point> deadline) {
+LockResult lock_state(MutexState& state) {
   RobustState& s = robust(state);
-  if (!deadline) return interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock");
+  return *interpret(s, ::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock");
+}
+
+std::optional<LockResult> lock_state_until(MutexState& state, std::optional<Clock::time_point> deadline) {
+  if (!deadline) return lock_state(state);
+  RobustState& s = robust(state);
   const timespec until = monotonic_time(*deadline);
   return interpret(s, ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &until), "pthread_mutex_clocklock");
 }
