@@ -7,6 +7,8 @@ of several rounds:
   lock_contended_2p python_mp    2 Processes adding 1 to a Value('l') under get_lock()
   spawn_join        python_spawn start + join of a Process that touches a Value ('spawn')
   spawn_join        python_fork  the same with the 'fork' start method
+  queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
+  pingpong          python_mp    a round trip through two Events
   pool_map_tiny     python_pool_spawn / python_pool_fork: Pool(4).map of tasks that return
                     their argument, on a warm pool (us per task)
 Only the work is timed, never this interpreter's own start.
@@ -81,6 +83,49 @@ def pool_us_per_task(pool, tasks):
     return (time.perf_counter() - start) / tasks * 1e6
 
 
+def queue_producer(q, n):
+    item = bytes(64)
+    for _ in range(n):
+        q.put(item)
+
+
+def queue_ns(ctx, producers, items):
+    """ns per 64-byte item from `producers` processes to this one through a Queue."""
+    q = ctx.Queue(1024)
+    workers = [ctx.Process(target=queue_producer, args=(q, items // producers)) for _ in range(producers)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for _ in range(items // producers * producers):
+        q.get()
+    elapsed = time.perf_counter() - start
+    for w in workers:
+        w.join()
+    return elapsed / items * 1e9
+
+
+def pong(ping, pong_event, trips):
+    for _ in range(trips):
+        ping.wait()
+        ping.clear()
+        pong_event.set()
+
+
+def pingpong_ns(ctx, trips):
+    """ns per round trip through two Events."""
+    ping, pong_event = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=pong, args=(ping, pong_event, trips))
+    p.start()
+    start = time.perf_counter()
+    for _ in range(trips):
+        ping.set()
+        pong_event.wait()
+        pong_event.clear()
+    elapsed = time.perf_counter() - start
+    p.join()
+    return elapsed / trips * 1e9
+
+
 def main():
     quick = "--quick" in sys.argv[1:]
     rounds = 5 if quick else 7
@@ -100,6 +145,14 @@ def main():
         start_join_us(ctx, value, 1)  # warm up: the resource tracker, imports, page cache
         report("spawn_join", f"python_{method}", "us_per_child",
                statistics.median(start_join_us(ctx, value, children[method]) for _ in range(rounds)))
+
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    items = 20000 if quick else 100000
+    for producers, case in ((1, "queue_1p1c"), (4, "queue_4p1c")):
+        report(case, "python_mp", "ns_per_item",
+               statistics.median(queue_ns(ctx, producers, items) for _ in range(rounds)))
+    report("pingpong", "python_mp", "ns_per_round_trip",
+           statistics.median(pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
 
     tasks = 2000 if quick else 10000
     for method in ("spawn", "fork"):

@@ -89,4 +89,13 @@ std::vector<LockImpl> platform_locks();                        // pthread_robust
 std::vector<LockImpl> boost_locks();                           // boost, or none
 std::vector<SpawnImpl> spawn_floors(const std::string& self);  // bare starts of `self exit_now_flag`
 
+// The messaging floors: a pipe between this process and forked children. Each returns ns
+// per item (64-byte writes from `producers` children, read here) or per round trip.
+struct MessageFloor {
+  std::string name;
+  double (*ns_per_item)(int producers, long items);  // nullptr where there is none
+  double (*ns_per_round_trip)(long trips);
+};
+std::vector<MessageFloor> message_floors();  // pipe_floor (POSIX), none on Windows
+
 }  // namespace bench

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 extern char** environ;
 
@@ -103,5 +104,72 @@ std::vector<LockImpl> platform_locks() {
 std::vector<SpawnImpl> spawn_floors(const std::string& self) {
   return {{"posix_spawn_floor", [self] { posix_spawn_and_wait(self); }}, {"fork_floor", fork_and_wait}};
 }
+
+namespace {
+
+// Reads or writes exactly `size` bytes.
+void transfer_all(int fd, void* data, std::size_t size, bool write) {
+  auto* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = write ? ::write(fd, bytes, size) : ::read(fd, bytes, size);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), write ? "write" : "read");
+    }
+    bytes += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+double pipe_items(int producers, long items) {
+  int ends[2];
+  if (::pipe(ends) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  std::vector<pid_t> children;
+  const std::int64_t start = now_ns();
+  for (int p = 0; p < producers; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(ends[0]);
+      char item[64] = {1};
+      for (long i = 0; i < items / producers; ++i) transfer_all(ends[1], item, sizeof item, true);
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(ends[1]);
+  char item[64];
+  for (long i = 0; i < items / producers * producers; ++i) transfer_all(ends[0], item, sizeof item, false);
+  const double ns = static_cast<double>(now_ns() - start) / static_cast<double>(items);
+  ::close(ends[0]);
+  for (pid_t pid : children) wait_zero(pid, "pipe_floor");
+  return ns;
+}
+
+double pipe_round_trips(long trips) {
+  int to_child[2], to_parent[2];
+  if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  const pid_t pid = ::fork();
+  char byte = 1;
+  if (pid == 0) {
+    for (long i = 0; i < trips; ++i) {
+      transfer_all(to_child[0], &byte, 1, false);
+      transfer_all(to_parent[1], &byte, 1, true);
+    }
+    ::_exit(0);
+  }
+  const std::int64_t start = now_ns();
+  for (long i = 0; i < trips; ++i) {
+    transfer_all(to_child[1], &byte, 1, true);
+    transfer_all(to_parent[0], &byte, 1, false);
+  }
+  const double ns = static_cast<double>(now_ns() - start) / static_cast<double>(trips);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
+  wait_zero(pid, "pipe_floor");
+  return ns;
+}
+
+}  // namespace
+
+std::vector<MessageFloor> message_floors() { return {{"pipe_floor", &pipe_items, &pipe_round_trips}}; }
 
 }  // namespace bench

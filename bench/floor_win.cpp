@@ -116,4 +116,6 @@ std::vector<SpawnImpl> spawn_floors(const std::string&) {
   return {{"createprocess_floor", [path = own_path()] { create_process_and_wait(path); }}};
 }
 
+std::vector<MessageFloor> message_floors() { return {}; }
+
 }  // namespace bench

@@ -298,7 +298,85 @@ void pool_map_tiny(const Settings& s) {
   run_case("pool_map_tiny", "us_per_task", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
 }
 
+// ---- messaging: queue_1p1c, queue_4p1c (ns per 64-byte item), pingpong (ns per round trip) ----
+
+struct Item64 {
+  char bytes[64];
+};
+
+struct MessageImpl {
+  std::string name;
+  std::function<double()> measure;
+};
+
+double interproc_queue_ns(int producers, long items) {
+  auto q = interproc::SharedQueue<Item64>::create(1024);
+  std::vector<interproc::Child> children;
+  const std::int64_t start = bench::now_ns();
+  for (int p = 0; p < producers; ++p)
+    children.push_back(interproc::spawn_child("bench_queue_producer", {std::to_string(items / producers)}, {q},
+                                              bench::has_fork ? StartMethod::fork : StartMethod::spawn));
+  for (long i = 0; i < items / producers * producers; ++i) {
+    if (!q.pop()) throw std::runtime_error("queue closed early");
+  }
+  const double ns = static_cast<double>(bench::now_ns() - start) / static_cast<double>(items);
+  for (auto& c : children) c.wait();
+  return ns;
+}
+
+double interproc_pingpong_ns(long trips) {
+  auto ping = interproc::InterprocessEvent::create();
+  auto pong = interproc::InterprocessEvent::create();
+  interproc::Child child = interproc::spawn_child("bench_pong", {std::to_string(trips)}, {ping, pong},
+                                                  bench::has_fork ? StartMethod::fork : StartMethod::spawn);
+  const std::int64_t start = bench::now_ns();
+  for (long i = 0; i < trips; ++i) {
+    ping.set();
+    pong.wait();
+    pong.clear();
+  }
+  const double ns = static_cast<double>(bench::now_ns() - start) / static_cast<double>(trips);
+  child.wait();
+  return ns;
+}
+
+void messaging(const Settings& s) {
+  const long items = s.children >= 50 ? 200000 : 40000;
+  const long trips = s.children >= 50 ? 20000 : 4000;
+  for (int producers : {1, 4}) {
+    std::vector<MessageImpl> impls{{"interproc", [=] { return interproc_queue_ns(producers, items); }}};
+    for (const auto& floor : bench::message_floors())
+      impls.push_back({floor.name, [=] { return floor.ns_per_item(producers, items); }});
+    run_case(producers == 1 ? "queue_1p1c" : "queue_4p1c", "ns_per_item", impls, s.rounds,
+             [](const MessageImpl& impl) { return impl.measure(); });
+  }
+  std::vector<MessageImpl> impls{{"interproc", [=] { return interproc_pingpong_ns(trips); }}};
+  for (const auto& floor : bench::message_floors())
+    impls.push_back({floor.name, [=] { return floor.ns_per_round_trip(trips); }});
+  run_case("pingpong", "ns_per_round_trip", impls, s.rounds, [](const MessageImpl& impl) { return impl.measure(); });
+}
+
 }  // namespace
+
+// Pushes args[0] 64-byte items into queue 0.
+INTERPROC_CHILD_ENTRY(bench_queue_producer) {
+  auto& q = ctx.queue<Item64>(0);
+  const Item64 item{{1}};
+  for (long i = 0, n = std::stol(ctx.args().at(0)); i < n; ++i) q.push(item);
+  return 0;
+}
+
+// Answers args[0] pings: waits for event 0, clears it, sets event 1.
+INTERPROC_CHILD_ENTRY(bench_pong) {
+  auto& ping = ctx.event(0);
+  auto& pong = ctx.event(1);
+  for (long i = 0, n = std::stol(ctx.args().at(0)); i < n; ++i) {
+    ping.wait();
+    ping.clear();
+    pong.set();
+  }
+  return 0;
+}
 
 INTERPROC_TASK(bench_echo) { return ctx.args().at(0); }
 INTERPROC_CHILD_ENTRY(bench_echo_child) { return 0; }
@@ -307,8 +385,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], bench::exit_now_flag) == 0) return 0;  // the floors' child
   if (auto code = interproc::child_main(argc, argv)) return *code;
 
-  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p", "spawn_join",
-                                           "pool_map_tiny"};
+  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p",
+                                           "spawn_join",         "pool_map_tiny",    "messaging"};
   Settings settings = full_settings;
   std::vector<std::string> cases;
   for (int i = 1; i < argc; ++i) {
@@ -319,7 +397,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: interproc_bench [--quick] "
-                   "[segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join|pool_map_tiny...]\n");
+                   "[segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join|pool_map_tiny|messaging...]\n");
       return 2;
     }
   }
@@ -334,6 +412,7 @@ int main(int argc, char** argv) {
     if (wanted("lock_contended_2p")) lock_contended(settings, locks, ns_per_op);
     if (wanted("spawn_join")) spawn_join(settings, argv[0]);
     if (wanted("pool_map_tiny")) pool_map_tiny(settings);
+    if (wanted("messaging")) messaging(settings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "interproc_bench: %s\n", e.what());
     return 1;
