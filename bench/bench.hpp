@@ -96,6 +96,7 @@ struct MessageFloor {
   double (*ns_per_item)(int producers, long items);  // nullptr where there is none
   double (*ns_per_round_trip)(long trips);
 };
-std::vector<MessageFloor> message_floors();  // pipe_floor (POSIX), none on Windows
+std::vector<MessageFloor> message_floors();   // pipe_floor (POSIX), none on Windows
+std::vector<MessageFloor> boost_messaging();  // boost message_queue / interprocess_condition (POSIX), or none
 
 }  // namespace bench

@@ -347,12 +347,16 @@ void messaging(const Settings& s) {
     std::vector<MessageImpl> impls{{"interproc", [=] { return interproc_queue_ns(producers, items); }}};
     for (const auto& floor : bench::message_floors())
       impls.push_back({floor.name, [=] { return floor.ns_per_item(producers, items); }});
+    for (const auto& peer : bench::boost_messaging())
+      impls.push_back({peer.name, [=] { return peer.ns_per_item(producers, items); }});
     run_case(producers == 1 ? "queue_1p1c" : "queue_4p1c", "ns_per_item", impls, s.rounds,
              [](const MessageImpl& impl) { return impl.measure(); });
   }
   std::vector<MessageImpl> impls{{"interproc", [=] { return interproc_pingpong_ns(trips); }}};
   for (const auto& floor : bench::message_floors())
     impls.push_back({floor.name, [=] { return floor.ns_per_round_trip(trips); }});
+  for (const auto& peer : bench::boost_messaging())
+    impls.push_back({peer.name, [=] { return peer.ns_per_round_trip(trips); }});
   run_case("pingpong", "ns_per_round_trip", impls, s.rounds, [](const MessageImpl& impl) { return impl.measure(); });
 }
 

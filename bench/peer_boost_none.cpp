@@ -7,5 +7,6 @@
 namespace bench {
 
 std::vector<LockImpl> boost_locks() { return {}; }
+std::vector<MessageFloor> boost_messaging() { return {}; }
 
 }  // namespace bench
