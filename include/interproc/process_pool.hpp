@@ -20,6 +20,8 @@ namespace interproc {
 /// they were given to the ProcessPool constructor.
 class TaskContext {
  public:
+  /// The context of one task, made by the worker: `child`'s objects from `first_object` on
+  /// are the pool's.
   explicit TaskContext(ChildContext& child, std::size_t first_object, std::vector<std::string> args)
       : child_(child), first_(first_object), args_(std::move(args)) {}
 
@@ -30,18 +32,25 @@ class TaskContext {
   /// The pool's object `index`, as ChildContext gives it (errc::wrong_object_kind if it is
   /// another kind or type, or past the end).
   SharedSegment& segment(std::size_t index) { return child_.segment(at(index)); }
+  /// The pool's object `index` as an InterprocessMutex (see segment()).
   InterprocessMutex& mutex(std::size_t index) { return child_.mutex(at(index)); }
+  /// The pool's object `index` as an InterprocessEvent (see segment()).
   InterprocessEvent& event(std::size_t index) { return child_.event(at(index)); }
+  /// The pool's object `index` as an InterprocessSemaphore (see segment()).
   InterprocessSemaphore& semaphore(std::size_t index) { return child_.semaphore(at(index)); }
+  /// The pool's object `index` as an InterprocessCondition (see segment()).
   InterprocessCondition& condition(std::size_t index) { return child_.condition(at(index)); }
+  /// The pool's object `index` as a SharedValue<T> of exactly this T (see segment()).
   template <class T>
   SharedValue<T>& value(std::size_t index) {
     return child_.value<T>(at(index));
   }
+  /// The pool's object `index` as a SharedArray<T> of exactly this T (see segment()).
   template <class T>
   SharedArray<T>& array(std::size_t index) {
     return child_.array<T>(at(index));
   }
+  /// The pool's object `index` as a SharedQueue<T> of exactly this T (see segment()).
   template <class T>
   SharedQueue<T>& queue(std::size_t index) {
     return child_.queue<T>(at(index));
@@ -79,6 +88,7 @@ struct PoolState;
 /// says how, with the exit code or signal). Copyable; get() may be called more than once.
 class TaskFuture {
  public:
+  /// The future of one submitted task (made by ProcessPool::submit).
   explicit TaskFuture(std::shared_future<std::string> result) : result_(std::move(result)) {}
   /// Waits for the task; its result, or its failure as an exception.
   std::string get() const { return result_.get(); }
@@ -117,6 +127,7 @@ class INTERPROC_EXPORT ProcessPool {
   /// 0 workers.
   explicit ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects = {},
                        StartMethod method = StartMethod::spawn);
+  /// As above, with the start method and max_tasks_per_worker in `options`.
   ProcessPool(std::size_t workers, const std::vector<SharedObject>& objects, const PoolOptions& options);
   /// close() and join(): waits for every task submitted.
   ~ProcessPool();
