@@ -413,7 +413,8 @@ namespace detail {
 
 // Queues `payload` (a task's encoded arguments, or with `batch` a list of them) on the
 // least busy worker.
-TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch) {
+TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch,
+                          const std::function<void()>& on_done = {}) {
   if (find_task(task) == nullptr) {
     fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
   }
@@ -431,6 +432,7 @@ TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string
   PendingTask pending;
   pending.slot = slot;
   pending.name = std::string(task);
+  pending.on_done = on_done;
   pending.spill = put_payload(item, payload, spill_name(s.nonce, id, 'a'));
   std::shared_future<std::string> result = pending.promise.get_future().share();
   s.slots[slot].tasks.push(item);  // never waits: the slot has room for every pending task
@@ -498,18 +500,13 @@ void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::v
   std::condition_variable done_changed;
   std::deque<std::size_t> done;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    futures.push_back(submit(task, inputs[i]));
-    std::lock_guard<std::mutex> hold(state_->mutex);
-    const auto found = state_->tasks.find(state_->next_id - 1);
+    // The notice is attached as the task is queued: another thread's submit cannot take it.
     const auto notice = [&, i] {
       std::lock_guard<std::mutex> done_hold(done_mutex);
       done.push_back(i);
       done_changed.notify_one();
     };
-    if (found != state_->tasks.end())
-      found->second.on_done = notice;
-    else
-      notice();
+    futures.push_back(detail::submit_payload(*state_, task, detail::encode_args(inputs[i]), false, notice));
   }
   std::exception_ptr first_failure;
   for (std::size_t seen = 0; seen < inputs.size(); ++seen) {
