@@ -180,7 +180,7 @@ int count(const Args& args) {
 
 const Command count_command = {
     "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
-    "usage: interproc-demo count [--start=fork|spawn] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB...]",
+    "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"
     "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"

@@ -65,7 +65,8 @@ std::uint64_t parse_number(std::string_view option, const std::string& text, std
 interproc::StartMethod parse_start_method(const std::string& text) {
   if (text == "spawn") return interproc::StartMethod::spawn;
   if (text == "fork") return interproc::StartMethod::fork;
-  throw UsageError("--start takes spawn or fork, not '" + text + "'");
+  if (text == "forkserver") return interproc::StartMethod::forkserver;
+  throw UsageError("--start takes spawn, fork or forkserver, not '" + text + "'");
 }
 
 bool read_child_option(ArgReader& in, ChildOptions& options) {
@@ -81,7 +82,11 @@ bool read_child_option(ArgReader& in, ChildOptions& options) {
 }
 
 const char* to_string(interproc::StartMethod method) {
-  return method == interproc::StartMethod::fork ? "fork" : "spawn";
+  switch (method) {
+    case interproc::StartMethod::fork: return "fork";
+    case interproc::StartMethod::forkserver: return "forkserver";
+    default: return "spawn";
+  }
 }
 
 }  // namespace demo

@@ -56,7 +56,7 @@ bool asks_for_help(const Args& args);
 // A whole number from 1 to `max`, the value of `option`; throws UsageError otherwise.
 std::uint64_t parse_number(std::string_view option, const std::string& text, std::uint64_t max);
 
-// The options count and race share: --start=fork|spawn and --no-lock.
+// The options count and race share: --start=fork|spawn|forkserver and --no-lock.
 struct ChildOptions {
   interproc::StartMethod start = interproc::StartMethod::spawn;
   Locking locking = Locking::with_lock;

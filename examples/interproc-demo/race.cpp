@@ -116,7 +116,7 @@ int race(const Args& args) {
 
 const Command race_command = {
     "race", "workers add 1 to a shared counter, with or without its lock",
-    "usage: interproc-demo race [--start=fork|spawn] [--no-lock] [--workers N] [--increments K]",
+    "usage: interproc-demo race [--start=fork|spawn|forkserver] [--no-lock] [--workers N] [--increments K]",
     "Starts N worker processes that each add 1 to a shared counter K times, all at once.\n"
     "With the counter's lock (the default) every update counts: Total = N*K. Without it,\n"
     "each addition is a separate read and write of shared memory, and when two workers\n"

@@ -26,7 +26,7 @@ enum class errc {
   wrong_object_kind = 6,    ///< a child asked for a shared object as something it is not, or open_named
                             ///< found a named value's or array's data of a size that T does not fit
   missing_guard = 7,        ///< spawn_child in a spawn-style child that skipped child_main
-  not_supported = 8,        ///< not available on this OS (StartMethod::fork on Windows)
+  not_supported = 8,        ///< not available on this OS (StartMethod::fork or forkserver on Windows)
   recursive_lock = 9,       ///< the owning thread locked the mutex again
   not_owner = 10,           ///< unlock or mark_consistent by a thread that does not hold the mutex
   // 11 is retired: child_start_failed, which nothing threw.

@@ -23,16 +23,21 @@
 
 namespace interproc {
 
-/// How spawn_child starts a child. fork: POSIX only; the child is a copy of the parent and
-/// runs the entry directly. spawn: every OS; the child re-executes this program, whose
-/// main() must start with child_main(). Like Python's multiprocessing start methods of the
-/// same names.
-enum class StartMethod { fork, spawn };
+/// How spawn_child starts a child. Like Python's multiprocessing start methods of the same
+/// names:
+/// - fork: POSIX only; the child is a copy of the parent and runs the entry directly.
+/// - spawn: every OS; the child re-executes this program, whose main() must start with
+///   child_main().
+/// - forkserver: POSIX only; the first such spawn_child starts a server, a spawn-style
+///   re-execution of this program that stops in child_main(), and every child is forked
+///   from it. A child gets spawn's fresh program state at fork's cost; its objects reach
+///   the server over a Unix socket. The server ends when this process ends.
+enum class StartMethod { fork, spawn, forkserver };
 
 /// How spawn_child starts a child and ties its lifetime to this process. Every field has a
 /// default, so `SpawnOptions{}` is spawn_child's plain behaviour.
 struct SpawnOptions {
-  /// The start method (StartMethod::fork is POSIX only).
+  /// The start method (fork and forkserver are POSIX only).
   StartMethod method = StartMethod::spawn;
   /// The child is killed when this process dies, however it dies (SIGKILL included).
   /// Linux: prctl(PR_SET_PDEATHSIG, SIGKILL), which fires when the *thread* that started the

@@ -47,6 +47,11 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
 // Windows: throws errc::not_supported.
 ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options);
 
+// POSIX: asks this process's fork server (started on first use) to fork a child running
+// `token` with `args`, the objects' handles travelling over its socket. Windows: throws
+// errc::not_supported.
+ChildProcess launch_forkserver(ChildToken token, const std::vector<std::string>& args, const SpawnOptions& options);
+
 // Waits until `process` ends, or until `deadline` if there is one: its exit code (-N for
 // signal N; -9 after kill_process on every OS), or std::nullopt once the deadline passed.
 // Throws std::system_error when the OS fails the wait.

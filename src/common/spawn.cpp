@@ -329,6 +329,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
   if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
+  if (options.method == StartMethod::forkserver)
+    return ChildAccess::make(launch_forkserver(std::move(token), args, options));
   return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options));
 }
 

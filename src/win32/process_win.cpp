@@ -280,6 +280,11 @@ ChildProcess launch_fork(const std::function<int()>& /*body*/, const SpawnOption
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
 }
 
+ChildProcess launch_forkserver(ChildToken /*token*/, const std::vector<std::string>& /*args*/,
+                               const SpawnOptions& /*options*/) {
+  fail(errc::not_supported, "StartMethod::forkserver is POSIX-only; use StartMethod::spawn on Windows");
+}
+
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
   const HANDLE handle = as_handle(process.handle.get());
   for (;;) {
