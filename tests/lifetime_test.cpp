@@ -25,9 +25,20 @@ namespace test = interproc::test;
 
 namespace {
 
-const char* name_of(StartMethod method) { return method == StartMethod::fork ? "fork" : "spawn"; }
+const char* name_of(StartMethod method) {
+  switch (method) {
+    case StartMethod::fork: return "fork";
+    case StartMethod::forkserver: return "forkserver";
+    default: return "spawn";
+  }
+}
 
-StartMethod method_named(const std::string& name) { return name == "fork" ? StartMethod::fork : StartMethod::spawn; }
+StartMethod method_named(const std::string& name) {
+  for (StartMethod method : {StartMethod::fork, StartMethod::forkserver}) {
+    if (name == name_of(method)) return method;
+  }
+  return StartMethod::spawn;
+}
 
 // Whether process `pid` has ended within `timeout`.
 bool gone_within(long pid, std::chrono::milliseconds timeout) {

@@ -37,6 +37,7 @@ enum class errc {
   count_overflow = 15,    ///< InterprocessSemaphore::release past max()
   closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
   task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
+  child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended
 };
 
 /// The category of interproc::errc codes (name "interproc").

@@ -25,6 +25,7 @@ class ErrorCategory final : public std::error_category {
       case errc::count_overflow: return "semaphore count overflow";
       case errc::closed: return "closed";
       case errc::task_failed: return "task failed";
+      case errc::child_lost: return "child lost with its fork server";
     }
     return "unknown interproc error";
   }

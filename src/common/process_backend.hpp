@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace interproc::detail {
@@ -27,6 +28,7 @@ struct ChildProcess {
   std::optional<int> exit_code;  // once waited for
   bool own_group = false;        // POSIX: it leads a process group of its own (pgid == pid)
   ScopedHandle job;              // Windows: its own job object, for die_with_parent / own_process_group
+  ScopedHandle link;             // POSIX forkserver child: the server's socket that reports its end, takes kills
 };
 
 struct ChildAccess {
@@ -78,6 +80,19 @@ void release_process(ChildProcess& process) noexcept;
 // Throws std::system_error: errc::bad_handle_argument for a marker it cannot use, the OS
 // code when the OS refuses.
 void follow_parent_lifetime();
+
+// What a child forked by the fork server runs: its token (naming its own descriptors) and
+// arguments.
+struct ForkedChild {
+  std::string token;
+  std::vector<std::string> args;
+};
+
+// Child side, in a process that child_main() found started as a fork server (its argument
+// is forkserver_argument): forks children on the starting program's requests until that
+// program ends. Returns in the server with its exit code, and in each forked child with what
+// that child runs. Windows: throws errc::not_supported.
+std::variant<int, ForkedChild> serve_forks();
 
 // Child side: the token text that child_main() found after child_flag, made whole (POSIX:
 // the argument itself; Windows: read from where the parent put it).

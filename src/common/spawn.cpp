@@ -341,14 +341,31 @@ bool is_spawned_child(int argc, char** argv) noexcept {
          std::string_view(argv[1]).substr(0, child_flag.size()) == child_flag;
 }
 
+namespace {
+// A fork server: serves until its client ends (its exit code), or runs a child it forked.
+int serve_or_run() {
+  std::variant<int, ForkedChild> served = 0;
+  try {
+    served = serve_forks();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "interproc: fork server: %s\n", e.what());
+    return exit_bad_child_argument;
+  }
+  if (const int* code = std::get_if<int>(&served)) return *code;
+  ForkedChild& child = std::get<ForkedChild>(served);
+  return ChildContextAccess::run(child.token, std::move(child.args));
+}
+}  // namespace
+
 std::optional<int> child_main(int argc, char** argv) {
   remove_guard_marker();
   if (!is_spawned_child(argc, argv)) return std::nullopt;
-  const std::string_view flag(argv[1]);
+  const std::string_view token = std::string_view(argv[1]).substr(child_flag.size());
   guard_passed.store(true);
+  if (token == forkserver_argument) return serve_or_run();
   std::vector<std::string> args = program_arguments(argc, argv);
   args.erase(args.begin(), args.begin() + 2);
-  return ChildContextAccess::run(flag.substr(child_flag.size()), std::move(args));
+  return ChildContextAccess::run(token, std::move(args));
 }
 
 }  // namespace interproc

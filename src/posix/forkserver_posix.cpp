@@ -1,14 +1,188 @@
 // SPDX-License-Identifier: MIT
-// StartMethod::forkserver on POSIX (work in progress).
+// StartMethod::forkserver, the client half (the protocol is in forkserver_posix.hpp). One
+// server per process, started on first use and again once it has died. Its control socket
+// is its only tie to this process, so it reads end of file when this process ends, however
+// that happens. pthread_atfork(3) closes this end in every forked child: a fork must neither
+// keep the server alive nor talk to its parent's server.
 
-#include "common/fail.hpp"
-#include "common/process_backend.hpp"
+#include "posix/forkserver_posix.hpp"
+
+#include "posix/descriptor_passing_posix.hpp"
+#include "posix/lifetime_posix.hpp"
+#include "posix/process_posix.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <fcntl.h>
+#include <mutex>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace interproc::detail {
+namespace {
 
-ChildProcess launch_forkserver(ChildToken /*token*/, const std::vector<std::string>& /*args*/,
-                               const SpawnOptions& /*options*/) {
-  fail(errc::not_supported, "StartMethod::forkserver is not built yet");
+// Generous: the server is this program loaded again, which may be slow under a debugger or
+// a sanitizer; a program whose main() lacks the guard never answers at all.
+constexpr auto ready_timeout = std::chrono::seconds(30);
+
+constexpr const char* guard_help =
+    "main() must begin with `if (auto code = interproc::child_main(argc, argv)) return *code;`, "
+    "where the fork server (this program started again) stops";
+
+// Waits until `fd` is readable or `deadline` passes; false on the deadline.
+bool readable_by(int fd, std::optional<Clock::time_point> deadline) {
+  for (;;) {
+    int ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      ms = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left, 0, INT_MAX));
+    }
+    pollfd watched{fd, POLLIN, 0};
+    const int result = ::poll(&watched, 1, ms);
+    if (result > 0) return true;
+    if (result < 0 && errno != EINTR) fail_errno(errno, "poll (fork server)");
+    if (result == 0 && deadline && Clock::now() >= *deadline) return false;
+  }
+}
+
+class ForkServer {
+ public:
+  // Never destroyed: its socket closes with the process, which is what ends the server.
+  static ForkServer& instance() {
+    static ForkServer* const server = new ForkServer;
+    return *server;
+  }
+
+  // Sends one request, starting a server first if there is none or it has died.
+  void send(const std::string& bytes, const std::vector<int>& descriptors) {
+    const std::lock_guard<std::mutex> hold(lock_);
+    for (int attempt = 0;; ++attempt) {
+      if (!control_.valid()) start();
+      try {
+        send_frame(static_cast<int>(control_.get()), bytes, descriptors);
+        return;
+      } catch (const std::system_error& e) {
+        const bool server_gone = e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset;
+        if (!server_gone || attempt > 0) throw;
+        forget_server(false);
+      }
+    }
+  }
+
+ private:
+  ForkServer() { ::pthread_atfork(&lock_for_fork, &unlock_for_fork, &forget_in_child); }
+
+  void start() {
+    auto [mine, theirs] = socket_pair();
+    server_ = launch_fork_server(static_cast<int>(theirs.get()));
+    theirs.reset();
+    control_ = std::move(mine);
+    try {
+      await_ready();
+    } catch (...) {
+      forget_server(true);
+      throw;
+    }
+  }
+
+  void await_ready() {
+    if (!readable_by(static_cast<int>(control_.get()), Clock::now() + ready_timeout)) {
+      fail(errc::missing_guard, std::string("the fork server did not start within 30 s: ") + guard_help);
+    }
+    char byte = 0;
+    const ssize_t got = ::recv(static_cast<int>(control_.get()), &byte, 1, 0);
+    if (got != 1 || byte != server_ready) {
+      fail(errc::missing_guard, std::string("the fork server ended before it was ready: ") + guard_help);
+    }
+  }
+
+  // Closes the control socket and reaps the server, killing it first if it may still run.
+  void forget_server(bool kill_first) noexcept {
+    control_.reset();
+    if (server_ <= 0) return;
+    if (kill_first) ::kill(server_, SIGKILL);
+    while (::waitpid(server_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    server_ = -1;
+  }
+
+  static void lock_for_fork() { instance().lock_.lock(); }
+  static void unlock_for_fork() { instance().lock_.unlock(); }
+  static void forget_in_child() {
+    ForkServer& self = instance();
+    self.control_.reset();
+    self.server_ = -1;  // not this process's child
+    self.lock_.unlock();
+  }
+
+  std::mutex lock_;  // guards both members; held across fork() (pthread_atfork above)
+  ScopedHandle control_;
+  pid_t server_ = -1;
+};
+
+// The standard streams, the watch descriptor and the token's handles, in protocol order,
+// with the flags that say which are there.
+std::vector<int> request_descriptors(Request& request, ChildToken& token, const SpawnOptions& options) {
+  std::vector<int> descriptors;
+  for (int stream = 0; stream < 3; ++stream) {
+    if (::fcntl(stream, F_GETFD) == -1) continue;  // closed here: /dev/null in the child
+    request.flags |= Request::stream_open(stream);
+    descriptors.push_back(stream);
+  }
+  if (options.die_with_parent) {
+    request.flags |= Request::die_with_parent;
+    if (const int watch = parent_watch_descriptor(); watch >= 0) {
+      request.flags |= Request::has_watch;
+      descriptors.push_back(watch);
+    }
+  }
+  if (options.own_process_group) request.flags |= Request::own_process_group;
+  for (const std::uint64_t* field : handle_fields(token)) descriptors.push_back(static_cast<int>(*field));
+  return descriptors;
+}
+
+}  // namespace
+
+ChildProcess launch_forkserver(ChildToken token, const std::vector<std::string>& args, const SpawnOptions& options) {
+  auto [link, server_end] = socket_pair();
+  Request request;
+  std::vector<int> descriptors{static_cast<int>(server_end.get())};
+  const std::vector<int> rest = request_descriptors(request, token, options);
+  descriptors.insert(descriptors.end(), rest.begin(), rest.end());
+  request.token = encode_token(token);
+  request.args = args;
+  ForkServer::instance().send(request.encode(), descriptors);
+  server_end.reset();  // so that the server's end is the link's only other end
+  int pid = 0;
+  if (!receive_number(static_cast<int>(link.get()), pid)) {
+    fail(errc::child_lost, "the fork server ended before it started the child");
+  }
+  if (pid < 0) fail_errno(-pid, "fork() in the fork server");
+  ChildProcess child = started_child(pid, options.own_process_group);
+  child.link = std::move(link);
+  return child;
+}
+
+std::optional<int> wait_served(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
+  const int link = static_cast<int>(process.link.get());
+  if (!readable_by(link, deadline)) return std::nullopt;
+  int code = 0;
+  if (!receive_number(link, code)) {
+    fail(errc::child_lost, "the fork server ended before child " + std::to_string(process.pid) +
+                               " did: how the child ended is not known");
+  }
+  return code;
+}
+
+// A child that has ended has been reaped or is about to be: the server then ignores the
+// command, or has closed the link and the send fails; either way there is nothing to do.
+void ask_server(const ChildProcess& process, LinkCommand command) {
+  (void)send_number(static_cast<int>(process.link.get()), static_cast<int>(command));
 }
 
 }  // namespace interproc::detail

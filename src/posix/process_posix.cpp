@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 // POSIX processes: posix_spawn(3) for the spawn start method, fork(2) for the fork start
 // method, waitpid(2) and kill(2) for Child; a child's own process group (setpgid(2)) and
-// die_with_parent (lifetime_posix.hpp) on request.
+// die_with_parent (lifetime_posix.hpp) on request. A forkserver child is waited for and
+// signalled through its link to the fork server (forkserver_posix.hpp).
 
 #include "common/fail.hpp"
 #include "common/process_backend.hpp"
 #include "posix/executable_path_posix.hpp"
+#include "posix/forkserver_posix.hpp"
 #include "posix/handoff_posix.hpp"
 #include "posix/lifetime_posix.hpp"
+#include "posix/process_posix.hpp"
+
+#include <gsl/assert>
 
 #include <algorithm>
 #include <cerrno>
@@ -131,12 +136,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return result;
 }
 
-int decode_status(int status) noexcept {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return -WTERMSIG(status);
-  return status;
-}
-
 // Waits with waitpid(2) flags `options`: the exit code, or std::nullopt if WNOHANG found
 // the child still running.
 std::optional<int> reap(const ChildProcess& process, int options) {
@@ -150,6 +149,19 @@ std::optional<int> reap(const ChildProcess& process, int options) {
 }
 
 }  // namespace
+
+ChildProcess started_child(pid_t pid, bool own_group) {
+  ChildProcess child;
+  child.pid = pid;
+  child.own_group = own_group;
+  return child;
+}
+
+int decode_status(int status) noexcept {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return status;
+}
 
 // The environment is process-wide; child_main() runs first in main(), before other threads
 // (its documented rule), and spawn_child only reads it.
@@ -189,7 +201,23 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
   const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
                                    pointers(argv).data(), pointers(env).data());
   if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ")");
-  return ChildProcess{pid, ScopedHandle(), std::nullopt, options.own_process_group, ScopedHandle()};
+  return started_child(pid, options.own_process_group);
+}
+
+pid_t launch_fork_server(int control) {
+  ChildToken none;
+  InheritPlan plan(none, control);  // control becomes descriptor 3, the first after the (no) objects
+  Expects(plan.watch_target() == server_descriptor);
+  SpawnSetup setup;
+  plan.add_to(setup.actions, setup.attributes);
+  const std::string path = executable_path();
+  std::vector<std::string> argv{path, std::string(child_flag) + std::string(forkserver_argument)};
+  std::vector<std::string> env = child_environment(std::string());
+  pid_t pid = -1;
+  const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
+                                   pointers(argv).data(), pointers(env).data());
+  if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ") of the fork server");
+  return pid;
 }
 
 ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options) {
@@ -214,10 +242,11 @@ ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& o
   // setpgid(2): both sides set the group, so it exists whichever runs first. ESRCH / EACCES:
   // the child got there first and has ended / moved on.
   if (options.own_process_group) ::setpgid(pid, pid);
-  return ChildProcess{pid, ScopedHandle(), std::nullopt, options.own_process_group, ScopedHandle()};
+  return started_child(pid, options.own_process_group);
 }
 
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
+  if (process.link.valid()) return wait_served(process, deadline);
   if (!deadline) return reap(process, 0);
   // waitpid has no timeout; poll with a growing sleep, at most 5 ms between looks.
   auto pause = std::chrono::microseconds(100);
@@ -238,13 +267,20 @@ void send_signal(long target, int signal, const char* name) {
 }
 }  // namespace
 
-void kill_process(const ChildProcess& process) { send_signal(process.pid, SIGKILL, "SIGKILL"); }
+void kill_process(const ChildProcess& process) {
+  if (process.link.valid()) return ask_server(process, LinkCommand::kill);
+  send_signal(process.pid, SIGKILL, "SIGKILL");
+}
 
-void terminate_process(const ChildProcess& process) { send_signal(process.pid, SIGTERM, "SIGTERM"); }
+void terminate_process(const ChildProcess& process) {
+  if (process.link.valid()) return ask_server(process, LinkCommand::terminate);
+  send_signal(process.pid, SIGTERM, "SIGTERM");
+}
 
 // The group's id is the child's pid, which no other process can take while the unreaped
 // child holds it.
 void kill_process_tree(const ChildProcess& process) {
+  if (process.link.valid()) return ask_server(process, LinkCommand::kill_tree);
   send_signal(process.own_group ? -process.pid : process.pid, SIGKILL, "SIGKILL");
 }
 

@@ -187,8 +187,11 @@ class SuspendedChild {
     if (::ResumeThread(info_.hThread) == static_cast<DWORD>(-1)) fail_last_error("ResumeThread", shown);
     ::CloseHandle(info_.hThread);
     const HANDLE process = std::exchange(info_.hProcess, nullptr);
-    return ChildProcess{static_cast<long>(info_.dwProcessId), ScopedHandle(from_handle(process)), std::nullopt, false,
-                        std::move(job)};
+    ChildProcess child;
+    child.pid = static_cast<long>(info_.dwProcessId);
+    child.handle = ScopedHandle(from_handle(process));
+    child.job = std::move(job);
+    return child;
   }
 
  private:
@@ -284,6 +287,8 @@ ChildProcess launch_forkserver(ChildToken /*token*/, const std::vector<std::stri
                                const SpawnOptions& /*options*/) {
   fail(errc::not_supported, "StartMethod::forkserver is POSIX-only; use StartMethod::spawn on Windows");
 }
+
+std::variant<int, ForkedChild> serve_forks() { fail(errc::not_supported, "a fork server is POSIX-only"); }
 
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
   const HANDLE handle = as_handle(process.handle.get());

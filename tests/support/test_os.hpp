@@ -30,10 +30,12 @@ bool is_windows();
 
 // This process's id.
 long current_pid();
-// The start methods this OS has: spawn and fork on POSIX, spawn on Windows.
+// POSIX: the id of this process's parent (a forkserver child's is its server); Windows: -1.
+long parent_pid();
+// The start methods this OS has: spawn, fork and forkserver on POSIX, spawn on Windows.
 inline std::vector<StartMethod> start_methods() {
   if (is_windows()) return {StartMethod::spawn};
-  return {StartMethod::spawn, StartMethod::fork};
+  return {StartMethod::spawn, StartMethod::fork, StartMethod::forkserver};
 }
 // Sleeps forever (a child waiting to be killed).
 [[noreturn]] void hang();

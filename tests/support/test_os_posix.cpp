@@ -46,6 +46,8 @@ bool is_windows() { return false; }
 
 long current_pid() { return static_cast<long>(::getpid()); }
 
+long parent_pid() { return static_cast<long>(::getppid()); }
+
 void hang() {
   for (;;) ::pause();
 }

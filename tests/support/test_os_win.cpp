@@ -130,6 +130,8 @@ bool is_windows() { return true; }
 
 long current_pid() { return static_cast<long>(::GetCurrentProcessId()); }
 
+long parent_pid() { return -1; }
+
 void hang() {
   for (;;) Sleep(INFINITE);
 }

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What the fork server's files share with process_posix.cpp.
+
+#include "common/process_backend.hpp"
+
+#include <string>
+#include <sys/types.h>
+
+namespace interproc::detail {
+
+// A ChildProcess for a child just started with pid `pid`.
+ChildProcess started_child(pid_t pid, bool own_group);
+
+// A waitpid(2) status as wait_process() reports it: the exit code, or -N for signal N.
+int decode_status(int status) noexcept;
+
+// Starts this program as a fork server (its argument child_flag + forkserver_argument) with
+// `control` as its descriptor server_descriptor and nothing else of this process's but the
+// standard streams. Returns its pid. Throws std::system_error when posix_spawn fails.
+pid_t launch_fork_server(int control);
+
+}  // namespace interproc::detail
