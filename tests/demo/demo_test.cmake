@@ -190,6 +190,10 @@ function(case_count_fork)
   check_count(fork)
 endfunction()
 
+function(case_count_forkserver)
+  check_count(forkserver)
+endfunction()
+
 # Windows: no fork; the library's errc::not_supported, exit status 2.
 function(case_count_fork_unsupported)
   make_count_files()
@@ -264,6 +268,16 @@ endfunction()
 
 function(case_race_fork)
   check_race(fork)
+endfunction()
+
+function(case_race_forkserver)
+  check_race(forkserver)
+endfunction()
+
+function(case_race_forkserver_unsupported)
+  demo(race --start=forkserver)
+  expect_status(2)
+  expect_text(err "not supported")
 endfunction()
 
 function(case_race_fork_unsupported)

@@ -16,9 +16,9 @@ set(_interproc_demo_cases
   race_spawn race_no_lock
   guard)
 if(WIN32)
-  list(APPEND _interproc_demo_cases count_fork_unsupported race_fork_unsupported)
+  list(APPEND _interproc_demo_cases count_fork_unsupported race_fork_unsupported race_forkserver_unsupported)
 else()
-  list(APPEND _interproc_demo_cases count_fork race_fork)
+  list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver)
 endif()
 
 # Under an emulator (Wine) every process start costs 0.1-0.5 s: fewer files there.
