@@ -144,13 +144,15 @@ void send_frame(int socket, const std::string& bytes, const std::vector<int>& de
   put_u32(frame, bytes.size());
   put_u32(frame, descriptors.size());
   frame += bytes;
-  // The descriptors go in groups, each on one byte of the frame, so that no receive has to
-  // take more than one group; the header's 8 bytes and the request carry enough of them.
+  // The descriptors go in groups so that no receive has to take more than one: each group
+  // but the last on one byte of the frame (the 8-byte header has enough), the last with the
+  // rest of it, so that a frame with few descriptors is one sendmsg.
   std::size_t at = 0;
   for (std::size_t first = 0; first < descriptors.size(); first += descriptors_per_message) {
     const std::size_t count = std::min(descriptors_per_message, descriptors.size() - first);
+    const bool last = first + count == descriptors.size();
     Expects(at < frame.size());
-    at += send_some(socket, frame.data() + at, 1, descriptors.data() + first, count);
+    at += send_some(socket, frame.data() + at, last ? frame.size() - at : 1, descriptors.data() + first, count);
   }
   while (at < frame.size()) at += send_some(socket, frame.data() + at, frame.size() - at, nullptr, 0);
 }
