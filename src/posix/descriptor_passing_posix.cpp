@@ -98,7 +98,9 @@ bool receive_exactly(int socket, char* data, std::size_t length, std::vector<Sco
     msghdr message{};
     message.msg_iov = &io;
     message.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * descriptors_per_message)];
+    // Room for every descriptor a frame may carry, in case a system hands several groups to
+    // one receive (Linux stops after each, recvmsg(2) on a unix(7) stream socket).
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_descriptors)];
     message.msg_control = control;
     message.msg_controllen = sizeof control;
     const ssize_t got = ::recvmsg(socket, &message, receive_flags);
