@@ -55,8 +55,8 @@ class Server {
         if (errno == EINTR) continue;
         fail_errno(errno, "poll (fork server)");
       }
+      take_commands(watched);  // first: reap() erases children, which moves their entries
       if (watched[1].revents != 0) reap();
-      take_commands(watched);
       if (watched[0].revents == 0) continue;
       std::optional<Frame> frame = receive_frame(static_cast<int>(control_.get()), max_request_bytes);
       if (!frame) return 0;  // the program that started this server has ended
@@ -144,10 +144,11 @@ class Server {
     try {
       Request request = Request::decode(frame.bytes);
       ForkedChild forked{child_token(request, frame), std::move(request.args)};
+      const pid_t server = ::getpid();
       const pid_t pid = ::fork();
       if (pid < 0) fail_errno(errno, "fork()");
       if (pid == 0) {
-        become_child(request.flags, frame, link);
+        become_child(request.flags, frame, link, server);
         return forked;
       }
       if ((request.flags & Request::own_process_group) != 0) ::setpgid(pid, pid);  // and the child: whichever is first
@@ -182,9 +183,8 @@ class Server {
 
   // In the forked child: drops the server's descriptors and signal handling, takes the
   // client's standard streams, and applies the lifetime options.
-  void become_child(std::uint8_t flags, Frame& frame, ScopedHandle& link) {
+  void become_child(std::uint8_t flags, Frame& frame, ScopedHandle& link, pid_t server) {
     set_signals(SIG_DFL, SIG_DFL);
-    const pid_t server = ::getppid();
     control_.reset();
     sigchld_read_.reset();
     sigchld_write_.reset();
