@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: MIT
 """The Python baselines of bench/run: the seed program's world, multiprocessing.
 
-Prints `bench <case> <impl> <metric>=<value>` lines like interproc_bench, each the median
-of several rounds:
-  lock_contended_2p python_mp    2 Processes adding 1 to a Value('l') under get_lock()
+Prints `bench <case> <impl> <metric>=<median> min=<x> max=<y>` lines like interproc_bench,
+each the median of several rounds and their range:
+  lock_contended_<N>p python_mp  N Processes (2, 4, 8, 16) adding 1 to a Value('l') under
+                    get_lock(), the same total of increments for every N
   spawn_join        python_spawn start + join of a Process that touches a Value ('spawn')
-  spawn_join        python_fork  the same with the 'fork' start method
+  spawn_join        python_fork, python_forkserver: the same with the 'fork' and
+                    'forkserver' start methods
+  spawn_burst_<N>   python_spawn, python_fork, python_forkserver: N Processes (1, 8, 64)
+                    started, then all joined (us per child)
   queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
   pingpong          python_mp    a round trip through two Events
   pool_map_tiny     python_pool_spawn / python_pool_fork: Pool(4).map of tasks that return
@@ -21,9 +25,16 @@ import sys
 import time
 
 
-def report(case, impl, metric, value):
+def formatted(value):
     digits = 1 if value >= 100 else 2 if value >= 1 else 3
-    print(f"bench {case} {impl} {metric}={value:.{digits}f}", flush=True)
+    return f"{value:.{digits}f}"
+
+
+def report(case, impl, metric, samples):
+    """The median of `samples`, then their range."""
+    samples = list(samples)
+    print(f"bench {case} {impl} {metric}={formatted(statistics.median(samples))}"
+          f" min={formatted(min(samples))} max={formatted(max(samples))}", flush=True)
 
 
 def contend_worker(counter, ready, go, ends, index, n):
@@ -36,22 +47,22 @@ def contend_worker(counter, ready, go, ends, index, n):
     ends[index] = time.monotonic()
 
 
-def contended_ns(ctx, n):
-    """ns per increment, 2 processes doing n each at the same time."""
+def contended_ns(ctx, procs, n):
+    """ns per increment, `procs` processes doing n each at the same time."""
     counter, ready = ctx.Value('l', 0), ctx.Value('i', 0)
-    go, ends = ctx.Event(), ctx.Array('d', 2)
-    workers = [ctx.Process(target=contend_worker, args=(counter, ready, go, ends, i, n)) for i in range(2)]
+    go, ends = ctx.Event(), ctx.Array('d', procs)
+    workers = [ctx.Process(target=contend_worker, args=(counter, ready, go, ends, i, n)) for i in range(procs)]
     for w in workers:
         w.start()
-    while ready.value < 2:
+    while ready.value < procs:
         time.sleep(0.0005)
     start = time.monotonic()
     go.set()
     for w in workers:
         w.join()
-    if counter.value != 2 * n or any(w.exitcode != 0 for w in workers):
+    if counter.value != procs * n or any(w.exitcode != 0 for w in workers):
         raise RuntimeError("python_mp: a worker failed or lost increments")
-    return (max(ends) - start) / (2 * n) * 1e9
+    return (max(ends) - start) / (procs * n) * 1e9
 
 
 def touch(value):
@@ -68,6 +79,19 @@ def start_join_us(ctx, value, children):
         p.join()
         if p.exitcode != 0:
             raise RuntimeError("a child failed")
+    return (time.perf_counter() - start) / children * 1e6
+
+
+def burst_us(ctx, value, children):
+    """us per child: start `children` Processes, then join them all."""
+    start = time.perf_counter()
+    processes = [ctx.Process(target=touch, args=(value,)) for _ in range(children)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    if any(p.exitcode != 0 for p in processes):
+        raise RuntimeError("a child failed")
     return (time.perf_counter() - start) / children * 1e6
 
 
@@ -126,33 +150,51 @@ def pingpong_ns(ctx, trips):
     return elapsed / trips * 1e9
 
 
+def available_contexts():
+    """(name, context) of each start method this Python has, with a note for the others."""
+    for method in ("spawn", "fork", "forkserver"):
+        if method in mp.get_all_start_methods():
+            yield method, mp.get_context(method)
+        else:
+            print(f"note: multiprocessing has no '{method}' start method here", file=sys.stderr)
+
+
+def spawn_cases(quick, rounds):
+    children = {"spawn": 4 if quick else 10, "fork": 10 if quick else 30, "forkserver": 4 if quick else 30}
+    contexts = list(available_contexts())
+    values = {}
+    for method, ctx in contexts:
+        values[method] = ctx.Value('l', 0)
+        start_join_us(ctx, values[method], 1)  # warm up: the resource tracker, the fork server, imports
+        report("spawn_join", f"python_{method}", "us_per_child",
+               (start_join_us(ctx, values[method], children[method]) for _ in range(rounds)))
+    for n in (1, 8, 64):
+        # A burst of 64 fresh interpreters costs seconds on 2 cores: fewer rounds of it.
+        burst_rounds = (1 if quick else 3) if n == 64 else (3 if quick else 5)
+        for method, ctx in contexts:
+            report(f"spawn_burst_{n}", f"python_{method}", "us_per_child",
+                   (burst_us(ctx, values[method], n) for _ in range(burst_rounds)))
+
+
 def main():
     quick = "--quick" in sys.argv[1:]
     rounds = 5 if quick else 7
     increments = 20000 if quick else 100000
-    children = {"spawn": 4 if quick else 10, "fork": 10 if quick else 30}
 
     ctx = mp.get_context()
-    report("lock_contended_2p", "python_mp", "ns_per_op",
-           statistics.median(contended_ns(ctx, increments) for _ in range(rounds)))
+    for procs in (2, 4, 8, 16):
+        # 2 workers of `increments` each, the same total split among more workers.
+        report(f"lock_contended_{procs}p", "python_mp", "ns_per_op",
+               (contended_ns(ctx, procs, 2 * increments // procs) for _ in range(rounds if procs == 2 else 3)))
 
-    for method in ("spawn", "fork"):
-        if method not in mp.get_all_start_methods():
-            print(f"note: multiprocessing has no '{method}' start method here", file=sys.stderr)
-            continue
-        ctx = mp.get_context(method)
-        value = ctx.Value('l', 0)
-        start_join_us(ctx, value, 1)  # warm up: the resource tracker, imports, page cache
-        report("spawn_join", f"python_{method}", "us_per_child",
-               statistics.median(start_join_us(ctx, value, children[method]) for _ in range(rounds)))
+    spawn_cases(quick, rounds)
 
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     items = 20000 if quick else 100000
     for producers, case in ((1, "queue_1p1c"), (4, "queue_4p1c")):
-        report(case, "python_mp", "ns_per_item",
-               statistics.median(queue_ns(ctx, producers, items) for _ in range(rounds)))
+        report(case, "python_mp", "ns_per_item", (queue_ns(ctx, producers, items) for _ in range(rounds)))
     report("pingpong", "python_mp", "ns_per_round_trip",
-           statistics.median(pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
+           (pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
 
     tasks = 2000 if quick else 10000
     for method in ("spawn", "fork"):
@@ -161,7 +203,7 @@ def main():
         with mp.get_context(method).Pool(4) as pool:
             pool_us_per_task(pool, 100)  # warm up: the workers have started
             report("pool_map_tiny", f"python_pool_{method}", "us_per_task",
-                   statistics.median(pool_us_per_task(pool, tasks) for _ in range(rounds)))
+                   (pool_us_per_task(pool, tasks) for _ in range(rounds)))
 
 
 if __name__ == "__main__":

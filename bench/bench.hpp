@@ -21,15 +21,18 @@ namespace bench {
 // else: what the bare process-start floors start.
 inline constexpr char exit_now_flag[] = "--exit-now";
 
+// The most workers of a lock_contended_<N>p case.
+inline constexpr int max_contenders = 16;
+
 // The control block of a run, placed in a shared segment; the peers' locks live in it too.
 struct Shared {
-  std::atomic<int> ready{0};                // workers attached and waiting for `go`
-  std::atomic<int> go{0};                   // set by the parent: start now
-  std::atomic<std::int64_t> start_ns[2]{};  // when each worker saw `go` (steady_clock)
-  std::atomic<std::int64_t> end_ns[2]{};    // when each worker finished
-  std::atomic<long> atomic_counter{0};      // atomic_floor's counter
-  long counter = 0;                         // the peers' counter, guarded by `lock`
-  alignas(64) unsigned char lock[256];      // storage for a peer's lock object
+  std::atomic<int> ready{0};                             // workers attached and waiting for `go`
+  std::atomic<int> go{0};                                // set by the parent: start now
+  std::atomic<std::int64_t> start_ns[max_contenders]{};  // when each worker saw `go` (steady_clock)
+  std::atomic<std::int64_t> end_ns[max_contenders]{};    // when each worker finished
+  std::atomic<long> atomic_counter{0};                   // atomic_floor's counter
+  long counter = 0;                                      // the peers' counter, guarded by `lock`
+  alignas(64) unsigned char lock[256];                   // storage for a peer's lock object
 };
 
 // What a worker may use: the control block, and interproc's own counter with its lock.
@@ -38,8 +41,8 @@ struct Workspace {
   interproc::SharedValue<long>& value;
 };
 
-// A lock to compare. lock_uncontended runs `increments` in one process; lock_contended_2p
-// in two processes at once, for the implementations that work across processes.
+// A lock to compare. lock_uncontended runs `increments` in one process; lock_contended_<N>p
+// in N processes at once, for the implementations that work across processes.
 struct LockImpl {
   std::string name;
   bool cross_process;
@@ -58,6 +61,13 @@ struct TouchImpl {
 struct SpawnImpl {
   std::string name;
   std::function<void()> start_and_join;
+};
+
+// Starts `children` child processes at once, then waits for them all; throws if one did not
+// exit with 0.
+struct BurstImpl {
+  std::string name;
+  std::function<void(int children)> start_all_then_join;
 };
 
 // The loop every lock is measured with; Lock needs lock() and unlock().
@@ -88,6 +98,7 @@ std::vector<TouchImpl> touch_floors();                         // mmap_floor / v
 std::vector<LockImpl> platform_locks();                        // pthread_robust / kernel_mutex
 std::vector<LockImpl> boost_locks();                           // boost, or none
 std::vector<SpawnImpl> spawn_floors(const std::string& self);  // bare starts of `self exit_now_flag`
+std::vector<BurstImpl> burst_floors(const std::string& self);  // the same, many at once
 
 // The messaging floors: a pipe between this process and forked children. Each returns ns
 // per item (64-byte writes from `producers` children, read here) or per round trip.

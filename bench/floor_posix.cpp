@@ -74,18 +74,25 @@ void robust_increments(Workspace& ws, long n) {
 
 // ---- the bare process starts ----
 
-void posix_spawn_and_wait(const std::string& self) {
+pid_t posix_spawn_self(const std::string& self) {
   char* argv[] = {const_cast<char*>(self.c_str()), const_cast<char*>(exit_now_flag), nullptr};
   pid_t pid = -1;
   check(::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, environ), "posix_spawn");
-  wait_zero(pid, "posix_spawn_floor");
+  return pid;
 }
 
-void fork_and_wait() {
+pid_t fork_exit() {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid == 0) ::_exit(0);
-  wait_zero(pid, "fork_floor");
+  return pid;
+}
+
+template <class Start>
+void burst(int children, Start start, const char* what) {
+  std::vector<pid_t> pids;
+  for (int i = 0; i < children; ++i) pids.push_back(start());
+  for (pid_t pid : pids) wait_zero(pid, what);
 }
 
 }  // namespace
@@ -102,7 +109,17 @@ std::vector<LockImpl> platform_locks() {
 
 // `self` is argv[0]: bench/run starts the program by its absolute path.
 std::vector<SpawnImpl> spawn_floors(const std::string& self) {
-  return {{"posix_spawn_floor", [self] { posix_spawn_and_wait(self); }}, {"fork_floor", fork_and_wait}};
+  return {{"posix_spawn_floor", [self] { wait_zero(posix_spawn_self(self), "posix_spawn_floor"); }},
+          {"fork_floor", [] { wait_zero(fork_exit(), "fork_floor"); }}};
+}
+
+std::vector<BurstImpl> burst_floors(const std::string& self) {
+  return {{"posix_spawn_floor",
+           [self](int children) {
+             burst(
+                 children, [&self] { return posix_spawn_self(self); }, "posix_spawn_floor");
+           }},
+          {"fork_floor", [](int children) { burst(children, fork_exit, "fork_floor"); }}};
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace bench {
 namespace {
@@ -78,7 +79,8 @@ std::wstring own_path() {
   return path;
 }
 
-void create_process_and_wait(const std::wstring& path) {
+// The started process's handle.
+HANDLE create_process(const std::wstring& path) {
   std::wstring command = L"\"" + path + L"\" --exit-now";
   STARTUPINFOW startup{};
   startup.cb = sizeof startup;
@@ -87,11 +89,22 @@ void create_process_and_wait(const std::wstring& path) {
     fail_last_error("CreateProcessW");
   }
   ::CloseHandle(info.hThread);
-  ::WaitForSingleObject(info.hProcess, INFINITE);
+  return info.hProcess;
+}
+
+// Waits for the process, closes its handle, throws unless it exited with 0.
+void join_process(HANDLE process) {
+  ::WaitForSingleObject(process, INFINITE);
   DWORD code = 1;
-  ::GetExitCodeProcess(info.hProcess, &code);
-  ::CloseHandle(info.hProcess);
+  ::GetExitCodeProcess(process, &code);
+  ::CloseHandle(process);
   if (code != 0) throw std::runtime_error("createprocess_floor: child failed");
+}
+
+void create_processes_then_join(const std::wstring& path, int children) {
+  std::vector<HANDLE> processes;
+  for (int i = 0; i < children; ++i) processes.push_back(create_process(path));
+  for (HANDLE process : processes) join_process(process);
 }
 
 }  // namespace
@@ -113,7 +126,11 @@ std::vector<LockImpl> platform_locks() {
 }
 
 std::vector<SpawnImpl> spawn_floors(const std::string&) {
-  return {{"createprocess_floor", [path = own_path()] { create_process_and_wait(path); }}};
+  return {{"createprocess_floor", [path = own_path()] { join_process(create_process(path)); }}};
+}
+
+std::vector<BurstImpl> burst_floors(const std::string&) {
+  return {{"createprocess_floor", [path = own_path()](int children) { create_processes_then_join(path, children); }}};
 }
 
 std::vector<MessageFloor> message_floors() { return {}; }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // interproc_bench: interproc against its peers and the floor, every case in one run.
-// Prints one line per measurement, `bench <case> <impl> <metric>=<value>`, each value the
-// median of several rounds; in each round every implementation of the case runs once, in
-// turn, so that a noisy neighbour hurts them alike. bench/run builds this, adds the Python
-// baselines (bench/baseline.py) and prints the table and the ratios.
+// Prints one line per measurement, `bench <case> <impl> <metric>=<median> min=<x> max=<y>`:
+// the median of several rounds and the spread of those rounds; in each round every
+// implementation of the case runs once, in turn, so that a noisy neighbour hurts them alike.
+// bench/run builds this, adds the Python baselines (bench/baseline.py) and prints the table
+// and the ratios.
 //
-//   interproc_bench [--quick] [CASE...]
+//   interproc_bench [--quick] [CASE...]   (a CASE also selects every case whose name it begins)
 //
 // The program is its own child: spawn_child re-executes it, and main() starts with the guard.
 
@@ -14,9 +15,11 @@
 #include <interproc/interproc.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -24,11 +27,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 namespace {
 
+using bench::BurstImpl;
 using bench::LockImpl;
 using bench::Shared;
 using bench::SpawnImpl;
@@ -43,34 +48,48 @@ struct Settings {
   double lock_seconds;       // about the length of one uncontended measurement
   double contended_seconds;  // about the length of one contended measurement, if uncontended
   int children;              // children started and joined in one spawn measurement
+  int curve_rounds;          // rounds of the curve points: lock_contended_{4,8,16}p, spawn_burst_<N>,
+                             // segment_touch_{1m,64m}
+  int huge_rounds;           // rounds of segment_touch_1g
 };
-constexpr Settings full_settings{15, 0.05, 0.3, 50};
-constexpr Settings quick_settings{7, 0.02, 0.05, 20};
+constexpr Settings full_settings{15, 0.05, 0.3, 50, 9, 3};
+constexpr Settings quick_settings{7, 0.02, 0.05, 20, 5, 1};
 
-double median(std::vector<double> v) {
+// The median of some rounds, and their range.
+struct Summary {
+  double median, min, max;
+};
+
+Summary summarize(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return {n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v.front(), v.back()};
 }
 
 double seconds_since(std::int64_t start_ns) { return static_cast<double>(bench::now_ns() - start_ns) * 1e-9; }
 
-void report(const char* case_name, const std::string& impl, const char* metric, double value) {
-  const char* format = value >= 100 ? "bench %s %s %s=%.1f\n"
-                       : value >= 1 ? "bench %s %s %s=%.2f\n"
-                                    : "bench %s %s %s=%.3f\n";
-  std::printf(format, case_name, impl.c_str(), metric, value);
+// Three significant digits or so, one decimal at least for large values.
+std::string format_value(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, value >= 100 ? "%.1f" : value >= 1 ? "%.2f" : "%.3f", value);
+  return text;
+}
+
+void report(const std::string& case_name, const std::string& impl, const char* metric, const Summary& s) {
+  std::printf("bench %s %s %s=%s min=%s max=%s\n", case_name.c_str(), impl.c_str(), metric,
+              format_value(s.median).c_str(), format_value(s.min).c_str(), format_value(s.max).c_str());
   std::fflush(stdout);
 }
 
 // Runs measure(impl) `rounds` times for each implementation, interleaved, and reports medians.
 template <class Impl, class Measure>
-void run_case(const char* case_name, const char* metric, const std::vector<Impl>& impls, int rounds, Measure measure) {
+void run_case(const std::string& case_name, const char* metric, const std::vector<Impl>& impls, int rounds,
+              Measure measure) {
   std::vector<std::vector<double>> samples(impls.size());
   for (int round = 0; round < rounds; ++round) {
     for (std::size_t i = 0; i < impls.size(); ++i) samples[i].push_back(measure(impls[i]));
   }
-  for (std::size_t i = 0; i < impls.size(); ++i) report(case_name, impls[i].name, metric, median(samples[i]));
+  for (std::size_t i = 0; i < impls.size(); ++i) report(case_name, impls[i].name, metric, summarize(samples[i]));
 }
 
 // ---- the implementations measured here: interproc itself and the atomic floor ----
@@ -130,7 +149,7 @@ class Arena {
 
 // ---- child entries ----
 
-// One worker of lock_contended_2p. args: implementation, increments, worker index (0 or 1).
+// One worker of lock_contended_<N>p. args: implementation, increments, worker index (< N).
 // Objects: the control segment, interproc's counter.
 INTERPROC_CHILD_ENTRY(contend_worker) {
   const std::vector<LockImpl> locks = all_locks();
@@ -156,18 +175,50 @@ namespace {
 
 // ---- the cases ----
 
-void segment_touch(const Settings& s) {
-  constexpr std::size_t bytes = std::size_t{256} << 20;
-  std::vector<TouchImpl> impls{{"interproc", [](std::size_t size) {
-                                  SharedSegment segment = SharedSegment::create(size);
-                                  bench::touch_pages(segment.bytes().data(), size, bench::page_size());
-                                }}};
+void interproc_touch(std::size_t bytes) {
+  SharedSegment segment = SharedSegment::create(bytes);
+  bench::touch_pages(segment.bytes().data(), bytes, bench::page_size());
+}
+
+// Bytes the OS says it could give without swapping (MemAvailable); nullopt where it does not say.
+std::optional<std::uint64_t> available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    meminfo.ignore(64, '\n');
+  }
+  return std::nullopt;
+}
+
+// segment_touch_<size>: create + map + touch every page + unmap. Small sizes repeat within one
+// measurement, up to 16 MiB, so that a measurement is longer than the clock's noise.
+void segment_touch(const std::string& case_name, std::size_t bytes, int rounds) {
+  std::vector<TouchImpl> impls{{"interproc", interproc_touch}};
   for (auto& floor : bench::touch_floors()) impls.push_back(floor);
-  run_case("segment_touch_256m", "gib_per_s", impls, s.rounds, [&](const TouchImpl& impl) {
+  const std::size_t repeats = std::max<std::size_t>(1, (std::size_t{16} << 20) / bytes);
+  run_case(case_name, "gib_per_s", impls, rounds, [&](const TouchImpl& impl) {
     const std::int64_t start = bench::now_ns();
-    impl.map_touch_unmap(bytes);
-    return static_cast<double>(bytes) / double(1 << 30) / seconds_since(start);
+    for (std::size_t i = 0; i < repeats; ++i) impl.map_touch_unmap(bytes);
+    return static_cast<double>(bytes * repeats) / double(1 << 30) / seconds_since(start);
   });
+}
+
+// The 1 GiB point: only with room to spare, and skipped (with a note) if the OS refuses.
+void segment_touch_huge(const std::string& case_name, std::size_t bytes, int rounds) {
+  const std::optional<std::uint64_t> available = available_memory();
+  if (available && *available < bytes + bytes / 2) {
+    std::fprintf(stderr, "note: %s skipped: %llu MiB available, %llu MiB wanted\n", case_name.c_str(),
+                 static_cast<unsigned long long>(*available >> 20),
+                 static_cast<unsigned long long>((bytes + bytes / 2) >> 20));
+    return;
+  }
+  try {
+    segment_touch(case_name, bytes, rounds);
+  } catch (const std::exception& e) {  // std::system_error (ENOMEM, ENOSPC in /dev/shm) or std::bad_alloc
+    std::fprintf(stderr, "note: %s skipped: %s\n", case_name.c_str(), e.what());
+  }
 }
 
 double uncontended_ns(const LockImpl& impl, long n) {
@@ -204,61 +255,117 @@ void lock_uncontended(const Settings& s, const std::vector<LockImpl>& locks,
   });
 }
 
-double contended_ns(const LockImpl& impl, long n) {
+// Notes on stderr when the workers ran one after the other for most of the run rather than
+// at the same time (a busy machine, or too few increments): then this did not measure
+// contention. Not with more workers than cores, which take turns by design.
+void check_overlap(const std::string& case_name, const std::string& impl, const Shared& shared, int procs,
+                   std::int64_t start, std::int64_t end) {
+  if (static_cast<unsigned>(procs) > std::thread::hardware_concurrency()) return;
+  std::int64_t last_start = start, first_end = end;
+  for (int w = 0; w < procs; ++w) {
+    last_start = std::max(last_start, shared.start_ns[w].load());
+    first_end = std::min(first_end, shared.end_ns[w].load());
+  }
+  const double together = static_cast<double>(std::max<std::int64_t>(first_end - last_start, 0));
+  if (together < 0.5 * static_cast<double>(end - start)) {
+    std::fprintf(stderr, "note: %s %s: all the workers overlapped for %.0f%% of the run only\n", case_name.c_str(),
+                 impl.c_str(), 100.0 * together / static_cast<double>(end - start));
+  }
+}
+
+// ns per increment, `procs` processes doing n increments each at the same time.
+double contended_ns(const std::string& case_name, const LockImpl& impl, int procs, long n) {
   Arena arena(impl);
   std::vector<interproc::Child> workers;
-  for (int w = 0; w < 2; ++w) {
+  for (int w = 0; w < procs; ++w) {
     workers.push_back(interproc::spawn_child("contend_worker", {impl.name, std::to_string(n), std::to_string(w)},
                                              {arena.control(), arena.value()}));
   }
   Shared& shared = arena.workspace().shared;
-  while (shared.ready.load() < 2) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  while (shared.ready.load() < procs) std::this_thread::sleep_for(std::chrono::microseconds(200));
   const std::int64_t start = bench::now_ns();
   shared.go.store(1);
   for (auto& worker : workers) {
     if (worker.wait() != 0) throw std::runtime_error(impl.name + ": a contend_worker failed");
   }
-  if (arena.total() != 2 * n) throw std::runtime_error(impl.name + ": lost increments under contention");
-  const std::int64_t end = std::max(shared.end_ns[0].load(), shared.end_ns[1].load());
-  // Both workers must have run at the same time for most of the run, or this measured
-  // one process after the other: say so (a busy machine, or too few increments).
-  const std::int64_t together = std::min(shared.end_ns[0].load(), shared.end_ns[1].load()) -
-                                std::max(shared.start_ns[0].load(), shared.start_ns[1].load());
-  if (static_cast<double>(together) < 0.5 * static_cast<double>(end - start)) {
-    std::fprintf(stderr, "note: lock_contended_2p %s: the workers overlapped for %.0f%% of the run only\n",
-                 impl.name.c_str(),
-                 100.0 * static_cast<double>(std::max<std::int64_t>(together, 0)) / static_cast<double>(end - start));
-  }
-  return static_cast<double>(end - start) / static_cast<double>(2 * n);
+  if (arena.total() != procs * n) throw std::runtime_error(impl.name + ": lost increments under contention");
+  std::int64_t end = start;
+  for (int w = 0; w < procs; ++w) end = std::max(end, shared.end_ns[w].load());
+  check_overlap(case_name, impl.name, shared, procs, start, end);
+  return static_cast<double>(end - start) / static_cast<double>(procs * n);
 }
 
+// lock_contended_<procs>p. Every N shares the same total of increments (that of 2 workers
+// with contended_seconds of uncontended work), so 16 processes on 2 cores stay as short as 2.
 void lock_contended(const Settings& s, const std::vector<LockImpl>& locks,
-                    const std::map<std::string, double>& ns_per_op) {
+                    const std::map<std::string, double>& ns_per_op, int procs) {
   std::vector<LockImpl> cross;
   std::copy_if(locks.begin(), locks.end(), std::back_inserter(cross),
                [](const LockImpl& l) { return l.cross_process; });
-  run_case("lock_contended_2p", "ns_per_op", cross, s.rounds, [&](const LockImpl& impl) {
-    return contended_ns(impl, iterations_for(s.contended_seconds / 2, ns_per_op.at(impl.name)));
+  const std::string case_name = "lock_contended_" + std::to_string(procs) + "p";
+  run_case(case_name, "ns_per_op", cross, procs == 2 ? s.rounds : s.curve_rounds, [&](const LockImpl& impl) {
+    const long total = 2 * iterations_for(s.contended_seconds / 2, ns_per_op.at(impl.name));
+    return contended_ns(case_name, impl, procs, std::max(1L, total / procs));
   });
+}
+
+// interproc's start methods that work here. fork is POSIX only; forkserver may not be built
+// yet, which spawn_child says with errc::not_supported: that method is left out, with a note.
+// The first forkserver child starts the server, so the probe is also its warm-up.
+std::vector<std::pair<std::string, StartMethod>> start_methods(const char* case_name, SharedValue<long>& value) {
+  std::vector<std::pair<std::string, StartMethod>> methods{{"interproc_spawn", StartMethod::spawn}};
+  if (bench::has_fork) methods.emplace_back("interproc_fork", StartMethod::fork);
+  try {
+    interproc::spawn_child("attach_and_exit", {}, {value}, StartMethod::forkserver).wait();
+    methods.emplace_back("interproc_forkserver", StartMethod::forkserver);
+  } catch (const std::system_error& e) {
+    if (e.code() != interproc::errc::not_supported) throw;
+    std::fprintf(stderr, "note: %s interproc_forkserver skipped: %s\n", case_name, e.what());
+  }
+  return methods;
 }
 
 void spawn_join(const Settings& s, const std::string& self) {
   SharedValue<long> value = SharedValue<long>::create(0);
-  auto interproc_child = [&value](StartMethod method) {
-    return [&value, method] {
-      if (interproc::spawn_child("attach_and_exit", {}, {value}, method).wait() != 0) {
-        throw std::runtime_error("attach_and_exit failed");
-      }
-    };
-  };
-  std::vector<SpawnImpl> impls{{"interproc_spawn", interproc_child(StartMethod::spawn)}};
-  if (bench::has_fork) impls.push_back({"interproc_fork", interproc_child(StartMethod::fork)});
+  std::vector<SpawnImpl> impls;
+  for (const auto& [name, method] : start_methods("spawn_join", value)) {
+    impls.push_back({name, [&value, method = method] {
+                       if (interproc::spawn_child("attach_and_exit", {}, {value}, method).wait() != 0) {
+                         throw std::runtime_error("attach_and_exit failed");
+                       }
+                     }});
+  }
   for (auto& floor : bench::spawn_floors(self)) impls.push_back(floor);
   for (auto& impl : impls) impl.start_and_join();  // warm up: page cache, dynamic loader
   run_case("spawn_join", "us_per_child", impls, s.rounds, [&](const SpawnImpl& impl) {
     const std::int64_t start = bench::now_ns();
     for (int i = 0; i < s.children; ++i) impl.start_and_join();
     return seconds_since(start) * 1e6 / s.children;
+  });
+}
+
+// spawn_burst_<children>: every child started, then every child joined; us per child.
+void spawn_burst(const Settings& s, const std::string& self, int children) {
+  const std::string case_name = "spawn_burst_" + std::to_string(children);
+  SharedValue<long> value = SharedValue<long>::create(0);
+  std::vector<BurstImpl> impls;
+  for (const auto& [name, method] : start_methods(case_name.c_str(), value)) {
+    impls.push_back({name, [&value, method = method](int n) {
+                       std::vector<interproc::Child> started;
+                       for (int i = 0; i < n; ++i) {
+                         started.push_back(interproc::spawn_child("attach_and_exit", {}, {value}, method));
+                       }
+                       for (auto& child : started) {
+                         if (child.wait() != 0) throw std::runtime_error("attach_and_exit failed");
+                       }
+                     }});
+  }
+  for (auto& floor : bench::burst_floors(self)) impls.push_back(floor);
+  for (auto& impl : impls) impl.start_all_then_join(1);  // warm up
+  run_case(case_name, "us_per_child", impls, s.curve_rounds, [&](const BurstImpl& impl) {
+    const std::int64_t start = bench::now_ns();
+    impl.start_all_then_join(children);
+    return seconds_since(start) * 1e6 / children;
   });
 }
 
@@ -385,38 +492,77 @@ INTERPROC_CHILD_ENTRY(bench_pong) {
 INTERPROC_TASK(bench_echo) { return ctx.args().at(0); }
 INTERPROC_CHILD_ENTRY(bench_echo_child) { return 0; }
 
+namespace {
+
+struct Case {
+  std::string name;
+  std::function<void()> run;
+};
+
+std::vector<Case> all_cases(const Settings& s, const std::string& self, const std::vector<LockImpl>& locks,
+                            const std::map<std::string, double>& ns_per_op) {
+  std::vector<Case> cases;
+  for (const auto& [name, mib] : {std::pair{"segment_touch_1m", 1}, {"segment_touch_64m", 64}}) {
+    cases.push_back(
+        {name, [&s, name = name, mib = mib] { segment_touch(name, std::size_t(mib) << 20, s.curve_rounds); }});
+  }
+  cases.push_back(
+      {"segment_touch_256m", [&s] { segment_touch("segment_touch_256m", std::size_t{256} << 20, s.rounds); }});
+  cases.push_back(
+      {"segment_touch_1g", [&s] { segment_touch_huge("segment_touch_1g", std::size_t{1} << 30, s.huge_rounds); }});
+  cases.push_back({"lock_uncontended", [&] { lock_uncontended(s, locks, ns_per_op); }});
+  for (int procs : {2, 4, 8, bench::max_contenders}) {
+    cases.push_back(
+        {"lock_contended_" + std::to_string(procs) + "p", [&, procs] { lock_contended(s, locks, ns_per_op, procs); }});
+  }
+  cases.push_back({"spawn_join", [&s, self] { spawn_join(s, self); }});
+  for (int children : {1, 8, 64}) {
+    cases.push_back(
+        {"spawn_burst_" + std::to_string(children), [&s, self, children] { spawn_burst(s, self, children); }});
+  }
+  cases.push_back({"pool_map_tiny", [&s] { pool_map_tiny(s); }});
+  cases.push_back({"messaging", [&s] { messaging(s); }});
+  return cases;
+}
+
+bool begins_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], bench::exit_now_flag) == 0) return 0;  // the floors' child
   if (auto code = interproc::child_main(argc, argv)) return *code;
 
-  const std::vector<std::string> all_cases{"segment_touch_256m", "lock_uncontended", "lock_contended_2p",
-                                           "spawn_join",         "pool_map_tiny",    "messaging"};
   Settings settings = full_settings;
-  std::vector<std::string> cases;
+  std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       settings = quick_settings;
-    } else if (std::find(all_cases.begin(), all_cases.end(), argv[i]) != all_cases.end()) {
-      cases.emplace_back(argv[i]);
     } else {
-      std::fprintf(stderr,
-                   "usage: interproc_bench [--quick] "
-                   "[segment_touch_256m|lock_uncontended|lock_contended_2p|spawn_join|pool_map_tiny|messaging...]\n");
-      return 2;
+      wanted.emplace_back(argv[i]);
     }
   }
-  auto wanted = [&](const char* name) {
-    return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end();
-  };
   try {
     const std::vector<LockImpl> locks = all_locks();
-    std::map<std::string, double> ns_per_op = calibrate(locks);
-    if (wanted("segment_touch_256m")) segment_touch(settings);
-    if (wanted("lock_uncontended")) lock_uncontended(settings, locks, ns_per_op);
-    if (wanted("lock_contended_2p")) lock_contended(settings, locks, ns_per_op);
-    if (wanted("spawn_join")) spawn_join(settings, argv[0]);
-    if (wanted("pool_map_tiny")) pool_map_tiny(settings);
-    if (wanted("messaging")) messaging(settings);
+    const std::map<std::string, double> ns_per_op = calibrate(locks);
+    const std::vector<Case> cases = all_cases(settings, argv[0], locks, ns_per_op);
+    auto selected = [&](const Case& c) {
+      return wanted.empty() || std::any_of(wanted.begin(), wanted.end(),
+                                           [&](const std::string& prefix) { return begins_with(c.name, prefix); });
+    };
+    for (const std::string& prefix : wanted) {
+      if (std::none_of(cases.begin(), cases.end(), [&](const Case& c) { return begins_with(c.name, prefix); })) {
+        std::fprintf(stderr, "usage: interproc_bench [--quick] [CASE...]\ncases:");
+        for (const Case& c : cases) std::fprintf(stderr, " %s", c.name.c_str());
+        std::fprintf(stderr, "\n");
+        return 2;
+      }
+    }
+    for (const Case& c : cases) {
+      if (selected(c)) c.run();
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "interproc_bench: %s\n", e.what());
     return 1;
