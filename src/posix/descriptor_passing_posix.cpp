@@ -5,6 +5,7 @@
 #include "posix/segment_posix.hpp"
 
 #include <gsl/assert>
+#include <gsl/span>
 
 #include <algorithm>
 #include <cerrno>
@@ -89,12 +90,13 @@ void take_descriptors(msghdr& message, std::vector<ScopedHandle>& out) {
   if ((message.msg_flags & MSG_CTRUNC) != 0) protocol_error("descriptors were dropped (MSG_CTRUNC)");
 }
 
-// Reads exactly `length` bytes into `data`, keeping the descriptors that arrive with them.
-// False if the peer closed the socket before the first byte.
-bool receive_exactly(int socket, char* data, std::size_t length, std::vector<ScopedHandle>& descriptors) {
+// Fills `buffer`, keeping the descriptors that arrive with its bytes. False if the peer
+// closed the socket before the first byte.
+bool receive_exactly(int socket, gsl::span<char> buffer, std::vector<ScopedHandle>& descriptors) {
+  const std::size_t length = buffer.size();
   std::size_t done = 0;
   while (done < length) {
-    iovec io{data + done, length - done};
+    iovec io{buffer.data() + done, length - done};
     msghdr message{};
     message.msg_iov = &io;
     message.msg_iovlen = 1;
@@ -162,12 +164,12 @@ void send_frame(int socket, const std::string& bytes, const std::vector<int>& de
 std::optional<Frame> receive_frame(int socket, std::size_t max_bytes) {
   Frame frame;
   char header[header_bytes];
-  if (!receive_exactly(socket, header, sizeof header, frame.descriptors)) return std::nullopt;
+  if (!receive_exactly(socket, header, frame.descriptors)) return std::nullopt;
   const std::size_t length = get_u32(header);
   const std::size_t count = get_u32(header + 4);
   if (length > max_bytes || count > max_descriptors) protocol_error("too large");
   frame.bytes.resize(length);
-  if (length > 0 && !receive_exactly(socket, frame.bytes.data(), length, frame.descriptors)) {
+  if (length > 0 && !receive_exactly(socket, frame.bytes, frame.descriptors)) {
     protocol_error("the peer closed the socket after the header");
   }
   if (frame.descriptors.size() != count) protocol_error("the descriptor count does not match");
