@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -87,6 +89,79 @@ TEST(Hardening, AThreadThatEndsHoldingTheLockIsAnOwnerThatDied) {
   ASSERT_TRUE(m.try_lock_for(2s));
   EXPECT_TRUE(m.previous_owner_died());
   m.unlock();
+}
+
+// Waiters already asleep in the kernel when the owner ends must be woken by that end, not
+// by their own deadline: each allows 20 s and must be done well within 5 s. Two waiters: the
+// one woken first must leave the second a wake-up when it unlocks.
+struct SleepingWaiter {
+  std::thread thread;
+  bool acquired = false;
+  bool told = false;
+  std::chrono::steady_clock::duration waited{};
+
+  explicit SleepingWaiter(InterprocessMutex& m) : thread([this, &m] { wait_on(m); }) {}
+  void wait_on(InterprocessMutex& m) {
+    const auto start = std::chrono::steady_clock::now();
+    acquired = m.try_lock_for(20s);
+    waited = std::chrono::steady_clock::now() - start;
+    if (!acquired) return;
+    told = m.previous_owner_died();
+    m.unlock();
+  }
+};
+
+void expect_woken_and_told(std::vector<std::unique_ptr<SleepingWaiter>>& waiters) {
+  for (auto& waiter : waiters) {
+    waiter->thread.join();
+    EXPECT_TRUE(waiter->acquired) << "a sleeping waiter was never woken";
+    EXPECT_LT(waiter->waited, 5s) << "a sleeping waiter woke only at its deadline";
+    EXPECT_TRUE(waiter->told);
+  }
+}
+
+std::vector<std::unique_ptr<SleepingWaiter>> start_sleeping_waiters(InterprocessMutex& m) {
+  std::vector<std::unique_ptr<SleepingWaiter>> waiters;
+  for (int i = 0; i < 2; ++i) waiters.push_back(std::make_unique<SleepingWaiter>(m));
+  std::this_thread::sleep_for(300ms);  // past any spinning: both sleep in the kernel now
+  return waiters;
+}
+
+TEST(Hardening, WaitersAsleepWhenTheOwnerThreadEndsAreWokenAndTold) {
+  if (!test::thread_end_detected()) GTEST_SKIP() << "the portable owner word sees processes end, not threads";
+  InterprocessMutex m = InterprocessMutex::create();
+  std::promise<void> locked;
+  std::promise<void> end;
+  std::thread owner([&] {
+    m.lock();
+    locked.set_value();
+    end.get_future().wait();
+  });  // ends holding the lock
+  locked.get_future().wait();
+  auto waiters = start_sleeping_waiters(m);
+  end.set_value();
+  owner.join();
+  expect_woken_and_told(waiters);
+}
+
+INTERPROC_CHILD_ENTRY(hold_until_killed) {
+  ctx.value<int>(0).get_lock().lock();
+  ctx.value<int>(0).value() = 1;
+  for (;;) std::this_thread::sleep_for(1s);
+}
+
+TEST(Hardening, WaitersAsleepWhenTheOwnerProcessIsKilledAreWokenAndTold) {
+  for (StartMethod method : test::start_methods()) {
+    auto value = SharedValue<int>::create(0);
+    Child owner = spawn_child("hold_until_killed", {}, {value}, method);
+    const volatile int& held = value.value();  // set by the owner once it holds the lock
+    for (int i = 0; i < 3000 && held == 0; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(held, 1) << "the owner never took the lock";
+    auto waiters = start_sleeping_waiters(value.get_lock());
+    owner.kill();
+    expect_woken_and_told(waiters);
+    owner.wait();
+  }
 }
 
 TEST(Hardening, DestroyingAHeldMutexCorruptsNothing) {

@@ -2,7 +2,9 @@
 #pragma once
 // The seam between InterprocessMutex (src/common/interprocess_mutex.cpp, its public rules
 // written once) and its implementations, each of which defines the functions below:
-//  - Linux: a robust, process-shared pthread mutex (src/posix/robust_mutex_linux.cpp);
+//  - Linux: a robust futex of its own on the thread's robust list, with 64-bit glibc
+//    (src/posix/futex_mutex_linux.cpp), else a robust, process-shared pthread mutex
+//    (src/posix/robust_mutex_linux.cpp);
 //  - macOS/BSD (the portable build) and Windows: an owner word in shared memory with a
 //    liveness check on the slow path (src/owner_word/).
 // Either one keeps its words in a small segment, anonymous or named, that starts with
