@@ -38,15 +38,6 @@ namespace {
 // Set in the parent before spawning; a child with a fresh program state sees 0.
 int state_set_by_parent = 0;
 
-bool gone_within(long pid, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (test::process_exists(pid)) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 long element(SharedArray<long>& array, std::size_t index) {
   return array.with_lock([index](gsl::span<long> all) { return all[index]; });
 }
@@ -129,11 +120,11 @@ TEST(ForkServer, TheServerEndsWithItsClientAndTakesOnlyDieWithParentChildren) {
   EXPECT_NE(server, middle.pid()) << "the grandchildren's parent is the server, not the middle child";
   middle.kill();
   EXPECT_EQ(middle.wait(), -9);
-  EXPECT_TRUE(gone_within(server, 10s)) << "the fork server outlived the process that started it";
-  EXPECT_TRUE(gone_within(dying, 10s)) << "a die_with_parent child outlived its parent";
+  EXPECT_TRUE(test::gone_within(server, 10s)) << "the fork server outlived the process that started it";
+  EXPECT_TRUE(test::gone_within(dying, 10s)) << "a die_with_parent child outlived its parent";
   EXPECT_TRUE(test::process_exists(surviving)) << "a plain child died with the server";
   for (long pid : {server, dying, surviving}) test::kill_by_pid(pid);
-  EXPECT_TRUE(gone_within(surviving, 10s));
+  EXPECT_TRUE(test::gone_within(surviving, 10s));
 }
 
 TEST(ForkServer, AKilledServerIsReplacedAndItsChildrenAreReportedLost) {
@@ -146,7 +137,7 @@ TEST(ForkServer, AKilledServerIsReplacedAndItsChildrenAreReportedLost) {
   test::kill_by_pid(first_server);
   EXPECT_SYSTEM_ERROR(orphan.wait(), errc::child_lost, "fork server");
   test::kill_by_pid(orphan.pid());  // it had no die_with_parent: it lives on without its server
-  EXPECT_TRUE(gone_within(orphan.pid(), 10s));
+  EXPECT_TRUE(test::gone_within(orphan.pid(), 10s));
 
   ready.clear();
   Child next = spawn_child("fs_report_and_hang", {}, {ids, ready}, StartMethod::forkserver);

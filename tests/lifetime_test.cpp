@@ -40,16 +40,6 @@ StartMethod method_named(const std::string& name) {
   return StartMethod::spawn;
 }
 
-// Whether process `pid` has ended within `timeout`.
-bool gone_within(long pid, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (test::process_exists(pid)) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 // What the middle child made: the grandchild's pid once the middle is ready.
 struct Middle {
   Child child;
@@ -144,7 +134,7 @@ TEST(Lifetime, AGrandchildThatDiesWithItsParentEndsWhenTheParentIsKilled) {
     ASSERT_TRUE(test::process_exists(middle.grandchild));
     middle.child.kill();
     EXPECT_EQ(middle.child.wait(), -9);
-    const bool gone = gone_within(middle.grandchild, 10s);
+    const bool gone = test::gone_within(middle.grandchild, 10s);
     EXPECT_TRUE(gone) << "grandchild " << middle.grandchild << " (" << name_of(method) << ") outlived its parent";
     if (!gone) test::kill_by_pid(middle.grandchild);
   }
@@ -159,7 +149,7 @@ TEST(Lifetime, WithoutDieWithParentTheGrandchildSurvives) {
     std::this_thread::sleep_for(500ms);
     EXPECT_TRUE(test::process_exists(middle.grandchild)) << name_of(method);
     test::kill_by_pid(middle.grandchild);
-    EXPECT_TRUE(gone_within(middle.grandchild, 10s));
+    EXPECT_TRUE(test::gone_within(middle.grandchild, 10s));
   }
 }
 
@@ -173,7 +163,7 @@ TEST(Lifetime, ADescendantThatOutlivesADieWithParentChildOutlivesItsChildObject)
     std::this_thread::sleep_for(300ms);
     EXPECT_TRUE(test::process_exists(grandchild)) << name_of(method);
     test::kill_by_pid(grandchild);
-    EXPECT_TRUE(gone_within(grandchild, 10s));
+    EXPECT_TRUE(test::gone_within(grandchild, 10s));
   }
 }
 
@@ -184,7 +174,7 @@ TEST(Lifetime, KillTreeWithItsOwnGroupEndsTheGrandchild) {
       ASSERT_GT(middle.grandchild, 0);
       middle.child.kill_tree();
       EXPECT_EQ(middle.child.wait(), -9);
-      const bool gone = gone_within(middle.grandchild, 10s);
+      const bool gone = test::gone_within(middle.grandchild, 10s);
       EXPECT_TRUE(gone) << name_of(middle_method) << " middle, " << name_of(method) << " grandchild";
       if (!gone) test::kill_by_pid(middle.grandchild);
     }
@@ -229,6 +219,6 @@ TEST(Lifetime, TerminateAsksFirstThenKills) {
 
 TEST(Lifetime, TerminateOfAChildThatHasEndedReturnsItsCode) {
   Child child = spawn_child("lifetime_exit_with", {"4"});
-  ASSERT_TRUE(gone_within(child.pid(), 60s));  // ended, not yet waited for
+  ASSERT_TRUE(test::gone_within(child.pid(), 60s));  // ended, not yet waited for
   EXPECT_EQ(child.terminate(0ms), 4);
 }

@@ -204,24 +204,14 @@ class Server {
     }
     const int watch = (flags & Request::has_watch) != 0 ? static_cast<int>(frame.descriptors[at].get()) : -1;
     if ((flags & Request::own_process_group) != 0) ::setpgid(0, 0);
-    if ((flags & Request::die_with_parent) != 0) follow_client(server, watch);
+    // die_with_parent: the child dies with this server, which dies with the client (Linux), or
+    // it watches the client's own pipe (portable).
+    if ((flags & Request::die_with_parent) != 0) die_with_parent_or_exit(server, watch);
     // The child owns its objects' descriptors (and the watch) from here; the rest close.
     for (std::size_t i = 1; i < frame.descriptors.size(); ++i) {
       if (i >= at) (void)frame.descriptors[i].release();
     }
     frame.descriptors.clear();
-  }
-
-  // die_with_parent for a forked child: it dies with this server, which dies with the client
-  // (Linux); or it watches the client's own pipe (portable). A failure ends the child.
-  static void follow_client(pid_t server, int watch) {
-    try {
-      die_with_parent(server, watch);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "interproc: die_with_parent: %s\n", e.what());
-      std::fflush(stderr);
-      ::_exit(exit_bad_child_argument);
-    }
   }
 
   ScopedHandle control_;

@@ -118,14 +118,7 @@ int parse_small_number(std::string_view digits) noexcept {
 // The fork-style child's half of SpawnOptions, before it runs its entry.
 void apply_in_forked_child(const SpawnOptions& options, pid_t parent, int watch) {
   if (options.own_process_group) ::setpgid(0, 0);  // the parent sets it too: whichever runs first
-  if (!options.die_with_parent) return;
-  try {
-    die_with_parent(parent, watch);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "interproc: die_with_parent: %s\n", e.what());
-    std::fflush(stderr);
-    ::_exit(exit_bad_child_argument);
-  }
+  if (options.die_with_parent) die_with_parent_or_exit(parent, watch);
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
@@ -155,6 +148,16 @@ ChildProcess started_child(pid_t pid, bool own_group) {
   child.pid = pid;
   child.own_group = own_group;
   return child;
+}
+
+void die_with_parent_or_exit(pid_t parent, int watch) noexcept {
+  try {
+    die_with_parent(parent, watch);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "interproc: die_with_parent: %s\n", e.what());
+    std::fflush(stderr);
+    ::_exit(exit_bad_child_argument);
+  }
 }
 
 int decode_status(int status) noexcept {

@@ -12,6 +12,10 @@ namespace interproc::detail {
 // A ChildProcess for a child just started with pid `pid`.
 ChildProcess started_child(pid_t pid, bool own_group);
 
+// In a forked child, before its entry: die_with_parent(parent, watch), or the reason on stderr
+// and _exit(exit_bad_child_argument) if the OS refuses.
+void die_with_parent_or_exit(pid_t parent, int watch) noexcept;
+
 // A waitpid(2) status as wait_process() reports it: the exit code, or -N for signal N.
 int decode_status(int status) noexcept;
 

@@ -5,10 +5,12 @@
 
 #include <interproc/spawn.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace interproc::test {
@@ -43,6 +45,15 @@ inline std::vector<StartMethod> start_methods() {
 [[noreturn]] void die_abruptly();
 // Whether process `pid` is running; a POSIX zombie (ended, not reaped) counts as gone.
 bool process_exists(long pid);
+// Whether process `pid` has ended within `timeout` (looking every 20 ms).
+inline bool gone_within(long pid, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (process_exists(pid)) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 // Ends process `pid` (SIGKILL / TerminateProcess), for a process no Child owns.
 void kill_by_pid(long pid);
 // POSIX: this process ignores SIGTERM from now on. Windows: nothing (there is no such request).
