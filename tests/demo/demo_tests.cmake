@@ -21,9 +21,12 @@ else()
   list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver)
 endif()
 
-# Under an emulator (Wine) every process start costs 0.1-0.5 s: fewer files there.
+# Under an emulator (Wine) every process start costs 0.1-0.5 s, and under a sanitizer tens
+# of milliseconds: fewer files there.
 if(CMAKE_CROSSCOMPILING)
   set(_interproc_demo_many 50)
+elseif(CMAKE_CXX_FLAGS MATCHES "-fsanitize=")
+  set(_interproc_demo_many 500)
 else()
   set(_interproc_demo_many 2000)
 endif()
