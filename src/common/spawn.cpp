@@ -206,8 +206,7 @@ struct ChildContextAccess {
   // fork: the child is a copy of the parent with every object already mapped, so its
   // context borrows the parent's objects (same addresses and handles) instead of mapping
   // them again.
-  static ChildSlot borrow(const SharedObject& object) {
-    ChildSlot slot;
+  static void borrow(const SharedObject& object, ChildSlot& slot) {
     slot.kind = object.kind_;
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
@@ -218,7 +217,6 @@ struct ChildContextAccess {
       for (const ScopedHandle& companion : original.companions) copy.companions.emplace_back(companion.get());
       place_waits(slot, std::move(copy));
     }
-    return slot;
   }
 
   // The spawn-style child: rebuilds its objects from the token, then runs the entry.
@@ -247,9 +245,11 @@ struct ChildContextAccess {
     ChildContext context;
     context.objects_->args = args;
     context.objects_->slots.reserve(objects.size());
-    for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
     ForkedEntry forked{entry, &name, &context};
     try {
+      // Each slot is built where it stays: one on this frame would deepen the stack, and
+      // every stack page written around a fork costs a copy-on-write fault.
+      for (const SharedObject& object : objects) borrow(object, context.objects_->slots.emplace_back());
       Child child = ChildAccess::make(launch_fork(&run_forked, &forked, options));
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
