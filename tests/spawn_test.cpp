@@ -8,6 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -170,6 +174,60 @@ TEST(SpawnChild, UnknownEntryIsRejectedInTheParent) {
 TEST(SpawnChild, ForkIsRejectedOnWindows) {
   if (!test::is_windows()) GTEST_SKIP() << "fork works here";
   EXPECT_SYSTEM_ERROR(spawn_child("exit_with", {"0"}, {}, StartMethod::fork), errc::not_supported, "spawn");
+}
+
+// ---- fork: buffered output is written once, by the process that wrote it ----
+
+namespace {
+std::FILE* fork_log = nullptr;  // a stdio stream the fork child inherits
+}  // namespace
+
+// args: what to leave in fork_log's buffer, or in the buffer of std::cout ("cout") or std::clog.
+INTERPROC_CHILD_ENTRY(leave_buffered) {
+  const std::string& where = ctx.args().at(0);
+  if (where == "stdio") return std::fputs("child;", fork_log) >= 0 ? 0 : 30;
+  (where == "cout" ? std::cout : std::clog) << "child;";
+  return 0;
+}
+
+namespace {
+std::string contents_of(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST(SpawnChild, ForkWritesStdioOutputOnceOnEachSide) {
+  if (test::is_windows()) GTEST_SKIP() << "fork is POSIX-only";
+  const std::string path = test::temporary_file_with("", 0);
+  fork_log = std::fopen(path.c_str(), "w");
+  ASSERT_NE(fork_log, nullptr);
+  ASSERT_EQ(std::setvbuf(fork_log, nullptr, _IOFBF, 4096), 0);
+  std::fputs("parent;", fork_log);
+  EXPECT_EQ(spawn_child("leave_buffered", {"stdio"}, {}, StartMethod::fork).wait(), 0);
+  std::fclose(fork_log);
+  fork_log = nullptr;
+  EXPECT_EQ(contents_of(path), "parent;child;");
+  test::remove_file(path);
+}
+
+// A standard stream with a buffer of its own, as after sync_with_stdio(false).
+TEST(SpawnChild, ForkWritesBufferedStandardStreamsOnceOnEachSide) {
+  if (test::is_windows()) GTEST_SKIP() << "fork is POSIX-only";
+  for (const char* name : {"cout", "clog"}) {
+    std::ostream& stream = std::string(name) == "cout" ? std::cout : std::clog;
+    const std::string path = test::temporary_file_with("", 0);
+    std::filebuf file;
+    ASSERT_NE(file.open(path, std::ios::out | std::ios::binary), nullptr);
+    std::streambuf* const original = stream.rdbuf(&file);
+    stream << "parent;";
+    const int code = spawn_child("leave_buffered", {name}, {}, StartMethod::fork).wait();
+    stream.rdbuf(original);
+    file.close();
+    EXPECT_EQ(code, 0) << name;
+    EXPECT_EQ(contents_of(path), "parent;child;") << name;
+    test::remove_file(path);
+  }
 }
 
 TEST(SpawnChild, PassingOneObjectTwiceIsRejected) {

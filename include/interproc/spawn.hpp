@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,13 +85,17 @@ struct ChildParts {
   QueueCore* queue;
 };
 
+// The bytes a child keeps for each typed object, which it makes in place: a fork child
+// then allocates nothing for it.
+inline constexpr std::size_t typed_object_capacity = 64;
+
 // What a child needs to rebuild a SharedValue<T> / SharedArray<T> / SharedQueue<T>: T's
-// size, a fingerprint of T itself (so that float is not taken for int), and how to make and
-// destroy the object.
+// size, a fingerprint of T itself (so that float is not taken for int), and how to make the
+// object in `typed_object_capacity` bytes of storage and destroy it there.
 struct ElementType {
   std::size_t size = 0;
   std::uint64_t fingerprint = 0;
-  void* (*make)(ChildParts&) = nullptr;
+  void* (*make)(ChildParts&, void* storage) = nullptr;
   void (*destroy)(void*) = nullptr;
 };
 }  // namespace detail
@@ -286,12 +291,13 @@ struct SharedDataAccess {
     return s.lock_;
   }
   template <class Shared>
-  static void* make(ChildParts& parts) {
-    return new Shared(std::move(*parts.segment), std::move(*parts.mutex));
+  static void* make(ChildParts& parts, void* storage) {
+    fits_in_place<Shared>();
+    return ::new (storage) Shared(std::move(*parts.segment), std::move(*parts.mutex));
   }
   template <class Shared>
   static void destroy(void* shared) noexcept {
-    delete static_cast<Shared*>(shared);
+    static_cast<Shared*>(shared)->~Shared();
   }
   template <class T>
   static const QueueCore& core(const SharedQueue<T>& q) noexcept {
@@ -299,8 +305,14 @@ struct SharedDataAccess {
   }
   static const InterprocessMutex& lock(const QueueCore& core) noexcept { return core.lock_; }
   template <class Queue>
-  static void* make_queue(ChildParts& parts) {
-    return new Queue(std::move(*parts.queue));
+  static void* make_queue(ChildParts& parts, void* storage) {
+    fits_in_place<Queue>();
+    return ::new (storage) Queue(std::move(*parts.queue));
+  }
+  template <class Shared>
+  static constexpr void fits_in_place() noexcept {
+    static_assert(sizeof(Shared) <= typed_object_capacity && alignof(Shared) <= alignof(std::max_align_t),
+                  "raise typed_object_capacity");
   }
 };
 }  // namespace detail

@@ -11,7 +11,6 @@
 
 #include <interproc/spawn.hpp>
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,9 +44,9 @@ struct ChildAccess {
 ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
                           const SpawnOptions& options);
 
-// POSIX: forks; the child applies `options`, runs `body` and leaves with _exit(body()).
-// Windows: throws errc::not_supported.
-ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options);
+// POSIX: forks; the child applies `options`, runs `body(data)` and leaves with
+// _exit(body(data)). Windows: throws errc::not_supported.
+ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options);
 
 // POSIX: asks this process's fork server (started on first use) to fork a child running
 // `token` with `args`, the objects' handles travelling over its socket. Windows: throws

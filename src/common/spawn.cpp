@@ -25,6 +25,30 @@ namespace detail {
 // even though the guard marker was in the environment.
 std::atomic<bool> guard_passed{false};
 
+// The SharedValue<T> / SharedArray<T> / SharedQueue<T> a child made on first use, in
+// storage of its own. Moved only while empty: the object's address must not change.
+class TypedObject {
+ public:
+  TypedObject() = default;
+  TypedObject(TypedObject&& other) noexcept { Expects(other.object_ == nullptr); }
+  TypedObject& operator=(TypedObject&&) = delete;
+  ~TypedObject() {
+    if (object_ != nullptr) destroy_(object_);
+  }
+
+  void* get() const noexcept { return object_; }
+  void* make(const ElementType& type, ChildParts& parts) {
+    object_ = type.make(parts, storage_);
+    destroy_ = type.destroy;
+    return object_;
+  }
+
+ private:
+  alignas(std::max_align_t) unsigned char storage_[typed_object_capacity];
+  void* object_ = nullptr;
+  void (*destroy_)(void*) = nullptr;
+};
+
 // One shared object as the child rebuilt it.
 struct ChildSlot {
   ObjectKind kind = ObjectKind::segment;
@@ -35,8 +59,7 @@ struct ChildSlot {
   std::optional<InterprocessSemaphore> semaphore;
   std::optional<InterprocessCondition> condition;
   std::optional<QueueCore> queue;
-  // The SharedValue<T> / SharedArray<T> / SharedQueue<T> made on first use.
-  std::unique_ptr<void, void (*)(void*)> typed{nullptr, nullptr};
+  TypedObject typed;  // made on first use
 };
 
 class ChildObjects {
@@ -183,8 +206,7 @@ struct ChildContextAccess {
   // fork: the child is a copy of the parent with every object already mapped, so its
   // context borrows the parent's objects (same addresses and handles) instead of mapping
   // them again.
-  static ChildSlot borrow(const SharedObject& object) {
-    ChildSlot slot;
+  static void borrow(const SharedObject& object, ChildSlot& slot) {
     slot.kind = object.kind_;
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
@@ -195,7 +217,6 @@ struct ChildContextAccess {
       for (const ScopedHandle& companion : original.companions) copy.companions.emplace_back(companion.get());
       place_waits(slot, std::move(copy));
     }
-    return slot;
   }
 
   // The spawn-style child: rebuilds its objects from the token, then runs the entry.
@@ -223,15 +244,30 @@ struct ChildContextAccess {
                     const std::vector<std::string>& args, const SpawnOptions& options) {
     ChildContext context;
     context.objects_->args = args;
-    for (const SharedObject& object : objects) context.objects_->slots.push_back(borrow(object));
+    context.objects_->slots.reserve(objects.size());
+    ForkedEntry forked{entry, &name, &context};
     try {
-      Child child = ChildAccess::make(launch_fork([&] { return execute(entry, name, context); }, options));
+      // Each slot is built where it stays: one on this frame would deepen the stack, and
+      // every stack page written around a fork costs a copy-on-write fault.
+      for (const SharedObject& object : objects) borrow(object, context.objects_->slots.emplace_back());
+      Child child = ChildAccess::make(launch_fork(&run_forked, &forked, options));
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
     } catch (...) {
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       throw;
     }
+  }
+
+  // What the fork child runs, handed to launch_fork by pointer so that nothing is allocated for it.
+  struct ForkedEntry {
+    ChildEntry entry;
+    const std::string* name;
+    ChildContext* context;
+  };
+  static int run_forked(void* data) {
+    const auto& forked = *static_cast<const ForkedEntry*>(data);
+    return execute(forked.entry, *forked.name, *forked.context);
   }
 
   static int execute(ChildEntry entry, const std::string& name, ChildContext& context) {
@@ -289,9 +325,9 @@ void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType&
                                       " holds another element type than the one asked for (elements of " +
                                       std::to_string(slot.element.size) + " bytes)");
   }
-  if (!slot.typed) {
+  if (slot.typed.get() == nullptr) {
     ChildParts parts{&slot.segment, slot.mutex ? &*slot.mutex : nullptr, slot.queue ? &*slot.queue : nullptr};
-    slot.typed = std::unique_ptr<void, void (*)(void*)>(type.make(parts), type.destroy);
+    return slot.typed.make(type, parts);
   }
   return slot.typed.get();
 }

@@ -115,6 +115,32 @@ int parse_small_number(std::string_view digits) noexcept {
   return value;
 }
 
+// _exit(2) through a pointer the dynamic linker fills in when it loads the program. The
+// parent never calls _exit, so in a program linked for lazy binding (ld.so(8)) a direct call
+// would look the symbol up again in every child, a walk over pages the child then faults in.
+void (*const volatile exit_now)(int) = &::_exit;
+
+// Whether `stream` holds output in a buffer of its own (a put area with characters in it).
+// The standard streams have none unless sync_with_stdio(false): they write through to stdio.
+bool holds_output(const std::ostream& stream) {
+  struct Peek : std::streambuf {
+    static bool pending(const std::streambuf* buffer) {
+      return buffer != nullptr && (buffer->*&Peek::pptr)() > (buffer->*&Peek::pbase)();
+    }
+  };
+  return Peek::pending(stream.rdbuf());
+}
+
+// Writes out this process's buffered output: the standard C++ streams that buffer on their
+// own, then every stdio stream. Flushing only what holds output spares the pages an empty
+// flush writes (a stream's state, its lock), which after fork(2) each cost a copy.
+void flush_output() {
+  for (std::ostream* stream : {&std::cout, &std::clog, &std::cerr}) {
+    if (holds_output(*stream)) stream->flush();
+  }
+  std::fflush(nullptr);
+}
+
 // The fork-style child's half of SpawnOptions, before it runs its entry.
 void apply_in_forked_child(const SpawnOptions& options, pid_t parent, int watch) {
   if (options.own_process_group) ::setpgid(0, 0);  // the parent sets it too: whichever runs first
@@ -223,24 +249,19 @@ pid_t launch_fork_server(int control) {
   return pid;
 }
 
-ChildProcess launch_fork(const std::function<int()>& body, const SpawnOptions& options) {
-  const pid_t parent = ::getpid();
+ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options) {
+  const pid_t parent = options.die_with_parent ? ::getpid() : -1;
   const int watch = options.die_with_parent ? parent_watch_descriptor() : -1;
-  // Flush first, or the child would write the parent's buffered output a second time.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
+  flush_output();  // or the child would write the parent's buffered output a second time
   const pid_t pid = ::fork();
   if (pid < 0) fail_errno(errno, "fork()");
   if (pid == 0) {
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
     apply_in_forked_child(options, parent, watch);
-    const int code = body();
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    ::_exit(code);
+    const int code = body(data);
+    flush_output();
+    exit_now(code);
   }
   // setpgid(2): both sides set the group, so it exists whichever runs first. ESRCH / EACCES:
   // the child got there first and has ended / moved on.

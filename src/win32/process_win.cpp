@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cwchar>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -279,7 +278,7 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
   return child.resume(shown, std::move(job));
 }
 
-ChildProcess launch_fork(const std::function<int()>& /*body*/, const SpawnOptions& /*options*/) {
+ChildProcess launch_fork(int (* /*body*/)(void*), void* /*data*/, const SpawnOptions& /*options*/) {
   fail(errc::not_supported, "StartMethod::fork is POSIX-only; use StartMethod::spawn on Windows");
 }
 
