@@ -15,7 +15,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace interproc::detail {
@@ -80,18 +79,24 @@ void release_process(ChildProcess& process) noexcept;
 // code when the OS refuses.
 void follow_parent_lifetime();
 
-// What a child forked by the fork server runs: its token (naming its own descriptors) and
-// arguments.
-struct ForkedChild {
-  std::string token;
-  std::vector<std::string> args;
+// A child of the fork server, prepared in the server before fork(): its objects rebuilt from
+// the token and checked, so that the forked child only runs its entry, as a fork-style child
+// does. ready(): the objects were rebuilt and own the token's handles; otherwise run() reports
+// why not and returns exit_bad_child_argument.
+class PreparedChild {
+ public:
+  virtual ~PreparedChild() = default;
+  virtual bool ready() const noexcept = 0;
+  virtual int run() = 0;  // in the forked child: its exit code
 };
+using PrepareChild = std::unique_ptr<PreparedChild> (*)(const std::string& token, std::vector<std::string> args);
 
 // Child side, in a process that child_main() found started as a fork server (its argument
-// is forkserver_argument): forks children on the starting program's requests until that
-// program ends. Returns in the server with its exit code, and in each forked child with what
-// that child runs. Windows: throws errc::not_supported.
-std::variant<int, ForkedChild> serve_forks();
+// is forkserver_argument): forks children on the starting program's requests, each prepared
+// by `prepare`, until that program ends; returns the server's exit code. A forked child runs
+// its PreparedChild and leaves with _exit after flushing its output. Windows: throws
+// errc::not_supported.
+int serve_forks(PrepareChild prepare);
 
 // Child side: the token text that child_main() found after child_flag, made whole (POSIX:
 // the argument itself; Windows: read from where the parent put it).

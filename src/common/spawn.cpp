@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 
 namespace interproc {
@@ -238,6 +239,38 @@ struct ChildContextAccess {
     return execute(entry, name, context);
   }
 
+  // The fork server's child, rebuilt in the server before fork() (see PreparedChild).
+  struct Prepared final : PreparedChild {
+    std::unique_ptr<ChildContext> context{new ChildContext};
+    ChildEntry entry = nullptr;
+    std::string name = "?";
+    std::string failure;  // why the objects could not be rebuilt, reported by the child
+
+    bool ready() const noexcept override { return failure.empty(); }
+    int run() override {
+      if (!ready()) return report_child_failure(name, std::runtime_error(failure), exit_bad_child_argument);
+      return execute(entry, name, *context);
+    }
+  };
+
+  static std::unique_ptr<PreparedChild> prepare(const std::string& token_text, std::vector<std::string> args) {
+    auto prepared = std::make_unique<Prepared>();
+    try {
+      ChildToken token = decode_token(token_text);
+      prepared->name = token.entry;
+      prepared->entry = find_entry(token.entry);
+      if (prepared->entry == nullptr) {
+        fail(errc::unknown_entry, "no entry \"" + token.entry + "\" is registered in this program");
+      }
+      for (const ObjectRecord& object : token.objects) prepared->context->objects_->slots.push_back(rebuild(object));
+      prepared->context->objects_->args = std::move(args);
+    } catch (const std::exception& e) {
+      prepared->failure = e.what();
+      prepared->context.reset();
+    }
+    return prepared;
+  }
+
   // The fork-style start: the context is built in the parent before fork(), so the child
   // only runs the entry; the child leaves with _exit and never destroys the borrowed objects.
   static Child fork(ChildEntry entry, const std::string& name, const std::vector<SharedObject>& objects,
@@ -378,18 +411,14 @@ bool is_spawned_child(int argc, char** argv) noexcept {
 }
 
 namespace {
-// A fork server: serves until its client ends (its exit code), or runs a child it forked.
-int serve_or_run() {
-  std::variant<int, ForkedChild> served = 0;
+// A fork server: serves until its client ends; its exit code.
+int serve() {
   try {
-    served = serve_forks();
+    return serve_forks(&ChildContextAccess::prepare);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "interproc: fork server: %s\n", e.what());
     return exit_bad_child_argument;
   }
-  if (const int* code = std::get_if<int>(&served)) return *code;
-  ForkedChild& child = std::get<ForkedChild>(served);
-  return ChildContextAccess::run(child.token, std::move(child.args));
 }
 }  // namespace
 
@@ -398,7 +427,7 @@ std::optional<int> child_main(int argc, char** argv) {
   if (!is_spawned_child(argc, argv)) return std::nullopt;
   const std::string_view token = std::string_view(argv[1]).substr(child_flag.size());
   guard_passed.store(true);
-  if (token == forkserver_argument) return serve_or_run();
+  if (token == forkserver_argument) return serve();
   std::vector<std::string> args = program_arguments(argc, argv);
   args.erase(args.begin(), args.begin() + 2);
   return ChildContextAccess::run(token, std::move(args));

@@ -21,7 +21,7 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <variant>
+#include <memory>
 
 namespace interproc::detail {
 namespace {
@@ -43,9 +43,9 @@ struct ServedChild {
 
 class Server {
  public:
-  Server() : control_(server_descriptor) { open_self_pipe(); }
+  explicit Server(PrepareChild prepare) : prepare_(prepare), control_(server_descriptor) { open_self_pipe(); }
 
-  std::variant<int, ForkedChild> run() {
+  int run() {
     if (!send_all(server_ready)) return 0;
     for (;;) {
       std::vector<pollfd> watched{{static_cast<int>(control_.get()), POLLIN, 0},
@@ -60,7 +60,7 @@ class Server {
       if (watched[0].revents == 0) continue;
       std::optional<Frame> frame = receive_frame(static_cast<int>(control_.get()), max_request_bytes);
       if (!frame) return 0;  // the program that started this server has ended
-      if (std::optional<ForkedChild> forked = serve(*frame)) return std::move(*forked);
+      serve(*frame);
     }
   }
 
@@ -137,19 +137,26 @@ class Server {
     return std::find_if(children_.begin(), children_.end(), [pid](const ServedChild& c) { return c.pid == pid; });
   }
 
-  // Forks the child `frame` asks for; returns what to run in the child, nothing in the server.
-  std::optional<ForkedChild> serve(Frame& frame) {
-    if (frame.descriptors.empty()) return std::nullopt;  // no link to answer on
+  // Forks the child `frame` asks for, its objects rebuilt here first: the child then only runs
+  // its entry, and touches (so copies) as few pages as a fork-style child.
+  void serve(Frame& frame) {
+    if (frame.descriptors.empty()) return;  // no link to answer on
     ScopedHandle link = std::move(frame.descriptors.front());
     try {
       Request request = Request::decode(frame.bytes);
-      ForkedChild forked{child_token(request, frame), std::move(request.args)};
+      const std::size_t first_object = 1 + extras(request.flags);
+      std::unique_ptr<PreparedChild> child = prepare_(child_token(request, frame), std::move(request.args));
+      // Rebuilt objects own their descriptors; after a failure those it had taken are closed
+      // already, and closing them again here finds nothing (no descriptor opened meanwhile).
+      if (child->ready()) {
+        for (std::size_t i = first_object; i < frame.descriptors.size(); ++i) (void)frame.descriptors[i].release();
+      }
       const pid_t server = ::getpid();
       const pid_t pid = ::fork();
       if (pid < 0) fail_errno(errno, "fork()");
       if (pid == 0) {
         become_child(request.flags, frame, link, server);
-        return forked;
+        run_child(*child);
       }
       if ((request.flags & Request::own_process_group) != 0) ::setpgid(pid, pid);  // and the child: whichever is first
       (void)send_number(static_cast<int>(link.get()), static_cast<int>(pid));
@@ -158,11 +165,19 @@ class Server {
       const int code = e.code().category() == std::generic_category() ? e.code().value() : EPROTO;
       (void)send_number(static_cast<int>(link.get()), -code);
     }
-    return std::nullopt;
+  }
+
+  [[noreturn]] static void run_child(PreparedChild& child) noexcept {
+    int code = exit_entry_threw;
+    try {
+      code = child.run();
+    } catch (...) {  // run() reports what an entry throws; this is what is left (bad_alloc)
+    }
+    leave_forked_child(code);
   }
 
   // The request's token with its handle fields naming the descriptors this process received.
-  static std::string child_token(const Request& request, Frame& frame) {
+  static std::string child_token(const Request& request, const Frame& frame) {
     ChildToken token = decode_token(request.token);
     const std::vector<std::uint64_t*> fields = handle_fields(token);
     const std::size_t first = 1 + extras(request.flags);
@@ -214,6 +229,7 @@ class Server {
     frame.descriptors.clear();
   }
 
+  PrepareChild prepare_;
   ScopedHandle control_;
   ScopedHandle sigchld_read_;
   ScopedHandle sigchld_write_;
@@ -222,8 +238,8 @@ class Server {
 
 }  // namespace
 
-std::variant<int, ForkedChild> serve_forks() {
-  Server server;
+int serve_forks(PrepareChild prepare) {
+  Server server(prepare);
   return server.run();
 }
 

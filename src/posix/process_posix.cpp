@@ -176,6 +176,15 @@ ChildProcess started_child(pid_t pid, bool own_group) {
   return child;
 }
 
+void leave_forked_child(int code) noexcept {
+  try {
+    flush_output();
+  } catch (...) {  // a stream whose flush throws: what it held is lost either way
+  }
+  exit_now(code);
+  std::abort();  // not reached: exit_now is _exit
+}
+
 void die_with_parent_or_exit(pid_t parent, int watch) noexcept {
   try {
     die_with_parent(parent, watch);
@@ -259,9 +268,7 @@ ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
     apply_in_forked_child(options, parent, watch);
-    const int code = body(data);
-    flush_output();
-    exit_now(code);
+    leave_forked_child(body(data));
   }
   // setpgid(2): both sides set the group, so it exists whichever runs first. ESRCH / EACCES:
   // the child got there first and has ended / moved on.

@@ -16,6 +16,10 @@ ChildProcess started_child(pid_t pid, bool own_group);
 // and _exit(exit_bad_child_argument) if the OS refuses.
 void die_with_parent_or_exit(pid_t parent, int watch) noexcept;
 
+// Ends a forked child (fork start method, or forked by the fork server): flushes its output,
+// then _exit(code), so that no destructor or atexit handler of the program it copies runs.
+[[noreturn]] void leave_forked_child(int code) noexcept;
+
 // A waitpid(2) status as wait_process() reports it: the exit code, or -N for signal N.
 int decode_status(int status) noexcept;
 

@@ -287,7 +287,7 @@ ChildProcess launch_forkserver(ChildToken /*token*/, const std::vector<std::stri
   fail(errc::not_supported, "StartMethod::forkserver is POSIX-only; use StartMethod::spawn on Windows");
 }
 
-std::variant<int, ForkedChild> serve_forks() { fail(errc::not_supported, "a fork server is POSIX-only"); }
+int serve_forks(PrepareChild /*prepare*/) { fail(errc::not_supported, "a fork server is POSIX-only"); }
 
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {
   const HANDLE handle = as_handle(process.handle.get());
