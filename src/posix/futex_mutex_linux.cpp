@@ -105,15 +105,21 @@ FutexState& futex_state(MutexState& state) noexcept { return words_of<FutexState
 
 std::uint32_t owner_of(std::uint32_t word) noexcept { return word & FUTEX_TID_MASK; }
 
-// The node whose `next` field `pointer` (a list value, maybe with the PI bit) points at.
+// The node whose `next` field `pointer` (a list value, maybe with the PI bit) points at. The
+// list holds addresses as integers because of that bit; the casts below are the ABI's.
 RobustLink& node_at(std::uintptr_t pointer) noexcept {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   return *reinterpret_cast<RobustLink*>((pointer & ~std::uintptr_t{1}) - offsetof(RobustLink, next));
+}
+
+robust_list* as_list_pointer(std::uintptr_t address) noexcept {
+  return reinterpret_cast<robust_list*>(address);  // NOLINT(performance-no-int-to-ptr): see node_at
 }
 
 std::uintptr_t address_of_next(RobustLink& link) noexcept { return reinterpret_cast<std::uintptr_t>(&link.next); }
 
 void announce(const ThisThread& me, RobustLock& lock) noexcept {
-  me.list->list_op_pending = reinterpret_cast<robust_list*>(address_of_next(lock.link));
+  me.list->list_op_pending = as_list_pointer(address_of_next(lock.link));
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
@@ -130,7 +136,7 @@ void link_node(const ThisThread& me, RobustLock& lock) noexcept {
   lock.link.next = first;
   lock.link.prev = head;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  me.list->list.next = reinterpret_cast<robust_list*>(address_of_next(lock.link));
+  me.list->list.next = as_list_pointer(address_of_next(lock.link));
 }
 
 // Unlinks the node through its neighbours. Its own pointers keep stale values: nothing reads a
