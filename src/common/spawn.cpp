@@ -222,24 +222,18 @@ struct ChildContextAccess {
 
   // The spawn-style child: rebuilds its objects from the token, then runs the entry.
   static int run(std::string_view token_text, std::vector<std::string> args) {
-    ChildContext context;
-    ChildEntry entry = nullptr;
-    std::string name = "?";
+    std::string token;
     try {
       follow_parent_lifetime();
-      ChildToken token = decode_token(received_token(token_text));
-      name = token.entry;
-      entry = find_entry(token.entry);
-      if (entry == nullptr) fail(errc::unknown_entry, "no entry \"" + token.entry + "\" is registered in this program");
-      for (const ObjectRecord& object : token.objects) context.objects_->slots.push_back(rebuild(object));
-      context.objects_->args = std::move(args);
+      token = received_token(token_text);
     } catch (const std::exception& e) {
-      return report_child_failure(name, e, exit_bad_child_argument);
+      return report_child_failure("?", e, exit_bad_child_argument);
     }
-    return execute(entry, name, context);
+    return prepare(token, std::move(args))->run();
   }
 
-  // The fork server's child, rebuilt in the server before fork() (see PreparedChild).
+  // A child's objects rebuilt from its token: in a spawn-style child (run above), or in the
+  // fork server before fork() (see PreparedChild).
   struct Prepared final : PreparedChild {
     std::unique_ptr<ChildContext> context{new ChildContext};
     ChildEntry entry = nullptr;

@@ -18,10 +18,10 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <memory>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <memory>
 
 namespace interproc::detail {
 namespace {
@@ -145,7 +145,8 @@ class Server {
     try {
       Request request = Request::decode(frame.bytes);
       const std::size_t first_object = 1 + extras(request.flags);
-      std::unique_ptr<PreparedChild> child = prepare_(child_token(request, frame), std::move(request.args));
+      std::unique_ptr<PreparedChild> child =
+          prepare_(child_token(request, frame, first_object), std::move(request.args));
       // Rebuilt objects own their descriptors; after a failure those it had taken are closed
       // already, and closing them again here finds nothing (no descriptor opened meanwhile).
       if (child->ready()) {
@@ -176,11 +177,11 @@ class Server {
     leave_forked_child(code);
   }
 
-  // The request's token with its handle fields naming the descriptors this process received.
-  static std::string child_token(const Request& request, const Frame& frame) {
+  // The request's token with its handle fields naming the descriptors this process received,
+  // from frame.descriptors[first] on.
+  static std::string child_token(const Request& request, const Frame& frame, std::size_t first) {
     ChildToken token = decode_token(request.token);
     const std::vector<std::uint64_t*> fields = handle_fields(token);
-    const std::size_t first = 1 + extras(request.flags);
     if (frame.descriptors.size() != first + fields.size()) {
       fail_errno(EPROTO, "fork server request: the descriptors do not match the token");
     }
@@ -223,9 +224,7 @@ class Server {
     // it watches the client's own pipe (portable).
     if ((flags & Request::die_with_parent) != 0) die_with_parent_or_exit(server, watch);
     // The child owns its objects' descriptors (and the watch) from here; the rest close.
-    for (std::size_t i = 1; i < frame.descriptors.size(); ++i) {
-      if (i >= at) (void)frame.descriptors[i].release();
-    }
+    for (std::size_t i = at; i < frame.descriptors.size(); ++i) (void)frame.descriptors[i].release();
     frame.descriptors.clear();
   }
 

@@ -167,6 +167,17 @@ std::optional<int> reap(const ChildProcess& process, int options) {
   }
 }
 
+// posix_spawn(3) of this program's image at `path` with `setup`, `argv` and `env`: the pid.
+// `role` ends the error message (" of the fork server").
+pid_t spawn_program(const std::string& path, SpawnSetup& setup, std::vector<std::string> argv,
+                    std::vector<std::string> env, const char* role = "") {
+  pid_t pid = -1;
+  const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
+                                   pointers(argv).data(), pointers(env).data());
+  if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ")" + role);
+  return pid;
+}
+
 }  // namespace
 
 ChildProcess started_child(pid_t pid, bool own_group) {
@@ -235,11 +246,7 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env =
       child_environment(options.die_with_parent ? lifetime_marker(plan.watch_target()) : std::string());
-  pid_t pid = -1;
-  const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
-                                   pointers(argv).data(), pointers(env).data());
-  if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ")");
-  return started_child(pid, options.own_process_group);
+  return started_child(spawn_program(path, setup, std::move(argv), std::move(env)), options.own_process_group);
 }
 
 pid_t launch_fork_server(int control) {
@@ -250,12 +257,7 @@ pid_t launch_fork_server(int control) {
   plan.add_to(setup.actions, setup.attributes);
   const std::string path = executable_path();
   std::vector<std::string> argv{path, std::string(child_flag) + std::string(forkserver_argument)};
-  std::vector<std::string> env = child_environment(std::string());
-  pid_t pid = -1;
-  const int result = ::posix_spawn(&pid, executable_image(path).c_str(), &setup.actions, &setup.attributes,
-                                   pointers(argv).data(), pointers(env).data());
-  if (result != 0) fail_errno(result, "posix_spawn(" + quoted(path) + ") of the fork server");
-  return pid;
+  return spawn_program(path, setup, std::move(argv), child_environment(std::string()), " of the fork server");
 }
 
 ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options) {
