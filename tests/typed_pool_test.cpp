@@ -9,11 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -152,4 +154,10 @@ TEST(TypedPool, AnUnregisteredFunctionIsUnknownEntry) {
   ProcessPool pool(1);
   EXPECT_SYSTEM_ERROR(pool.map(not_registered, std::vector<long>{1}), errc::unknown_entry, "INTERPROC_FUNCTION");
   EXPECT_SYSTEM_ERROR(pool.submit(not_registered, 1L), errc::unknown_entry, "INTERPROC_FUNCTION");
+}
+
+TEST(TypedPool, ADefaultPoolHasOneWorkerPerHardwareThread) {
+  ProcessPool pool;
+  EXPECT_EQ(pool.size(), std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(pool.map(square, std::vector<long>{4}), std::vector<long>{16});
 }

@@ -6,12 +6,14 @@
 #include <interproc/export.hpp>
 #include <interproc/spawn.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <future>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace interproc {
@@ -128,6 +130,8 @@ struct PoolOptions {
 /// replacements receive them too). Methods are thread-safe. Not copyable or movable.
 class INTERPROC_EXPORT ProcessPool {
  public:
+  /// One spawn worker per hardware thread (at least 1), as Python's Pool() with no count.
+  ProcessPool() : ProcessPool(std::max(1u, std::thread::hardware_concurrency())) {}
   /// Starts `workers` processes (at least 1), each receiving `objects` for TaskContext.
   /// Throws as spawn_child does: errc::missing_guard in a spawn-style child whose main()
   /// skipped child_main, errc::not_supported for fork on Windows, errc::invalid_argument for
