@@ -13,6 +13,7 @@ each the median of several rounds and their range:
                     started, then all joined (us per child)
   queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
   pingpong          python_mp    a round trip through two Events
+  pool_map_square   python_pool_spawn / python_pool_fork: Pool(4).map(square, range(100000))
   pool_map_tiny     python_pool_spawn / python_pool_fork: Pool(4).map of tasks that return
                     their argument, on a warm pool (us per task)
 Only the work is timed, never this interpreter's own start.
@@ -97,6 +98,18 @@ def burst_us(ctx, value, children):
 
 def echo(x):
     return x
+
+
+def square(x):
+    return x * x
+
+
+def square_us_per_item(pool, items):
+    start = time.perf_counter()
+    results = pool.map(square, range(items))
+    if len(results) != items or results[-1] != (items - 1) ** 2:
+        raise RuntimeError("Pool.map lost results")
+    return (time.perf_counter() - start) / items * 1e6
 
 
 def pool_us_per_task(pool, tasks):
@@ -204,6 +217,8 @@ def main():
             pool_us_per_task(pool, 100)  # warm up: the workers have started
             report("pool_map_tiny", f"python_pool_{method}", "us_per_task",
                    (pool_us_per_task(pool, tasks) for _ in range(rounds)))
+            report("pool_map_square", f"python_pool_{method}", "us_per_item",
+                   (square_us_per_item(pool, 100000) for _ in range(rounds)))
 
 
 if __name__ == "__main__":

@@ -405,6 +405,35 @@ void pool_map_tiny(const Settings& s) {
   run_case("pool_map_tiny", "us_per_task", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
 }
 
+// pool_map_square: the typed pool.map(square, 100000 longs), automatic chunksize, on a warm
+// pool of 4 workers; us per item (Python's peer: Pool(4).map(square, range(100000))).
+long bench_square(long x) { return x * x; }
+INTERPROC_FUNCTION(bench_square);
+
+double square_us_per_item(interproc::ProcessPool& pool, long items) {
+  std::vector<long> inputs(static_cast<std::size_t>(items));
+  for (long i = 0; i < items; ++i) inputs[static_cast<std::size_t>(i)] = i;
+  const std::int64_t start = bench::now_ns();
+  const std::vector<long> results = pool.map(bench_square, inputs);
+  if (results.size() != inputs.size() || results.back() != (items - 1) * (items - 1)) {
+    throw std::runtime_error("typed pool map lost results");
+  }
+  return seconds_since(start) * 1e6 / static_cast<double>(items);
+}
+
+void pool_map_square(const Settings& s) {
+  const long items = 100000;
+  interproc::ProcessPool spawn_pool(4, {}, StartMethod::spawn);
+  std::vector<PoolImpl> impls{{"interproc_pool_spawn", [&] { return square_us_per_item(spawn_pool, items); }}};
+  std::optional<interproc::ProcessPool> fork_pool;
+  if (bench::has_fork) {
+    fork_pool.emplace(4, std::vector<interproc::SharedObject>{}, StartMethod::fork);
+    impls.push_back({"interproc_pool_fork", [&] { return square_us_per_item(*fork_pool, items); }});
+  }
+  for (auto& impl : impls) impl.us_per_task();  // warm up
+  run_case("pool_map_square", "us_per_item", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
+}
+
 // ---- messaging: queue_1p1c, queue_4p1c (ns per 64-byte item), pingpong (ns per round trip) ----
 
 struct Item64 {
@@ -490,6 +519,7 @@ INTERPROC_CHILD_ENTRY(bench_pong) {
 }
 
 INTERPROC_TASK(bench_echo) { return ctx.args().at(0); }
+
 INTERPROC_CHILD_ENTRY(bench_echo_child) { return 0; }
 
 namespace {
@@ -521,6 +551,7 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
         {"spawn_burst_" + std::to_string(children), [&s, self, children] { spawn_burst(s, self, children); }});
   }
   cases.push_back({"pool_map_tiny", [&s] { pool_map_tiny(s); }});
+  cases.push_back({"pool_map_square", [&s] { pool_map_square(s); }});
   cases.push_back({"messaging", [&s] { messaging(s); }});
   return cases;
 }

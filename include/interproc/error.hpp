@@ -38,6 +38,7 @@ enum class errc {
   closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
   task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
   child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended
+  invalid_message = 19,   ///< codec input that is truncated, has bytes left over, or holds a value its type cannot
 };
 
 /// The category of interproc::errc codes (name "interproc").

@@ -6,12 +6,14 @@
 #include <interproc/export.hpp>
 #include <interproc/spawn.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <future>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace interproc {
@@ -72,6 +74,10 @@ namespace detail {
 // Used by INTERPROC_TASK. A duplicate or invalid name is a caller bug (Expects).
 INTERPROC_EXPORT bool register_task(std::string_view name, TaskFunction task);
 struct PoolState;
+template <class F>
+struct function_traits;
+template <class F>
+using result_t = typename function_traits<F>::result;
 }  // namespace detail
 
 /// Registers a task under `name` (letters, digits and '_'); the body sees `ctx`, an
@@ -86,6 +92,9 @@ struct PoolState;
 /// A task's result, to come. get() returns it, or throws std::system_error with
 /// errc::task_failed carrying the task's message (it threw, or its worker died: the message
 /// says how, with the exit code or signal). Copyable; get() may be called more than once.
+template <class R>
+class TypedFuture;
+
 class TaskFuture {
  public:
   /// The future of one submitted task (made by ProcessPool::submit).
@@ -121,6 +130,8 @@ struct PoolOptions {
 /// replacements receive them too). Methods are thread-safe. Not copyable or movable.
 class INTERPROC_EXPORT ProcessPool {
  public:
+  /// One spawn worker per hardware thread (at least 1), as Python's Pool() with no count.
+  ProcessPool() : ProcessPool(std::max(1u, std::thread::hardware_concurrency())) {}
   /// Starts `workers` processes (at least 1), each receiving `objects` for TaskContext.
   /// Throws as spawn_child does: errc::missing_guard in a spawn-style child whose main()
   /// skipped child_main, errc::not_supported for fork on Windows, errc::invalid_argument for
@@ -146,6 +157,29 @@ class INTERPROC_EXPORT ProcessPool {
   void imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
                       const std::function<void(std::size_t, const std::string&)>& on_result);
 
+  // Typed calls over functions registered with INTERPROC_FUNCTION (see typed_pool.hpp).
+  // A function no INTERPROC_FUNCTION registered is errc::unknown_entry. chunksize 0 is
+  // automatic: about four chunks per worker, as Python's.
+
+  /// Runs fn(args...) in a worker; its future result.
+  template <class F, class... A>
+  auto submit(F* fn, A&&... args) -> TypedFuture<detail::result_t<F*>>;
+  /// fn over every input, results in input order; the first failure is rethrown at the end.
+  template <class F, class In>
+  auto map(F* fn, const std::vector<In>& inputs, std::size_t chunksize = 0) -> std::vector<detail::result_t<F*>>;
+  /// fn(a, b, ...) for every tuple of arguments, in input order (Python's starmap).
+  template <class F, class... T>
+  auto starmap(F* fn, const std::vector<std::tuple<T...>>& inputs, std::size_t chunksize = 0)
+      -> std::vector<detail::result_t<F*>>;
+  /// As map(), calling on_result(result) in input order as soon as each is next.
+  template <class F, class In, class OnResult>
+  auto imap(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize = 0)
+      -> std::enable_if_t<std::is_function_v<F>>;
+  /// As map(), calling on_result(input index, result) as each chunk finishes.
+  template <class F, class In, class OnResult>
+  auto imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize = 0)
+      -> std::enable_if_t<std::is_function_v<F>>;
+
   /// No more tasks: submit() throws errc::closed; queued tasks still run.
   void close();
   /// Waits until every task has finished and the workers have ended. Call close() first.
@@ -156,7 +190,13 @@ class INTERPROC_EXPORT ProcessPool {
   std::size_t size() const noexcept;
 
  private:
+  template <class F, class In, class OnResult>
+  auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
+      -> std::enable_if_t<std::is_function_v<F>>;
+
   detail::PoolState* state_;  // owned
 };
 
 }  // namespace interproc
+
+#include <interproc/typed_pool.hpp>

@@ -26,6 +26,7 @@ class ErrorCategory final : public std::error_category {
       case errc::closed: return "closed";
       case errc::task_failed: return "task failed";
       case errc::child_lost: return "child lost with its fork server";
+      case errc::invalid_message: return "invalid encoded message";
     }
     return "unknown interproc error";
   }

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The byte codec of interproc: values of C++ types to bytes and back, for whatever carries
+// values between processes (pool tasks, messages). Both ends are the same program on the same
+// machine, so the layout is native (native byte order and sizes); it is not a file format.
+//
+//   std::string buffer;
+//   interproc::encode(buffer, std::vector<long>{1, 2, 3});
+//   auto xs = interproc::decode<std::vector<long>>(buffer);
+//
+// Supported: trivially copyable types (no pointers), std::string, std::vector, std::pair,
+// std::tuple, std::optional, nested, and every type with a codec<T> specialization:
+//
+//   struct Money { std::string currency; long cents; };
+//   template <> struct interproc::codec<Money> {
+//     template <class Writer> static void encode(Writer& w, const Money& m) {
+//       interproc::encode(w, m.currency);
+//       interproc::encode(w, m.cents);
+//     }
+//     static Money decode(interproc::Reader& r) {
+//       auto currency = interproc::decode<std::string>(r);
+//       return {std::move(currency), interproc::decode<long>(r)};
+//     }
+//   };
+//
+// Decoding never trusts its input: bytes that are too few, left over, or that no value of the
+// type encodes (a bool that is not 0 or 1, a count larger than the bytes that follow) throw
+// std::system_error with errc::invalid_message.
+#include <interproc/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <gsl/span>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace interproc {
+
+/// Reads encoded values from bytes it does not own; every read is bounds-checked.
+class Reader {
+ public:
+  explicit Reader(gsl::span<const std::byte> bytes) noexcept : data_(bytes.data()), left_(bytes.size()) {}
+  explicit Reader(std::string_view text) noexcept
+      : data_(reinterpret_cast<const std::byte*>(text.data())), left_(text.size()) {}
+
+  std::size_t remaining() const noexcept { return left_; }
+  /// The next `size` bytes, consumed; throws errc::invalid_message if fewer are left.
+  const std::byte* take(std::size_t size) {
+    if (size > left_) fail("truncated input");
+    const std::byte* at = data_;
+    data_ += size;
+    left_ -= size;
+    return at;
+  }
+  void read(void* into, std::size_t size) {
+    const std::byte* from = take(size);
+    if (size != 0) std::memcpy(into, from, size);
+  }
+  /// A count of items of at least `min_item_size` bytes each, refused if the rest cannot hold
+  /// them: hostile counts never reach an allocation.
+  std::size_t read_count(std::size_t min_item_size) {
+    std::uint64_t count = 0;
+    read(&count, sizeof count);
+    if (min_item_size != 0 && count > left_ / min_item_size) fail("count larger than the input");
+    return static_cast<std::size_t>(count);
+  }
+  [[noreturn]] static void fail(const char* what) {
+    throw std::system_error(make_error_code(errc::invalid_message), what);
+  }
+
+ private:
+  const std::byte* data_;
+  std::size_t left_;
+};
+
+/// Appends encoded bytes to a std::string or a std::vector<std::byte>.
+template <class Buffer>
+class Writer {
+ public:
+  explicit Writer(Buffer& out) noexcept : out_(out) {}
+  void write(const void* bytes, std::size_t size) {
+    if (size == 0) return;
+    const std::size_t at = out_.size();
+    out_.resize(at + size);
+    std::memcpy(out_.data() + at, bytes, size);
+  }
+  void write_count(std::size_t count) {
+    const auto wide = static_cast<std::uint64_t>(count);
+    write(&wide, sizeof wide);
+  }
+
+ private:
+  Buffer& out_;
+};
+
+/// The customization point: specialize codec<T> with
+///   template <class Writer> static void encode(Writer&, const T&);
+///   static T decode(Reader&);
+/// Each value must encode to at least one byte (counts are checked against that).
+template <class T, class Enable = void>
+struct codec {
+  static constexpr bool unsupported = true;
+};
+
+namespace detail {
+
+template <class T, class = void>
+struct has_codec : std::true_type {};
+template <class T>
+struct has_codec<T, std::void_t<decltype(codec<T>::unsupported)>> : std::false_type {};
+
+template <class T>
+struct is_string_view_like : std::false_type {};
+template <class C, class Tr>
+struct is_string_view_like<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// Raw bytes make sense only for values that hold no address of this process. (An optional
+// is checked field by field: its engaged flag is a bool.)
+template <class T>
+constexpr bool is_raw_encodable_v = std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T> &&
+                                    !std::is_pointer_v<T> && !std::is_member_pointer_v<T> &&
+                                    !std::is_array_v<T> && !is_string_view_like<T>::value && !is_optional<T>::value &&
+                                    !std::is_same_v<T, std::nullptr_t>;
+
+}  // namespace detail
+
+/// True for the types encode/decode accept (recursively for containers).
+template <class T>
+struct is_encodable : detail::has_codec<T> {};
+template <class T>
+struct is_encodable<std::vector<T>> : is_encodable<T> {};
+template <class T>
+struct is_encodable<std::optional<T>> : is_encodable<T> {};
+template <class A, class B>
+struct is_encodable<std::pair<A, B>> : std::bool_constant<is_encodable<A>::value && is_encodable<B>::value> {};
+template <class... Ts>
+struct is_encodable<std::tuple<Ts...>> : std::bool_constant<(is_encodable<Ts>::value && ...)> {};
+template <class T>
+inline constexpr bool is_encodable_v = is_encodable<T>::value;
+
+namespace detail {
+// Instantiated with the offending type, so the compiler's message names it.
+template <class T>
+struct require_encodable {
+  static_assert(is_encodable_v<T>,
+                "interproc: this type cannot be encoded; use a supported type or specialize "
+                "interproc::codec<T> (see include/interproc/codec.hpp)");
+  static constexpr bool value = true;
+};
+}  // namespace detail
+
+template <class Buffer, class T>
+void encode(Writer<Buffer>& w, const T& value) {
+  static_assert(detail::require_encodable<T>::value);
+  codec<T>::encode(w, value);
+}
+
+/// Appends the encoding of `value` to `out` (a std::string or std::vector<std::byte>).
+template <class T, class Buffer,
+          class = std::enable_if_t<std::is_same_v<Buffer, std::string> ||
+                                   std::is_same_v<Buffer, std::vector<std::byte>>>>
+void encode(Buffer& out, const T& value) {
+  Writer<Buffer> w(out);
+  encode(w, value);
+}
+
+template <class T>
+T decode(Reader& r) {
+  static_assert(detail::require_encodable<T>::value);
+  return codec<T>::decode(r);
+}
+
+/// Decodes exactly one T from all of `bytes`; leftover bytes are invalid_message too.
+template <class T>
+T decode(gsl::span<const std::byte> bytes) {
+  Reader r(bytes);
+  T value = decode<T>(r);
+  if (r.remaining() != 0) Reader::fail("bytes left over after the value");
+  return value;
+}
+template <class T>
+T decode(std::string_view text) {
+  return decode<T>(gsl::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+}
+template <class T>
+T decode(const std::string& text) {
+  return decode<T>(std::string_view(text));
+}
+template <class T>
+T decode(const std::vector<std::byte>& bytes) {
+  return decode<T>(gsl::span<const std::byte>(bytes.data(), bytes.size()));
+}
+
+// ---- built-in codecs ----
+
+template <class T>
+struct codec<T, std::enable_if_t<detail::is_raw_encodable_v<T> && !std::is_same_v<T, bool>>> {
+  template <class W>
+  static void encode(W& w, const T& value) {
+    w.write(&value, sizeof value);
+  }
+  static T decode(Reader& r) {
+    T value;
+    r.read(&value, sizeof value);
+    return value;
+  }
+};
+
+// A bool is checked: a byte other than 0 or 1 is no bool (reading it would be undefined).
+template <>
+struct codec<bool> {
+  template <class W>
+  static void encode(W& w, bool value) {
+    const auto byte = static_cast<unsigned char>(value ? 1 : 0);
+    w.write(&byte, 1);
+  }
+  static bool decode(Reader& r) {
+    unsigned char byte = 0;
+    r.read(&byte, 1);
+    if (byte > 1) Reader::fail("not a bool");
+    return byte == 1;
+  }
+};
+
+template <>
+struct codec<std::string> {
+  template <class W>
+  static void encode(W& w, const std::string& s) {
+    w.write_count(s.size());
+    w.write(s.data(), s.size());
+  }
+  static std::string decode(Reader& r) {
+    const std::size_t size = r.read_count(1);
+    const std::byte* bytes = r.take(size);
+    return std::string(reinterpret_cast<const char*>(bytes), size);
+  }
+};
+
+// A vector of raw-encodable items is one count and one memcpy each way.
+template <class T>
+struct codec<std::vector<T>> {
+  template <class W>
+  static void encode(W& w, const std::vector<T>& items) {
+    w.write_count(items.size());
+    if constexpr (raw) {
+      w.write(items.data(), items.size() * sizeof(T));
+    } else {
+      for (const T& item : items) interproc::encode(w, item);
+    }
+  }
+  static std::vector<T> decode(Reader& r) {
+    const std::size_t count = r.read_count(raw ? sizeof(T) : 1);
+    std::vector<T> items;
+    if constexpr (raw) {
+      items.resize(count);
+      r.read(items.data(), count * sizeof(T));
+    } else {
+      items.reserve(count);
+      for (std::size_t i = 0; i < count; ++i) items.push_back(interproc::decode<T>(r));
+    }
+    return items;
+  }
+
+ private:
+  static constexpr bool raw = detail::is_raw_encodable_v<T> && !std::is_same_v<T, bool>;
+};
+
+template <class T>
+struct codec<std::optional<T>> {
+  template <class W>
+  static void encode(W& w, const std::optional<T>& value) {
+    interproc::encode(w, value.has_value());
+    if (value) interproc::encode(w, *value);
+  }
+  static std::optional<T> decode(Reader& r) {
+    if (!interproc::decode<bool>(r)) return std::nullopt;
+    return interproc::decode<T>(r);
+  }
+};
+
+template <class A, class B>
+struct codec<std::pair<A, B>, std::enable_if_t<!detail::is_raw_encodable_v<std::pair<A, B>>>> {
+  template <class W>
+  static void encode(W& w, const std::pair<A, B>& p) {
+    interproc::encode(w, p.first);
+    interproc::encode(w, p.second);
+  }
+  static std::pair<A, B> decode(Reader& r) {
+    A first = interproc::decode<A>(r);  // sequenced: the first element's bytes come first
+    return std::pair<A, B>(std::move(first), interproc::decode<B>(r));
+  }
+};
+
+template <class... Ts>
+struct codec<std::tuple<Ts...>, std::enable_if_t<!detail::is_raw_encodable_v<std::tuple<Ts...>>>> {
+  template <class W>
+  static void encode(W& w, const std::tuple<Ts...>& t) {
+    std::apply([&w](const Ts&... items) { (interproc::encode(w, items), ...); }, t);
+  }
+  static std::tuple<Ts...> decode(Reader& r) {
+    // Braced initialization evaluates left to right, matching the encoding order.
+    return std::tuple<Ts...>{interproc::decode<Ts>(r)...};
+  }
+};
+
+}  // namespace interproc
