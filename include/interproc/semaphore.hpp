@@ -47,7 +47,8 @@ class INTERPROC_EXPORT InterprocessSemaphore : public detail::WaitingObject {
   bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     return detail::retry_until(deadline, [this](std::chrono::milliseconds left) { return try_acquire_for(left); });
   }
-  /// Adds `units` and wakes as many waiters. Throws errc::count_overflow, adding nothing,
+  /// Adds `units` and wakes as many waiters (a releaser that dies before that delays them by
+  /// 50 ms at most: no sleep lasts longer without a look at the count). Throws errc::count_overflow, adding nothing,
   /// if the count would pass max().
   void release(std::uint32_t units = 1);
   /// The count now (for diagnostics: it may change at once).

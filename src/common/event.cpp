@@ -29,8 +29,9 @@ bool InterprocessEvent::remove_named(std::string_view name) { return detail::rem
 
 void InterprocessEvent::set() {
   detail::WaitWord& word = detail::one_word(*this);
-  if (word.value.exchange(1, std::memory_order_seq_cst) == 0)
-    detail::wake(word, detail::one_companion(*this), detail::wake_all);
+  word.value.exchange(1, std::memory_order_seq_cst);
+  // Wakes even if it was set already: a setter that died before its wake left sleepers.
+  detail::wake(word, detail::one_companion(*this), detail::wake_all);
 }
 
 void InterprocessEvent::clear() { detail::one_word(*this).value.store(0, std::memory_order_seq_cst); }

@@ -59,12 +59,16 @@ bool InterprocessSemaphore::try_acquire() {
 void InterprocessSemaphore::acquire() { try_acquire_for(std::chrono::milliseconds::max()); }
 
 bool InterprocessSemaphore::try_acquire_for(std::chrono::milliseconds timeout) {
+  if (try_acquire()) return true;
   const auto deadline = detail::deadline_after(timeout);
   detail::WaitWord& count = detail::one_word(*this);
-  while (!try_acquire()) {
+  do {
     if (deadline && detail::Clock::now() >= *deadline) return false;
     detail::wait_on(count, detail::one_companion(*this), 0, deadline);
-  }
+  } while (!try_acquire());
+  // Passes the wake on while units remain: a releaser that died before its wake, or one
+  // wake for several units, must not leave the other sleepers beside them.
+  if (count.value.load(std::memory_order_seq_cst) != 0) detail::wake(count, detail::one_companion(*this), 1);
   return true;
 }
 

@@ -12,12 +12,17 @@
 // A word counts its waiters next to it, so that a change with nobody waiting costs no
 // system call. A waiter that dies while registered leaves the count high: later changes
 // then make a system call they did not need, and nothing else.
+//
+// No sleep lasts longer than max_unwoken_sleep on any backend: a waker that dies between its
+// change of value and its wake (or a wake lost any other way) delays a waiter by at most
+// that, and never strands it.
 
 #include "common/deadline.hpp"
 #include "common/native_handle.hpp"
 #include "common/segment_backend.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,8 +44,12 @@ struct WaitState {
   std::vector<ScopedHandle> companions;
 };
 
-// Sleeps while `word` holds `expected`, until a wake, `deadline` (std::nullopt: none) or a
-// spurious return; callers re-check their condition. `companion`: the word's companion.
+// The longest one sleep_on() lasts before its caller looks at its word again, woken or not.
+inline constexpr std::chrono::milliseconds max_unwoken_sleep{50};
+
+// Sleeps while `word` holds `expected`, until a wake, `deadline` (std::nullopt: none),
+// max_unwoken_sleep or a spurious return; callers re-check their condition (and deadline).
+// `companion`: the word's companion.
 void sleep_on(std::atomic<std::uint32_t>& word, native_handle companion, std::uint32_t expected,
               std::optional<Clock::time_point> deadline);
 // Wakes up to `count` sleepers of `word` (wake_all: every one); `registered` is how many

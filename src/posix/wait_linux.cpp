@@ -2,7 +2,9 @@
 // Linux: waiting on a word in shared memory is a futex(2) without FUTEX_PRIVATE_FLAG, which
 // the kernel keys on the page's backing object, so it works between processes mapping the
 // same segment at different addresses. FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC
-// deadline (steady_clock), so a wait interrupted by a signal resumes without drifting.
+// deadline (steady_clock), so a wait interrupted by a signal resumes without drifting. Each
+// sleep ends by max_unwoken_sleep at the latest: a waker killed between its change and its
+// FUTEX_WAKE must not leave the sleepers beside a value they no longer wait for.
 
 #include "common/fail.hpp"
 #include "common/wait_backend.hpp"
@@ -33,9 +35,10 @@ timespec monotonic(Clock::time_point deadline) noexcept {
 
 void sleep_on(std::atomic<std::uint32_t>& word, native_handle, std::uint32_t expected,
               std::optional<Clock::time_point> deadline) {
-  const timespec until = deadline ? monotonic(*deadline) : timespec{};
+  const Clock::time_point cap = Clock::now() + max_unwoken_sleep;
+  const timespec until = monotonic(deadline ? std::min(*deadline, cap) : cap);
   // EAGAIN: the value had changed; ETIMEDOUT and EINTR: the caller looks again.
-  if (futex(word, FUTEX_WAIT_BITSET, expected, deadline ? &until : nullptr, FUTEX_BITSET_MATCH_ANY) != 0 &&
+  if (futex(word, FUTEX_WAIT_BITSET, expected, &until, FUTEX_BITSET_MATCH_ANY) != 0 &&
       errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
     fail_errno(errno, "futex(FUTEX_WAIT_BITSET)");
   }

@@ -4,8 +4,8 @@
 // the word and sleeps on the semaphore; a change releases as many tokens as there are
 // registered waiters (ReleaseSemaphore). A token meant for a waiter that saw the change
 // before sleeping, or that died, stays behind and causes one spurious wake-up later; the
-// semaphore's maximum bounds how many can pile up, and sleeps are cut into slices so that a
-// waiter looks at its word again at least that often.
+// semaphore's maximum bounds how many can pile up, and sleeps are cut into slices of
+// max_unwoken_sleep so that a waiter looks at its word again at least that often.
 
 #include "common/fail.hpp"
 #include "common/wait_backend.hpp"
@@ -20,7 +20,7 @@ namespace interproc::detail {
 namespace {
 
 constexpr LONG max_tokens = 1 << 16;
-constexpr DWORD slice_ms = 50;
+constexpr DWORD slice_ms = static_cast<DWORD>(max_unwoken_sleep.count());
 
 // ':' is outside the name rules, so no segment's name can be a companion's: sections and
 // semaphores share one namespace. Names arrive validated, so widening char by char is exact.

@@ -125,3 +125,12 @@ bool plant_world_writable_segment(const std::string& name);
 std::optional<bool> segment_created_by_other_user(const std::string& name);
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+// Linux: from now on, this process is killed (SIGSYS) on entry to any futex(FUTEX_WAKE),
+// through a seccomp-BPF filter, so a test can stop a waker between its state change and its
+// wake system call. false where that cannot be done (other OSes, or seccomp refused).
+bool die_at_next_futex_wake();
+
+}  // namespace interproc::test

@@ -18,6 +18,15 @@
 #if defined(__FreeBSD__)
 #include <sys/user.h>
 #endif
+#if defined(__linux__)
+#include <cstddef>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 
 namespace interproc::test {
 
@@ -332,5 +341,45 @@ std::optional<bool> segment_created_by_other_user(const std::string& name) {
   if (!code) return std::nullopt;
   return *code == 0;
 }
+
+}  // namespace interproc::test
+
+namespace interproc::test {
+
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+namespace {
+#if defined(__x86_64__)
+constexpr std::uint32_t native_audit_arch = AUDIT_ARCH_X86_64;
+#else
+constexpr std::uint32_t native_audit_arch = AUDIT_ARCH_AARCH64;
+#endif
+// The low half of a syscall argument in struct seccomp_data (little-endian on both arches).
+constexpr std::uint32_t arg_low(std::size_t index) {
+  return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + sizeof(std::uint64_t) * index);
+}
+}  // namespace
+
+// A classic BPF program over struct seccomp_data (Documentation/userspace-api/seccomp_filter.rst):
+// a syscall of another ABI, or any other call than futex(FUTEX_WAKE[_PRIVATE]), is allowed.
+bool die_at_next_futex_wake() {
+  sock_filter program[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, native_audit_arch, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_futex, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_low(1)),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<std::uint32_t>(FUTEX_CMD_MASK)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAKE, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+  };
+  const sock_fprog filter{static_cast<unsigned short>(sizeof(program) / sizeof(program[0])), program};
+  // Without PR_SET_NO_NEW_PRIVS an unprivileged process may not install a filter (seccomp(2)).
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) == 0;
+}
+#else
+bool die_at_next_futex_wake() { return false; }
+#endif
 
 }  // namespace interproc::test

@@ -264,4 +264,6 @@ void ignore_terminate_request() {}
 
 void exit_on_terminate_request(int /*code*/) {}
 
+bool die_at_next_futex_wake() { return false; }
+
 }  // namespace interproc::test
