@@ -38,6 +38,8 @@ enum class errc {
   closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
   task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
   child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended
+  pool_broken = 19,       ///< a ProcessPool that could not replace a worker: its queued tasks fail, and
+                          ///< submit(), map() and imap_unordered() refuse new ones
 };
 
 /// The category of interproc::errc codes (name "interproc").

@@ -26,6 +26,7 @@ class ErrorCategory final : public std::error_category {
       case errc::closed: return "closed";
       case errc::task_failed: return "task failed";
       case errc::child_lost: return "child lost with its fork server";
+      case errc::pool_broken: return "process pool broken";
     }
     return "unknown interproc error";
   }
