@@ -18,6 +18,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -365,4 +366,18 @@ TEST(ExitStatus, NamesSignalsExitCodesAndCommonNtStatusCodes) {
   EXPECT_EQ(describe_exit_status(ntstatus(0xC0000374u)), "crashed: heap corruption (0xC0000374)");
   EXPECT_EQ(describe_exit_status(ntstatus(0x40010004u)), "was terminated, DBG_TERMINATE_PROCESS (0x40010004)");
   EXPECT_EQ(describe_exit_status(ntstatus(0xC0001234u)), "ended with status 0xC0001234");
+}
+
+TEST(ProcessPool, APoolMadeOnAThreadThatEndedKeepsItsWorkers) {
+  for (StartMethod method : test::start_methods()) {
+    std::unique_ptr<ProcessPool> pool;
+    std::set<std::string> workers;
+    std::thread([&] {
+      pool = std::make_unique<ProcessPool>(2, std::vector<interproc::SharedObject>{}, method);
+      for (int i = 0; i < 2000 && workers.size() < 2; ++i) workers.insert(pool->submit("worker_pid").get());
+    }).join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a death signal would have landed
+    for (const std::string& pid : workers) EXPECT_TRUE(test::process_exists(std::stol(pid))) << "worker " << pid;
+    EXPECT_EQ(pool->map("echo", numbered_inputs(8)).size(), 8u);
+  }
 }
