@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,11 +49,13 @@ struct Middle {
 
 // Starts "lifetime_middle" with `middle_options`; it starts a grandchild by `method`, with
 // die_with_parent if asked, and waits to be killed.
-Middle start_middle(const SpawnOptions& middle_options, StartMethod method, bool die_with_parent) {
+Middle start_middle(const SpawnOptions& middle_options, StartMethod method, bool die_with_parent,
+                    bool on_ended_thread = false) {
   auto pid = SharedValue<long>::create(0);
   auto ready = InterprocessEvent::create();
-  Child child =
-      spawn_child("lifetime_middle", {name_of(method), die_with_parent ? "1" : "0"}, {pid, ready}, middle_options);
+  Child child = spawn_child("lifetime_middle",
+                            {name_of(method), die_with_parent ? "1" : "0", on_ended_thread ? "thread" : "caller"},
+                            {pid, ready}, middle_options);
   const bool started = ready.wait_for(60s);
   EXPECT_TRUE(started) << "the middle child never reported its grandchild";
   return Middle{std::move(child), started ? pid.value() : -1};
@@ -64,13 +67,20 @@ INTERPROC_CHILD_ENTRY(lifetime_exit_with) { return std::stoi(ctx.args().at(0)); 
 
 INTERPROC_CHILD_ENTRY(lifetime_sleep) { test::hang(); }
 
-// args: the grandchild's start method, "1" for die_with_parent. Objects: the pid value, the
-// ready event.
+// args: the grandchild's start method, "1" for die_with_parent, "thread" to start it on a
+// thread that then ends. Objects: the pid value, the ready event.
 INTERPROC_CHILD_ENTRY(lifetime_middle) {
   SpawnOptions options;
   options.method = method_named(ctx.args().at(0));
   options.die_with_parent = ctx.args().at(1) == "1";
-  Child grandchild = spawn_child("lifetime_sleep", {}, {}, options);
+  std::optional<Child> started;
+  const auto start = [&] { started.emplace(spawn_child("lifetime_sleep", {}, {}, options)); };
+  if (ctx.args().at(2) == "thread") {
+    std::thread(start).join();
+  } else {
+    start();
+  }
+  Child grandchild = std::move(*started);
   ctx.value<long>(0).with_lock([&](long& v) { v = grandchild.pid(); });
   ctx.event(1).set();
   test::hang();
@@ -132,6 +142,22 @@ TEST(Lifetime, AGrandchildThatDiesWithItsParentEndsWhenTheParentIsKilled) {
     Middle middle = start_middle(SpawnOptions{}, method, true);
     ASSERT_GT(middle.grandchild, 0);
     ASSERT_TRUE(test::process_exists(middle.grandchild));
+    middle.child.kill();
+    EXPECT_EQ(middle.child.wait(), -9);
+    const bool gone = test::gone_within(middle.grandchild, 10s);
+    EXPECT_TRUE(gone) << "grandchild " << middle.grandchild << " (" << name_of(method) << ") outlived its parent";
+    if (!gone) test::kill_by_pid(middle.grandchild);
+  }
+}
+
+// Linux ties a die_with_parent child to the thread that started it (prctl(2)); the library
+// starts such children on a thread of its own that lasts, so the starting thread may end.
+TEST(Lifetime, ADieWithParentChildStartedOnAThreadThatEndedLivesUntilItsParentDies) {
+  for (StartMethod method : test::start_methods()) {
+    Middle middle = start_middle(SpawnOptions{}, method, true, true);
+    ASSERT_GT(middle.grandchild, 0);
+    std::this_thread::sleep_for(300ms);  // the death signal, if it were sent, has landed
+    EXPECT_TRUE(test::process_exists(middle.grandchild)) << name_of(method) << ": killed with its starting thread";
     middle.child.kill();
     EXPECT_EQ(middle.child.wait(), -9);
     const bool gone = test::gone_within(middle.grandchild, 10s);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ProcessPool: map order, results of any size, failures, workers that crash (replaced,
 // the pool goes on), recycling, closing and terminating; for every start method.
+#include "common/exit_status.hpp"
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
@@ -8,12 +9,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -204,5 +209,175 @@ TEST(ProcessPool, WorkersDieWithTheirPoolsProcessEvenWhenItIsKilled) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_FALSE(test::process_exists(pid)) << "worker " << pid << " outlived its pool's process";
     if (test::process_exists(pid)) test::kill_by_pid(pid);
+  }
+}
+
+// ---- hardening: ownership, broken pools, spills, dispatch, messages, checks ----
+
+INTERPROC_TASK(waits_for_event) {
+  ctx.event(0).wait();
+  return "released";
+}
+
+INTERPROC_TASK(exits_three) {
+  std::fflush(nullptr);
+  std::_Exit(3);
+}
+
+INTERPROC_TASK(dereferences_null) {
+  volatile int* nothing = nullptr;
+  *nothing = 1;  // a real access violation / SIGSEGV, as a buggy task makes
+  return "not reached";
+}
+
+TEST(ProcessPool, ImapUnorderedSurvivesACloseWhileItIsQueuing) {
+  ProcessPool pool(1);
+  std::atomic<bool> threw{false};
+  std::thread caller([&] {
+    try {
+      pool.imap_unordered("make_bytes", std::vector<std::vector<std::string>>(5000, {"2000", "q"}),
+                          [](std::size_t, const std::string&) {});
+    } catch (const std::system_error& e) {
+      threw = e.code() == errc::closed;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  pool.close();
+  caller.join();
+  EXPECT_TRUE(threw);
+  pool.join();  // the tasks it queued finish after it left: their notices must not touch its frame
+}
+
+TEST(ProcessPool, MapAndImapOverNoInputsRefuseAsSubmitDoes) {
+  ProcessPool pool(1);
+  const auto nothing = [](std::size_t, const std::string&) {};
+  EXPECT_SYSTEM_ERROR(pool.map("no_such_task", {}), errc::unknown_entry, "no_such_task");
+  EXPECT_SYSTEM_ERROR(pool.imap_unordered("no_such_task", {}, nothing), errc::unknown_entry, "no_such_task");
+  pool.close();
+  EXPECT_SYSTEM_ERROR(pool.map("echo", {}), errc::closed, "closed");
+  EXPECT_SYSTEM_ERROR(pool.imap_unordered("echo", {}, nothing), errc::closed, "closed");
+}
+
+TEST(ProcessPool, AHungTaskDoesNotHoldBackTasksWhileAnotherWorkerIsIdle) {
+  auto release = interproc::InterprocessEvent::create();
+  ProcessPool pool(2, {release});
+  std::vector<TaskFuture> quick;
+  const TaskFuture hung = pool.submit("waits_for_event");
+  for (int i = 0; i < 6; ++i) quick.push_back(pool.submit("echo", {std::to_string(i)}));
+  int ran = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (const TaskFuture& f : quick) ran += f.wait_for(deadline - std::chrono::steady_clock::now()) ? 1 : 0;
+  EXPECT_FALSE(hung.ready());
+  release.set();  // before any check that may fail: the pool's destructor waits for the hung task
+  EXPECT_EQ(ran, 6) << "quick tasks held back behind the hung one";
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(quick[static_cast<std::size_t>(i)].get(), std::to_string(i));
+  EXPECT_EQ(hung.get(), "released");
+}
+
+TEST(ProcessPool, TerminateLeavesNoSpilledResultBehind) {
+  if (test::is_windows()) GTEST_SKIP() << "Windows removes a named segment with its last handle";
+  for (StartMethod method : test::start_methods()) {
+    const std::vector<std::string> before = test::pool_result_spill_names();
+    {
+      ProcessPool pool(2, {}, method);
+      std::vector<TaskFuture> big;
+      for (int i = 0; i < 8; ++i) big.push_back(pool.submit("make_bytes", {std::to_string(20 << 20), "x"}));
+      big.front().get();  // the others are being made or are in transit
+      pool.terminate();
+    }
+    std::vector<std::string> left;
+    for (const std::string& name : test::pool_result_spill_names()) {
+      if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
+    }
+    EXPECT_TRUE(left.empty()) << "method " << static_cast<int>(method) << " left " << left.size()
+                              << " spilled results, the first " << (left.empty() ? "" : left.front());
+  }
+}
+
+// In its own process, which then cannot open one more descriptor: a pool whose worker dies
+// cannot replace it. Exit code 0 when the callers see that as they should.
+INTERPROC_CHILD_ENTRY(pool_that_cannot_replace_its_worker) {
+  ProcessPool pool(1);
+  if (pool.submit("echo", {"warm"}).get() != "warm") return 10;
+  if (!test::forbid_new_descriptors()) return 11;
+  const TaskFuture dies = pool.submit("exits_three");
+  const TaskFuture stranded = pool.submit("echo", {"never"});
+  try {
+    dies.get();
+    return 12;
+  } catch (const std::system_error& e) {
+    if (e.code() != errc::task_failed) return 13;
+  }
+  try {
+    stranded.get();
+    return 14;
+  } catch (const std::system_error& e) {
+    if (e.code() != errc::pool_broken) return 15;
+  }
+  try {
+    pool.submit("echo");
+    return 16;
+  } catch (const std::system_error& e) {
+    if (e.code() != errc::pool_broken) return 17;
+  }
+  try {
+    pool.map("echo", {{"x"}});
+    return 18;
+  } catch (const std::system_error& e) {
+    if (e.code() != errc::pool_broken) return 19;
+  }
+  return 0;
+}
+
+TEST(ProcessPool, AWorkerThatCannotBeReplacedBreaksThePoolInsteadOfAborting) {
+  if (test::is_windows()) GTEST_SKIP() << "no per-process handle limit to lower on Windows";
+  interproc::Child owner = interproc::spawn_child("pool_that_cannot_replace_its_worker", {}, {});
+  EXPECT_EQ(owner.wait(), 0);
+}
+
+TEST(ProcessPool, ACrashedWorkerIsDescribedInTheOsTerms) {
+  ProcessPool pool(1);
+  try {
+    pool.submit("dereferences_null").get();
+    ADD_FAILURE() << "the task ran to its end";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), errc::task_failed);
+    const std::string message = e.what();
+    if (test::is_windows()) {
+      EXPECT_NE(message.find("crashed: access violation (0xC0000005)"), std::string::npos) << message;
+    } else {
+      EXPECT_NE(message.find("its worker "), std::string::npos) << message;  // a sanitizer may exit instead
+    }
+  }
+  EXPECT_EQ(pool.submit("echo", {"after"}).get(), "after");
+}
+
+TEST(ExitStatus, NamesSignalsExitCodesAndCommonNtStatusCodes) {
+  using interproc::detail::describe_exit_status;
+  EXPECT_EQ(describe_exit_status(3), "ended with exit code 3");
+  EXPECT_EQ(describe_exit_status(-9), "was killed by signal 9");
+  const auto ntstatus = [](std::uint32_t code) { return static_cast<int>(code); };
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC0000005u)), "crashed: access violation (0xC0000005)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC00000FDu)), "crashed: stack overflow (0xC00000FD)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC000001Du)), "crashed: illegal instruction (0xC000001D)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC0000094u)), "crashed: integer divide by zero (0xC0000094)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC0000409u)), "crashed: stack buffer overrun or fail-fast (0xC0000409)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC000013Au)), "ended by control-C exit (0xC000013A)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC0000374u)), "crashed: heap corruption (0xC0000374)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0x40010004u)), "was terminated, DBG_TERMINATE_PROCESS (0x40010004)");
+  EXPECT_EQ(describe_exit_status(ntstatus(0xC0001234u)), "ended with status 0xC0001234");
+}
+
+TEST(ProcessPool, APoolMadeOnAThreadThatEndedKeepsItsWorkers) {
+  for (StartMethod method : test::start_methods()) {
+    std::unique_ptr<ProcessPool> pool;
+    std::set<std::string> workers;
+    std::thread([&] {
+      pool = std::make_unique<ProcessPool>(2, std::vector<interproc::SharedObject>{}, method);
+      for (int i = 0; i < 2000 && workers.size() < 2; ++i) workers.insert(pool->submit("worker_pid").get());
+    }).join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a death signal would have landed
+    for (const std::string& pid : workers) EXPECT_TRUE(test::process_exists(std::stol(pid))) << "worker " << pid;
+    EXPECT_EQ(pool->map("echo", numbered_inputs(8)).size(), 8u);
   }
 }

@@ -39,6 +39,8 @@ enum class errc {
   task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
   child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended
   invalid_message = 19,   ///< codec input that is truncated, has bytes left over, or holds a value its type cannot
+  pool_broken = 20,       ///< a ProcessPool that could not replace a worker: its queued tasks fail, and
+                          ///< submit(), map() and imap_unordered() refuse new ones
 };
 
 /// The category of interproc::errc codes (name "interproc").

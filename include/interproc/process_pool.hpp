@@ -121,9 +121,12 @@ struct PoolOptions {
 
 /// Python's multiprocessing.Pool: `workers` processes, started once, that run registered
 /// tasks until the pool closes. Tasks and their arguments and results of any size travel
-/// through shared queues (large ones through a named segment each), never a pipe. A worker
-/// that crashes or is killed fails the task it was running, with its exit code or signal in
-/// the message, and is replaced; its queued tasks go to the replacement. Workers end with
+/// through shared queues (large ones through a named segment each), never a pipe. Tasks wait
+/// in this process and each goes to whichever worker is free, so a long task holds back no
+/// other while a worker is idle. A worker that crashes or is killed fails the task it was
+/// running, with its exit code, signal or Windows NTSTATUS named in the message, and is
+/// replaced. A worker that cannot be replaced (descriptors or processes exhausted) breaks
+/// the pool: the tasks waiting fail with errc::pool_broken, and so do later calls. Workers end with
 /// the pool: the destructor closes the pool and waits for every task (join); terminate()
 /// ends them at once; and they are started with SpawnOptions::die_with_parent, so that they
 /// die with this process even when it is killed. The `objects` must outlive the pool (its
@@ -146,14 +149,17 @@ class INTERPROC_EXPORT ProcessPool {
   ProcessPool& operator=(const ProcessPool&) = delete;
 
   /// Queues task `task` with `args`. Throws errc::unknown_entry for a name no INTERPROC_TASK
-  /// registered, errc::closed after close() or terminate(), errc::invalid_argument for a
-  /// task name or arguments the worker could not be given.
+  /// registered, errc::closed after close() or terminate(), errc::pool_broken once a worker
+  /// could not be replaced, errc::invalid_argument for a task name or arguments the worker
+  /// could not be given.
   TaskFuture submit(std::string_view task, const std::vector<std::string>& args = {});
-  /// Runs `task` once per input and returns the results in input order. Throws the first
-  /// failure in input order (errc::task_failed), after every task has finished.
+  /// Runs `task` once per input and returns the results in input order. Throws as submit()
+  /// does before running anything (also over no inputs), then the first failure in input
+  /// order (errc::task_failed), after every task has finished.
   std::vector<std::string> map(std::string_view task, const std::vector<std::vector<std::string>>& inputs);
   /// Runs `task` once per input and calls on_result(input index, result) as each finishes,
-  /// in the order they finish (Python's imap_unordered). Throws as map().
+  /// in the order they finish (Python's imap_unordered). Throws as map(). If the pool closes
+  /// while it is queuing, it throws errc::closed; the tasks it queued still run.
   void imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
                       const std::function<void(std::size_t, const std::string&)>& on_result);
 

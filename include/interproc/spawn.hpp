@@ -42,8 +42,9 @@ struct SpawnOptions {
   StartMethod method = StartMethod::spawn;
   /// The child is killed when this process dies, however it dies (SIGKILL included).
   /// Linux: prctl(PR_SET_PDEATHSIG, SIGKILL), which fires when the *thread* that started the
-  /// child ends (prctl(2)): start such children from a thread that lives as long as the
-  /// process. macOS / BSD: a thread in the child waits for the end of a pipe only this
+  /// child ends (prctl(2)), so spawn_child starts such children (spawn and fork) on one
+  /// thread of the library's that lives as long as the process: any thread may call it and
+  /// then end. macOS / BSD: a thread in the child waits for the end of a pipe only this
   /// process can write. Windows: a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE whose
   /// only handle this process holds; the child's own descendants are in that job too.
   bool die_with_parent = false;
@@ -195,7 +196,12 @@ class SharedObject {
 };
 
 /// A started child process. wait() returns its exit code, or -N if signal N killed it
-/// (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
+/// (POSIX; Python's Process.exitcode convention). On Windows a crashed child's code is the
+/// NTSTATUS it ended with, as an int (negative for 0xC... codes): access violation
+/// 0xC0000005, stack overflow 0xC00000FD, illegal instruction 0xC000001D, integer divide by
+/// zero 0xC0000094, stack buffer overrun / fail-fast 0xC0000409, heap corruption 0xC0000374,
+/// control-C exit 0xC000013A, DBG_TERMINATE_PROCESS 0x40010004 (terminated); ProcessPool's
+/// messages name them so. Move-only. Destroying a Child that has
 /// not been waited for waits for it, like std::jthread joins: no zombie is left and the
 /// child is never killed silently; call kill() first to end it. One Child object is not
 /// synchronised: use it from one thread at a time. Its methods throw std::system_error only

@@ -27,6 +27,7 @@ class ErrorCategory final : public std::error_category {
       case errc::task_failed: return "task failed";
       case errc::child_lost: return "child lost with its fork server";
       case errc::invalid_message: return "invalid encoded message";
+      case errc::pool_broken: return "process pool broken";
     }
     return "unknown interproc error";
   }

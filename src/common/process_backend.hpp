@@ -12,6 +12,7 @@
 #include <interproc/spawn.hpp>
 
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,6 +72,12 @@ void kill_process_tree(const ChildProcess& process);
 // The Child lets go of `process`, which has ended: Windows lifts kill-on-close from its job,
 // so that closing the job does not end descendants that outlived it (as on POSIX).
 void release_process(ChildProcess& process) noexcept;
+
+// Runs `body` (a start of a die_with_parent child) where the child's tie to this process
+// lasts as long as the process, and returns when it has run; rethrows what it threw. Linux
+// ties the child to the starting *thread* (prctl(2) PR_SET_PDEATHSIG), so it runs there on
+// one thread that lives as long as the process; elsewhere it runs on the calling thread.
+void run_on_lasting_thread(const std::function<void()>& body);
 
 // Child side, first thing in a spawn-style child: if the parent asked for die_with_parent
 // (its launch_spawn left a marker in the environment), removes the marker and ties this

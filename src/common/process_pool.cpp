@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // ProcessPool, written once for every OS over spawn_child and SharedQueue.
 //
-// Each worker slot has its own task queue; all workers share one result queue, which a
-// collector thread in the parent drains. The parent knows, per slot, the tasks it queued
-// and not yet saw finish, oldest first; a worker runs them in that order. So when a worker
-// dies, after the results it managed to send are handled, the tasks still pending are
-// those in its queue (left for its replacement) plus at most one more: the one it was
-// running, which fails with the worker's exit status.
+// Tasks wait in the parent, oldest first, and each goes to a worker only when that worker
+// has nothing to do, so a long task never holds back others while a worker is idle. Each
+// worker slot has its own task queue (holding at most the one task handed to it); all
+// workers share one result queue, which a collector thread in the parent drains. So when a
+// worker dies, after the results it managed to send are handled, the task still pending on
+// its slot is either in its queue (left for its replacement) or the one it was running,
+// which fails with the worker's exit status. A worker that cannot be replaced breaks the
+// pool: the tasks waiting fail with errc::pool_broken, and so do later submissions.
 //
 // Payloads (arguments, results) up to payload_bytes travel inside the queue items; larger
 // ones in a named segment each, created by the sender and removed by the receiver. Windows
@@ -16,6 +18,7 @@
 
 #include <interproc/process_pool.hpp>
 
+#include "common/exit_status.hpp"
 #include "common/fail.hpp"
 #include "common/transfer.hpp"
 
@@ -27,6 +30,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -40,7 +44,7 @@ namespace detail {
 namespace {
 
 constexpr std::size_t payload_bytes = 960;
-constexpr std::size_t slot_capacity = 32;     // tasks queued per worker
+constexpr std::size_t slot_capacity = 32;     // tasks waiting in the parent per worker before submit() waits
 constexpr std::size_t first_pool_object = 3;  // after the worker's task queue, result queue and semaphore
 
 struct TaskItem {
@@ -234,14 +238,23 @@ struct WorkerSlot {
   SharedQueue<TaskItem> tasks = SharedQueue<TaskItem>::create(slot_capacity);
   InterprocessSemaphore taken = InterprocessSemaphore::create(0);
   std::optional<Child> child;
-  std::deque<std::uint64_t> pending;  // queued here and not finished, oldest first
+  std::deque<std::uint64_t> pending;  // handed to this slot and not finished (at most one)
+};
+
+// What imap_unordered's notices write to: shared with each notice, so that a notice that
+// runs after imap_unordered left (it threw) writes to live memory.
+struct DoneList {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::size_t> done;
 };
 
 // A task not finished yet.
 struct PendingTask {
   std::promise<std::string> promise;
-  std::size_t slot = 0;
+  std::size_t slot = SIZE_MAX;  // SIZE_MAX: still waiting in the parent
   std::string name;
+  TaskItem item{};
   std::optional<SharedSegment> spill;  // its arguments, kept open until it finishes
   std::function<void()> on_done;       // imap_unordered's notice
 };
@@ -253,10 +266,7 @@ std::string random_nonce() {
   return text;
 }
 
-std::string death_message(int code) {
-  if (code < 0) return "its worker was killed by signal " + std::to_string(-code);
-  return "its worker ended with exit code " + std::to_string(code);
-}
+std::string death_message(int code) { return "its worker " + describe_exit_status(code); }
 
 }  // namespace
 
@@ -269,8 +279,10 @@ struct PoolState {
   std::mutex mutex;
   std::condition_variable changed;  // a task finished, or the pool closed
   std::unordered_map<std::uint64_t, PendingTask> tasks;
+  std::deque<std::uint64_t> waiting;  // submitted, not handed to a worker yet, oldest first
   std::uint64_t next_id = 1;
   bool closed = false;
+  std::string broken;  // why the pool is broken; empty while it is not
   bool stopping = false;  // no more replacements: joining or terminating
   std::thread collector;
 
@@ -296,29 +308,62 @@ struct PoolState {
         spawn_child("interproc_pool_worker", {nonce, std::to_string(options.max_tasks_per_worker)}, passed, spawn);
   }
 
-  // Under `mutex`: the task's end, success or failure.
-  void finish(std::uint64_t id, std::optional<std::string> result, const std::string& failure) {
+  // Under `mutex`: hands waiting tasks to the live workers that have nothing to do.
+  void dispatch() {
+    for (WorkerSlot& slot : slots) {
+      if (waiting.empty() || !broken.empty()) return;
+      if (!slot.child || !slot.pending.empty()) continue;
+      const std::uint64_t id = waiting.front();
+      waiting.pop_front();
+      PendingTask& task = tasks.at(id);
+      task.slot = static_cast<std::size_t>(&slot - slots.data());
+      slot.tasks.push(task.item);  // never waits: the slot holds at most this task
+      slot.pending.push_back(id);
+    }
+  }
+
+  // Under `mutex`: the task's end, success or failure (with `code`).
+  void finish(std::uint64_t id, std::optional<std::string> result, const std::string& failure,
+              errc code = errc::task_failed) {
     const auto found = tasks.find(id);
     if (found == tasks.end()) return;
     PendingTask& task = found->second;
     if (result) {
       task.promise.set_value(std::move(*result));
     } else {
-      task.promise.set_exception(std::make_exception_ptr(std::system_error(
-          make_error_code(errc::task_failed), "ProcessPool: task \"" + task.name + "\": " + failure)));
+      task.promise.set_exception(std::make_exception_ptr(
+          std::system_error(make_error_code(code), "ProcessPool: task \"" + task.name + "\": " + failure)));
     }
-    std::deque<std::uint64_t>& pending = slots[task.slot].pending;
-    pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+    if (task.slot == SIZE_MAX) {
+      waiting.erase(std::remove(waiting.begin(), waiting.end(), id), waiting.end());
+    } else {
+      std::deque<std::uint64_t>& pending = slots[task.slot].pending;
+      pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+    }
     if (task.on_done) task.on_done();
     SharedSegment::remove_named(spill_name(nonce, id, 'a'));  // POSIX: left if the worker never took it
     tasks.erase(found);
+    dispatch();
     changed.notify_all();
+  }
+
+  // Under `mutex`: no worker can take tasks any more; fails every task not running.
+  void break_pool(const std::string& why) {
+    if (broken.empty()) broken = why;
+    std::vector<std::uint64_t> stranded(waiting.begin(), waiting.end());
+    for (const WorkerSlot& slot : slots) {
+      if (!slot.child) stranded.insert(stranded.end(), slot.pending.begin(), slot.pending.end());
+    }
+    for (const std::uint64_t id : stranded) finish(id, std::nullopt, "the pool is broken: " + why, errc::pool_broken);
   }
 
   void handle(const ResultItem& item) {
     std::lock_guard<std::mutex> hold(mutex);
     const auto found = tasks.find(item.id);
-    if (found == tasks.end()) return;
+    if (found == tasks.end()) {  // it failed already (terminate()): its spilled result is nobody's
+      if (item.spilled != 0) SharedSegment::remove_named(spill_name(nonce, item.id, 'r'));
+      return;
+    }
     std::string payload;
     try {
       payload = take_payload(item, spill_name(nonce, item.id, 'r'));
@@ -343,7 +388,13 @@ struct PoolState {
       SharedSegment::remove_named(spill_name(nonce, lost, 'r'));
       finish(lost, std::nullopt, death_message(code) + " (pid " + std::to_string(pid) + ") while running it");
     }
-    if (!stopping) start_worker(index);
+    if (stopping) return;
+    try {
+      start_worker(index);
+    } catch (const std::exception& e) {  // descriptors or processes exhausted: tell the callers
+      return break_pool(std::string("a worker could not be replaced: ") + e.what());
+    }
+    dispatch();
   }
 
   void check_workers() {
@@ -358,7 +409,27 @@ struct PoolState {
     }
   }
 
-  void collect() {
+  // Never lets an exception out of the collector thread (std::terminate): the pool breaks,
+  // its workers are killed, and the callers see why.
+  void collect() noexcept {
+    try {
+      drain();
+    } catch (const std::exception& e) {
+      give_up(e.what());
+    }
+  }
+
+  void give_up(const std::string& why) noexcept {
+    std::lock_guard<std::mutex> hold(mutex);
+    closed = stopping = true;
+    for (WorkerSlot& slot : slots) {
+      if (slot.child) slot.child->kill();
+    }
+    broken = "the pool's collector failed: " + why;
+    while (!tasks.empty()) finish(tasks.begin()->first, std::nullopt, broken, errc::pool_broken);
+  }
+
+  void drain() {
     for (;;) {
       {
         std::lock_guard<std::mutex> hold(mutex);
@@ -411,33 +482,44 @@ std::size_t ProcessPool::size() const noexcept { return state_->slots.size(); }
 
 namespace detail {
 
-// Queues `payload` (a task's encoded arguments, or with `batch` a list of them) on the
-// least busy worker.
+// Under `s.mutex`: throws unless the pool takes new tasks.
+void check_open(const PoolState& s, const char* call) {
+  if (!s.broken.empty()) fail(errc::pool_broken, std::string(call) + ": the pool is broken: " + s.broken);
+  if (s.closed) fail(errc::closed, std::string(call) + ": the pool is closed");
+}
+
+// Throws as submit() would for `task`, whatever the inputs: map() and imap_unordered()
+// check before they run, also over zero inputs.
+void check_submittable(PoolState& s, std::string_view task, const char* call) {
+  if (find_task(task) == nullptr) {
+    fail(errc::unknown_entry, std::string(call) + ": no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
+  }
+  std::lock_guard<std::mutex> hold(s.mutex);
+  check_open(s, call);
+}
+
+// Queues `payload` (a task's encoded arguments, or with `batch` a list of them) for the
+// next free worker.
 TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch,
                           const std::function<void()>& on_done = {}) {
   if (find_task(task) == nullptr) {
     fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
   }
   std::unique_lock<std::mutex> hold(s.mutex);
-  const auto least_busy = [&s] {
-    return std::min_element(s.slots.begin(), s.slots.end(),
-                            [](const auto& a, const auto& b) { return a.pending.size() < b.pending.size(); });
-  };
-  s.changed.wait(hold, [&] { return s.closed || least_busy()->pending.size() < slot_capacity; });
-  if (s.closed) fail(errc::closed, "ProcessPool::submit: the pool is closed");
-  const auto slot = static_cast<std::size_t>(least_busy() - s.slots.begin());
+  const std::size_t most_waiting = s.slots.size() * slot_capacity;
+  s.changed.wait(hold, [&] { return s.closed || !s.broken.empty() || s.waiting.size() < most_waiting; });
+  check_open(s, "ProcessPool::submit");
   const std::uint64_t id = s.next_id++;
-  TaskItem item{id, 0, 0, batch ? 1u : 0u, {}, {}};
-  std::memcpy(item.task, task.data(), task.size());
   PendingTask pending;
-  pending.slot = slot;
+  pending.item = TaskItem{id, 0, 0, batch ? 1u : 0u, {}, {}};
+  std::memcpy(pending.item.task, task.data(), task.size());
   pending.name = std::string(task);
   pending.on_done = on_done;
-  pending.spill = put_payload(item, payload, spill_name(s.nonce, id, 'a'));
+  pending.spill = put_payload(pending.item, payload, spill_name(s.nonce, id, 'a'));
   std::shared_future<std::string> result = pending.promise.get_future().share();
-  s.slots[slot].tasks.push(item);  // never waits: the slot has room for every pending task
-  s.slots[slot].pending.push_back(id);
   s.tasks.emplace(id, std::move(pending));
+  s.waiting.push_back(id);
+  s.dispatch();
   return TaskFuture(std::move(result));
 }
 
@@ -470,6 +552,7 @@ TaskFuture ProcessPool::submit(std::string_view task, const std::vector<std::str
 // Inputs travel in chunks, as Python's Pool.map sends them: about four per worker, so that
 // the cost of a round trip is shared by many small tasks and the workers stay balanced.
 std::vector<std::string> ProcessPool::map(std::string_view task, const std::vector<std::vector<std::string>>& inputs) {
+  detail::check_submittable(*state_, task, "ProcessPool::map");
   const std::size_t chunk = std::max<std::size_t>(1, (inputs.size() + size() * 4 - 1) / (size() * 4));
   std::vector<TaskFuture> batches;
   for (std::size_t first = 0; first < inputs.size(); first += chunk) {
@@ -495,25 +578,26 @@ std::vector<std::string> ProcessPool::map(std::string_view task, const std::vect
 
 void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
                                  const std::function<void(std::size_t, const std::string&)>& on_result) {
+  detail::check_submittable(*state_, task, "ProcessPool::imap_unordered");
   std::vector<TaskFuture> futures;
-  std::mutex done_mutex;
-  std::condition_variable done_changed;
-  std::deque<std::size_t> done;
+  const auto list = std::make_shared<detail::DoneList>();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     // The notice is attached as the task is queued: another thread's submit cannot take it.
-    const auto notice = [&, i] {
-      std::lock_guard<std::mutex> done_hold(done_mutex);
-      done.push_back(i);
-      done_changed.notify_one();
+    // It holds the list, not this frame: a close() by another thread makes a later
+    // submission throw, and the tasks queued before it still finish after this returns.
+    const auto notice = [list, i] {
+      std::lock_guard<std::mutex> done_hold(list->mutex);
+      list->done.push_back(i);
+      list->changed.notify_one();
     };
     futures.push_back(detail::submit_payload(*state_, task, detail::encode_args(inputs[i]), false, notice));
   }
   std::exception_ptr first_failure;
   for (std::size_t seen = 0; seen < inputs.size(); ++seen) {
-    std::unique_lock<std::mutex> done_hold(done_mutex);
-    done_changed.wait(done_hold, [&] { return !done.empty(); });
-    const std::size_t index = done.front();
-    done.pop_front();
+    std::unique_lock<std::mutex> done_hold(list->mutex);
+    list->changed.wait(done_hold, [&] { return !list->done.empty(); });
+    const std::size_t index = list->done.front();
+    list->done.pop_front();
     done_hold.unlock();
     try {
       on_result(index, futures[index].get());
@@ -544,15 +628,19 @@ void ProcessPool::join() {
 
 void ProcessPool::terminate() {
   detail::PoolState& s = *state_;
+  std::vector<std::uint64_t> unfinished;
   {
     std::lock_guard<std::mutex> hold(s.mutex);
     s.closed = s.stopping = true;
     for (detail::WorkerSlot& slot : s.slots) {
       if (slot.child) slot.child->kill();
     }
+    for (const auto& entry : s.tasks) unfinished.push_back(entry.first);
     while (!s.tasks.empty()) s.finish(s.tasks.begin()->first, std::nullopt, "the pool was terminated");
   }
-  if (s.collector.joinable()) s.collector.join();
+  if (s.collector.joinable()) s.collector.join();  // every worker has ended: no result is made any more
+  // A killed worker may have made a result's segment without sending it.
+  for (const std::uint64_t id : unfinished) SharedSegment::remove_named(detail::spill_name(s.nonce, id, 'r'));
 }
 
 }  // namespace interproc

@@ -14,6 +14,7 @@
 #include <gsl/assert>
 
 #include <atomic>
+#include <optional>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -391,10 +392,16 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::record_of(object));
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
-  if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
-  if (options.method == StartMethod::forkserver)
+  if (options.method == StartMethod::forkserver)  // the server, not this thread, starts the child
     return ChildAccess::make(launch_forkserver(std::move(token), args, options));
-  return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options));
+  const auto start = [&] {
+    if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
+    return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options));
+  };
+  if (!options.die_with_parent) return start();
+  std::optional<Child> child;
+  run_on_lasting_thread([&] { child.emplace(start()); });
+  return std::move(*child);
 }
 
 std::vector<std::string> utf8_arguments(int argc, char** argv) { return program_arguments(argc, argv); }

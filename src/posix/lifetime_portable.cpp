@@ -9,6 +9,7 @@
 // one created the pipe cannot hold it).
 
 #include "common/fail.hpp"
+#include "common/process_backend.hpp"
 #include "posix/lifetime_posix.hpp"
 
 #include <interproc/error.hpp>
@@ -86,5 +87,8 @@ void die_with_parent(pid_t parent, int watch) {
     }
   }).detach();
 }
+
+// The watch pipe belongs to the process, not to a thread: any thread may start the child.
+void run_on_lasting_thread(const std::function<void()>& body) { body(); }
 
 }  // namespace interproc::detail

@@ -343,6 +343,9 @@ void kill_process_tree(const ChildProcess& process) {
 
 // Closing the job must not end descendants that outlived the child (they would live on under
 // POSIX), so kill-on-close is lifted first; if that fails they end with the job.
+// The kill-on-close job belongs to the process, not to a thread: any thread may start the child.
+void run_on_lasting_thread(const std::function<void()>& body) { body(); }
+
 void release_process(ChildProcess& process) noexcept {
   if (!process.job.valid()) return;
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};

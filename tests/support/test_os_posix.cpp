@@ -217,6 +217,24 @@ std::vector<std::string> leftover_anonymous_names() {
   return names;
 }
 
+std::vector<std::string> pool_result_spill_names() {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ip", 0) == 0 && name.find('.') != std::string::npos && name.back() == 'r') names.push_back(name);
+  }
+  return names;
+}
+
+bool forbid_new_descriptors() {
+  const int lowest_free = ::dup(0);  // new descriptors take the lowest free number (open(2))
+  if (lowest_free < 0) return false;
+  ::close(lowest_free);
+  const rlimit limit{static_cast<rlim_t>(lowest_free), static_cast<rlim_t>(lowest_free)};
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
 std::optional<bool> other_user_can_open(const std::string& name) {
   if (::geteuid() != 0) return std::nullopt;
   const pid_t pid = ::fork();

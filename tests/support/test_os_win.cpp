@@ -205,6 +205,10 @@ int unreaped_children() { return 0; }
 
 std::vector<std::string> leftover_anonymous_names() { return {}; }
 
+std::vector<std::string> pool_result_spill_names() { return {}; }
+
+bool forbid_new_descriptors() { return false; }
+
 std::optional<bool> other_user_can_open(const std::string&) { return std::nullopt; }
 
 }  // namespace interproc::test
