@@ -50,6 +50,11 @@ struct SpawnOptions {
   /// The child leads a group of its own so that Child::kill_tree() reaches its descendants:
   /// POSIX: a new process group (setpgid(2)); Windows: a job object of its own.
   bool own_process_group = false;
+  /// Python's Process(daemon=True): destroying the Child kills the child (SIGKILL /
+  /// TerminateProcess) and reaps it instead of waiting for it, so that a child that never
+  /// ends (`while True: q.get()`) does not keep this program from ending. Combine it with
+  /// die_with_parent for a child that must also end when this process is killed.
+  bool daemon = false;
 };
 
 /// @var exit_entry_threw
@@ -197,7 +202,8 @@ class SharedObject {
 /// A started child process. wait() returns its exit code, or -N if signal N killed it
 /// (POSIX; Python's Process.exitcode convention). Move-only. Destroying a Child that has
 /// not been waited for waits for it, like std::jthread joins: no zombie is left and the
-/// child is never killed silently; call kill() first to end it. One Child object is not
+/// child is never killed silently; call kill() first to end it, or start it with
+/// SpawnOptions::daemon, whose Child kills and then reaps it when destroyed. One Child object is not
 /// synchronised: use it from one thread at a time. Its methods throw std::system_error only
 /// when the OS fails the wait or the kill, leaving the Child as it was.
 class INTERPROC_EXPORT Child {
@@ -208,7 +214,8 @@ class INTERPROC_EXPORT Child {
   Child& operator=(Child&& other) noexcept;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
-  /// Waits for the process if it was not waited for (see the class description).
+  /// Waits for the process if it was not waited for (a daemon child: kills it first; see
+  /// the class description).
   ~Child();
 
   /// The child's process id.
