@@ -32,7 +32,10 @@ namespace interproc {
 /// - forkserver: POSIX only; the first such spawn_child starts a server, a spawn-style
 ///   re-execution of this program that stops in child_main(), and every child is forked
 ///   from it. A child gets spawn's fresh program state at fork's cost; its objects reach
-///   the server over a Unix socket. The server ends when this process ends.
+///   the server over a Unix socket. The server ends when this process ends. A server that
+///   does not answer a request within 5 s (stopped, wedged) is killed and the request goes
+///   to a new one; when that one does not answer either, spawn_child throws
+///   std::system_error with std::errc::timed_out.
 enum class StartMethod { fork, spawn, forkserver };
 
 /// How spawn_child starts a child and ties its lifetime to this process. Every field has a
