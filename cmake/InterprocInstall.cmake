@@ -2,6 +2,19 @@
 # Install rules and the exported package: find_package(interproc CONFIG) + interproc::interproc.
 include(CMakePackageConfigHelpers)
 
+# An installed program finds a shared libinterproc next to its own place, wherever the
+# prefix is put: RUNPATH $ORIGIN/../lib (ld.so(8) "Dynamic string tokens"), macOS
+# @loader_path/../lib (dyld(1)). Windows finds a DLL in the program's own directory.
+if(BUILD_SHARED_LIBS AND NOT WIN32 AND TARGET interproc-demo AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}")
+  if(APPLE)
+    set(interproc_origin "@loader_path")
+  else()
+    set(interproc_origin "$ORIGIN")
+  endif()
+  file(RELATIVE_PATH interproc_bin_to_lib "/root/${CMAKE_INSTALL_BINDIR}" "/root/${CMAKE_INSTALL_LIBDIR}")
+  set_target_properties(interproc-demo PROPERTIES INSTALL_RPATH "${interproc_origin}/${interproc_bin_to_lib}")
+endif()
+
 install(TARGETS interproc EXPORT interprocTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -18,6 +18,7 @@
 #include <vector>
 
 #ifndef _WIN32
+#include <csignal>
 #include <fcntl.h>
 #include <unistd.h>
 #endif
@@ -166,6 +167,25 @@ TEST(ForkServer, ChildrenWriteToTheCallersCurrentStandardStreams) {
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "from the forkserver child\n");
   std::remove(path.c_str());
+}
+#endif
+
+#ifndef _WIN32
+// A stopped server takes requests into its socket and never answers: spawn_child gives up
+// on it after a few seconds, kills it and asks a new one.
+TEST(ForkServer, AStoppedServerIsReplaced) {
+  auto ids = SharedArray<long>::create(2);
+  auto ready = InterprocessEvent::create();
+  Child first = spawn_child("fs_report_and_hang", {}, {ids, ready}, StartMethod::forkserver);
+  ASSERT_TRUE(ready.wait_for(60s));
+  const long server = element(ids, 1);
+  first.kill();
+  EXPECT_EQ(first.wait(), -9);
+  ASSERT_EQ(::kill(static_cast<pid_t>(server), SIGSTOP), 0);
+  auto counter = SharedValue<long>::create(0);
+  EXPECT_EQ(spawn_child("fs_add_one", {}, {counter}, StartMethod::forkserver).wait(), 0);
+  EXPECT_EQ(counter.value(), 1);
+  EXPECT_TRUE(test::gone_within(server, 10s)) << "the stopped server was left behind";
 }
 #endif
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -239,6 +240,34 @@ TEST(SpawnChild, DestroyingAnUnwaitedChildWaitsForIt) {
   auto counter = interproc::SharedValue<long>::create(0);
   { Child child = spawn_child("increment_value", {}, {counter}); }
   EXPECT_EQ(counter.value(), 1) << "the destructor returned before the child ended";
+}
+
+// Python's `Process(target=worker, daemon=True)` with `while True: q.get()`: a program whose
+// daemon child never ends must still end, its child killed and reaped on the way out.
+INTERPROC_CHILD_ENTRY(pop_forever) {
+  auto& queue = ctx.queue<int>(0);
+  while (queue.pop()) {
+  }
+  return 0;
+}
+
+INTERPROC_CHILD_ENTRY(leave_a_daemon_behind) {
+  const auto method = static_cast<StartMethod>(std::stoi(ctx.args().at(0)));
+  auto queue = interproc::SharedQueue<int>::create(4);
+  // die_with_parent too: should this program be killed, its daemon goes with it.
+  Child daemon = spawn_child("pop_forever", {}, {queue}, {method, true, false, /*daemon=*/true});
+  return daemon.wait_for(50ms) ? 1 : 0;  // still running: the destructor must end it
+}
+
+TEST(SpawnChild, DaemonChildDoesNotKeepItsParentFromEnding) {
+  for (StartMethod method : start_methods()) {
+    SCOPED_TRACE(static_cast<int>(method));
+    Child program = spawn_child("leave_a_daemon_behind", {std::to_string(static_cast<int>(method))}, {},
+                                {StartMethod::spawn, false, /*own_process_group=*/true});
+    const std::optional<int> code = program.wait_for(60s);
+    if (!code) program.kill_tree();
+    EXPECT_EQ(code, 0) << "the program did not end: its daemon child was waited for";
+  }
 }
 
 TEST(SpawnChild, ManySpawnsLeakNoHandles) {

@@ -7,6 +7,7 @@
 
 #include <interproc/error.hpp>
 #include <interproc/spawn.hpp>
+#include <interproc/version.hpp>
 
 #include <iomanip>
 #include <iostream>
@@ -28,7 +29,8 @@ void print_tool_help() {
   for (const Command* command : commands) {
     std::cout << "  " << std::left << std::setw(7) << command->name << command->summary << '\n';
   }
-  std::cout << "\nRun 'interproc-demo COMMAND --help' for the options of a command.\n"
+  std::cout << "\nRun 'interproc-demo COMMAND --help' for the options of a command, and\n"
+               "'interproc-demo --version' for the version of interproc it was built with.\n"
                "Exit status: 0 done, 1 a problem (a file that could not be read, ...), 2 a bad command line.\n";
 }
 
@@ -66,6 +68,10 @@ int run(int argc, char** argv) {
   const Args args = interproc::utf8_arguments(argc, argv);  // args[0]: the program
   if (args.size() < 2) return usage_error("interproc-demo", "no command given", tool_usage);
   const std::string& name = args[1];
+  if (name == "--version") {
+    std::cout << "interproc-demo " << INTERPROC_VERSION_STRING << '\n';
+    return exit_ok;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     print_tool_help();
     return exit_ok;

@@ -88,17 +88,20 @@ struct CountOptions : ChildOptions {
 
 CountOptions parse_count_options(const Args& args) {
   CountOptions options;
+  bool jobs_given = false;
   ArgReader in(args);
   while (!in.done()) {
     if (read_child_option(in, options)) continue;
     if (auto jobs = in.value("--jobs")) {
       options.jobs = static_cast<std::size_t>(parse_number("--jobs", *jobs, 4096));
+      jobs_given = true;
     } else if (auto pool = in.value("--pool")) {
       options.pool = static_cast<std::size_t>(parse_number("--pool", *pool, 4096));
     } else {
       options.patterns.push_back(in.operand());
     }
   }
+  if (jobs_given && options.pool != 0) throw UsageError("--jobs and --pool cannot be combined: --pool N runs N workers");
   if (options.patterns.empty()) options.patterns = platform::default_file_patterns();
   return options;
 }
@@ -163,15 +166,43 @@ std::size_t count_in_pool(const std::vector<std::string>& files, Counter& total,
   return problems;
 }
 
+// The files to count: each folder among `files` replaced by the files under it, in name
+// order. A folder that cannot be read is a problem, reported, and counted in `problems`.
+std::vector<std::string> files_in_folders(const std::vector<std::string>& files, std::size_t& problems) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const std::string& name : files) {
+    std::error_code error;
+    const fs::path path = fs::u8path(name);
+    if (!fs::is_directory(path, error)) {
+      out.push_back(name);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (fs::recursive_directory_iterator it(path, error), end; !error && it != end; it.increment(error)) {
+      if (!it->is_directory(error)) found.push_back(it->path().u8string());
+    }
+    if (error) {
+      report_problem(name, error.message());
+      ++problems;
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
 int count(const Args& args) {
   const CountOptions options = parse_count_options(args);
-  const Expansion expansion = expand_globs(options.patterns);
+  Expansion expansion = expand_globs(options.patterns);
+  std::size_t folder_problems = 0;
+  expansion.files = files_in_folders(expansion.files, folder_problems);
   for (const Expansion::Unmatched& unmatched : expansion.unmatched) report_problem(unmatched.pattern, unmatched.reason);
 
   Counter total = Counter::create(0);
   const std::size_t counted = options.pool != 0 ? count_in_pool(expansion.files, total, options)
                                                 : count_in_children(expansion.files, total, options);
-  const std::size_t problems = counted + expansion.unmatched.size();
+  const std::size_t problems = counted + expansion.unmatched.size() + folder_problems;
   std::cout << "Total = " << total.with_lock([](std::uint64_t& sum) { return sum; }) << std::endl;
   return problems == 0 ? exit_ok : exit_problem;
 }
@@ -180,18 +211,23 @@ int count(const Args& args) {
 
 const Command count_command = {
     "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
-    "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB...]",
+    "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB_OR_FOLDER...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"
     "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"
     "\n"
     "  --start=spawn  children are new runs of this program (the default, every OS)\n"
     "  --start=fork   children are forks of this process (POSIX only)\n"
+    "  --start=forkserver\n"
+    "                 children are forks of a server process, itself a fresh run of this\n"
+    "                 program started once (POSIX only)\n"
     "  --no-lock      add without the lock: a racy read-modify-write that can lose updates\n"
     "  --jobs N       at most N children at a time (default: the number of CPUs)\n"
     "  --pool N       instead of a child per file, N worker processes (interproc::ProcessPool)\n"
-    "                 that count one file per task\n"
+    "                 that count one file per task (not with --jobs: N is the limit then)\n"
     "\n"
+    "A FOLDER counts every file under it, in its subfolders too (names starting with '.'\n"
+    "included), in name order.\n"
     "Without FILE_OR_GLOB it counts /etc/*.conf, on Windows %SystemRoot%\\*.ini.\n"
     "Patterns (*, ?, [...]) are expanded by interproc-demo itself, so they work in cmd.exe\n"
     "too, in the last component of a path only (\"logs/*.txt\", not \"*/x.txt\"); names that\n"
@@ -200,7 +236,7 @@ const Command count_command = {
     "A file that cannot be read, and a pattern that matches nothing, print\n"
     "\"Problem with NAME: reason\" on stderr; the other files still count.\n"
     "Exit status: 0, 1 if any file had a problem, 2 for a bad command line (or --start=fork\n"
-    "on Windows).\n",
+    "or forkserver on Windows).\n",
     &count};
 
 }  // namespace demo

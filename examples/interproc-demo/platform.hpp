@@ -13,5 +13,7 @@ std::vector<std::string> default_file_patterns();
 
 // Whether file names compare without regard to case, as glob patterns then do (Windows).
 bool file_names_ignore_case();
+// Whether stderr is a terminal (a person watching), where a progress line may be drawn.
+bool stderr_is_terminal();
 
 }  // namespace demo::platform

@@ -28,4 +28,10 @@ std::vector<std::string> default_file_patterns() {
 
 bool file_names_ignore_case() { return true; }
 
+// GetConsoleMode succeeds only on a console handle (a file or pipe fails it).
+bool stderr_is_terminal() {
+  DWORD mode = 0;
+  return ::GetConsoleMode(::GetStdHandle(STD_ERROR_HANDLE), &mode) != 0;
+}
+
 }  // namespace demo::platform

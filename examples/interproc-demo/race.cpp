@@ -3,11 +3,13 @@
 // counter's lock every update counts; without it, updates made at the same moment are lost.
 #include "demo.hpp"
 #include "options.hpp"
+#include "platform.hpp"
 
 #include <interproc/spawn.hpp>
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace demo {
@@ -69,6 +71,26 @@ void wait_until_ready(SharedStartLine& line, std::vector<interproc::Child>& work
   }
 }
 
+// Waits for every worker; returns how many failed. When stderr is a terminal, a line there
+// shows the counter once a second ("\r" redraws it), cleared at the end.
+int wait_for_workers(std::vector<interproc::Child>& workers, Counter& counter, std::uint64_t expected) {
+  const bool show_progress = platform::stderr_is_terminal();
+  bool shown = false;
+  int failed = 0;
+  for (interproc::Child& worker : workers) {
+    std::optional<int> code;
+    while (!(code = worker.wait_for(std::chrono::seconds(1))) && show_progress) {
+      const std::uint64_t done = counter.with_lock([](std::uint64_t& sum) { return sum; });
+      std::cerr << "\r" << done << " of " << expected << " added..." << std::flush;
+      shown = true;
+    }
+    if (!code) code = worker.wait();
+    if (*code != 0) ++failed;
+  }
+  if (shown) std::cerr << "\r\033[K" << std::flush;  // ECMA-48 EL: erase to the end of the line
+  return failed;
+}
+
 // Starts the workers, lets them go together, and waits for them all. Returns how many
 // of them failed.
 int run_workers(Counter& counter, const RaceOptions& options) {
@@ -80,11 +102,7 @@ int run_workers(Counter& counter, const RaceOptions& options) {
   }
   wait_until_ready(line, workers);
   line.with_lock([](StartLine& l) { l.go = true; });
-  int failed = 0;
-  for (interproc::Child& worker : workers) {
-    if (worker.wait() != 0) ++failed;
-  }
-  return failed;
+  return wait_for_workers(workers, counter, options.workers * options.increments);
 }
 
 void explain_lost_updates(std::uint64_t total, std::uint64_t expected) {
@@ -124,12 +142,18 @@ const Command race_command = {
     "\n"
     "  --start=spawn  workers are new runs of this program (the default, every OS)\n"
     "  --start=fork   workers are forks of this process (POSIX only)\n"
+    "  --start=forkserver\n"
+    "                 workers are forks of a server process, itself a fresh run of this\n"
+    "                 program started once (POSIX only)\n"
     "  --no-lock      add without the lock, and count the updates lost\n"
     "  --workers N    worker processes (default 4, at most 256)\n"
     "  --increments K additions per worker (default 100000)\n"
     "\n"
+    "While the workers run, a line on stderr shows the counter once a second when stderr is\n"
+    "a terminal.\n"
+    "\n"
     "Exit status: 0, 1 if a worker failed or the total with the lock is wrong, 2 for a bad\n"
-    "command line (or --start=fork on Windows).\n",
+    "command line (or --start=fork or forkserver on Windows).\n",
     &race};
 
 }  // namespace demo

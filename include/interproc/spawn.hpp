@@ -32,7 +32,10 @@ namespace interproc {
 /// - forkserver: POSIX only; the first such spawn_child starts a server, a spawn-style
 ///   re-execution of this program that stops in child_main(), and every child is forked
 ///   from it. A child gets spawn's fresh program state at fork's cost; its objects reach
-///   the server over a Unix socket. The server ends when this process ends.
+///   the server over a Unix socket. The server ends when this process ends. A server that
+///   does not answer a request within 5 s (stopped, wedged) is killed and the request goes
+///   to a new one; when that one does not answer either, spawn_child throws
+///   std::system_error with std::errc::timed_out.
 enum class StartMethod { fork, spawn, forkserver };
 
 /// How spawn_child starts a child and ties its lifetime to this process. Every field has a
@@ -51,6 +54,11 @@ struct SpawnOptions {
   /// The child leads a group of its own so that Child::kill_tree() reaches its descendants:
   /// POSIX: a new process group (setpgid(2)); Windows: a job object of its own.
   bool own_process_group = false;
+  /// Python's Process(daemon=True): destroying the Child kills the child (SIGKILL /
+  /// TerminateProcess) and reaps it instead of waiting for it, so that a child that never
+  /// ends (`while True: q.get()`) does not keep this program from ending. Combine it with
+  /// die_with_parent for a child that must also end when this process is killed.
+  bool daemon = false;
 };
 
 /// @var exit_entry_threw
@@ -203,7 +211,8 @@ class SharedObject {
 /// control-C exit 0xC000013A, DBG_TERMINATE_PROCESS 0x40010004 (terminated); ProcessPool's
 /// messages name them so. Move-only. Destroying a Child that has
 /// not been waited for waits for it, like std::jthread joins: no zombie is left and the
-/// child is never killed silently; call kill() first to end it. One Child object is not
+/// child is never killed silently; call kill() first to end it, or start it with
+/// SpawnOptions::daemon, whose Child kills and then reaps it when destroyed. One Child object is not
 /// synchronised: use it from one thread at a time. Its methods throw std::system_error only
 /// when the OS fails the wait or the kill, leaving the Child as it was.
 class INTERPROC_EXPORT Child {
@@ -214,7 +223,8 @@ class INTERPROC_EXPORT Child {
   Child& operator=(Child&& other) noexcept;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
-  /// Waits for the process if it was not waited for (see the class description).
+  /// Waits for the process if it was not waited for (a daemon child: kills it first; see
+  /// the class description).
   ~Child();
 
   /// The child's process id.

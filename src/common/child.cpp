@@ -24,11 +24,12 @@ Child& Child::operator=(Child&& other) noexcept {
 Child::~Child() { release(); }
 
 // The std::jthread rule: a child not yet waited for is waited for, never left a zombie or
-// killed silently.
+// killed silently; a daemon child (SpawnOptions::daemon) asked to be killed first.
 void Child::release() noexcept {
   if (process_ == nullptr) return;
   if (!process_->exit_code) {
     try {
+      if (process_->daemon) kill();
       wait();
     } catch (...) {  // the OS failed the wait: nothing left to wait for
     }

@@ -28,10 +28,14 @@ struct ChildProcess {
   bool own_group = false;        // POSIX: it leads a process group of its own (pgid == pid)
   ScopedHandle job;              // Windows: its own job object, for die_with_parent / own_process_group
   ScopedHandle link;             // POSIX forkserver child: the server's socket that reports its end, takes kills
+  bool daemon = false;           // SpawnOptions::daemon: killed, not waited for, when its Child is destroyed
 };
 
 struct ChildAccess {
-  static Child make(ChildProcess process) { return Child(new ChildProcess(std::move(process))); }
+  static Child make(ChildProcess process, const SpawnOptions& options) {
+    process.daemon = options.daemon;
+    return Child(new ChildProcess(std::move(process)));
+  }
 };
 
 // Starts `path` (UTF-8) as a spawn-style child running `token`, with `args` after the

@@ -278,7 +278,7 @@ struct ChildContextAccess {
       // Each slot is built where it stays: one on this frame would deepen the stack, and
       // every stack page written around a fork costs a copy-on-write fault.
       for (const SharedObject& object : objects) borrow(object, context.objects_->slots.emplace_back());
-      Child child = ChildAccess::make(launch_fork(&run_forked, &forked, options));
+      Child child = ChildAccess::make(launch_fork(&run_forked, &forked, options), options);
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
     } catch (...) {
@@ -393,10 +393,10 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
   if (options.method == StartMethod::forkserver)  // the server, not this thread, starts the child
-    return ChildAccess::make(launch_forkserver(std::move(token), args, options));
+    return ChildAccess::make(launch_forkserver(std::move(token), args, options), options);
   const auto start = [&] {
     if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
-    return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options));
+    return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options), options);
   };
   if (!options.die_with_parent) return start();
   std::optional<Child> child;

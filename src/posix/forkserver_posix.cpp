@@ -29,6 +29,9 @@ namespace {
 // Generous: the server is this program loaded again, which may be slow under a debugger or
 // a sanitizer; a program whose main() lacks the guard never answers at all.
 constexpr auto ready_timeout = std::chrono::seconds(30);
+// How long a running server may take to answer a request (it forks at once, in
+// milliseconds): past it the server is taken as wedged, and replaced.
+constexpr auto server_answer_timeout = std::chrono::seconds(5);
 
 constexpr const char* guard_help =
     "main() must begin with `if (auto code = interproc::child_main(argc, argv)) return *code;`, "
@@ -58,20 +61,29 @@ class ForkServer {
     return *server;
   }
 
-  // Sends one request, starting a server first if there is none or it has died.
-  void send(const std::string& bytes, const std::vector<int>& descriptors) {
+  // Sends one request, starting a server first if there is none or it has died. Returns
+  // the pid of the server that took it.
+  pid_t send(const std::string& bytes, const std::vector<int>& descriptors) {
     const std::lock_guard<std::mutex> hold(lock_);
     for (int attempt = 0;; ++attempt) {
       if (!control_.valid()) start();
       try {
         send_frame(static_cast<int>(control_.get()), bytes, descriptors);
-        return;
+        return server_;
       } catch (const std::system_error& e) {
         const bool server_gone = e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset;
         if (!server_gone || attempt > 0) throw;
         forget_server(false);
       }
     }
+  }
+
+  // Kills and reaps `server` if it is still this process's server (another thread may have
+  // replaced it already); the next send() starts a new one. SIGKILL ends a stopped process
+  // too (signal(7)).
+  void replace(pid_t server) {
+    const std::lock_guard<std::mutex> hold(lock_);
+    if (server == server_) forget_server(true);
   }
 
  private:
@@ -146,18 +158,32 @@ std::vector<int> request_descriptors(Request& request, ChildToken& token, const 
   return descriptors;
 }
 
+// Sends the request and returns the link once the server has answered on it. A server that
+// does not answer within server_answer_timeout is wedged (stopped by SIGSTOP, or stuck):
+// it is killed, and the request goes once more to a new server.
+ScopedHandle request_child(ChildToken& token, const std::vector<std::string>& args, const SpawnOptions& options) {
+  for (int attempt = 0;; ++attempt) {
+    auto [link, server_end] = socket_pair();
+    Request request;
+    std::vector<int> descriptors{static_cast<int>(server_end.get())};
+    const std::vector<int> rest = request_descriptors(request, token, options);
+    descriptors.insert(descriptors.end(), rest.begin(), rest.end());
+    request.token = encode_token(token);
+    request.args = args;
+    const pid_t server = ForkServer::instance().send(request.encode(), descriptors);
+    server_end.reset();  // so that the server's end is the link's only other end
+    if (readable_by(static_cast<int>(link.get()), Clock::now() + server_answer_timeout)) return std::move(link);
+    // A child the wedged server forked just before it stopped is left running unwaited:
+    // the server alone knew its pid.
+    ForkServer::instance().replace(server);
+    if (attempt > 0) fail_errno(ETIMEDOUT, "the fork server did not answer within 5 s, twice (a new server too)");
+  }
+}
+
 }  // namespace
 
 ChildProcess launch_forkserver(ChildToken token, const std::vector<std::string>& args, const SpawnOptions& options) {
-  auto [link, server_end] = socket_pair();
-  Request request;
-  std::vector<int> descriptors{static_cast<int>(server_end.get())};
-  const std::vector<int> rest = request_descriptors(request, token, options);
-  descriptors.insert(descriptors.end(), rest.begin(), rest.end());
-  request.token = encode_token(token);
-  request.args = args;
-  ForkServer::instance().send(request.encode(), descriptors);
-  server_end.reset();  // so that the server's end is the link's only other end
+  ScopedHandle link = request_child(token, args, options);
   int pid = 0;
   if (!receive_number(static_cast<int>(link.get()), pid)) {
     fail(errc::child_lost, "the fork server ended before it started the child");

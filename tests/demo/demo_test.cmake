@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # One test of interproc-demo, run by ctest (see demo_tests.cmake):
-#   cmake -DCASE=<case> -DDEMO=<interproc-demo> -DWORK=<folder> -DMANY=<count>
+#   cmake -DCASE=<case> -DDEMO=<interproc-demo> -DWORK=<folder> -DMANY=<count> -DBUILD=<build dir>
 #         [-DEMULATOR=<emulator, items separated by '|'>] -P demo_test.cmake
 # Each case makes the files it counts in WORK, with sizes chosen here and summed with
 # file(SIZE), independently of the tool, then runs the tool in WORK (under the emulator in
@@ -105,14 +105,25 @@ function(sum_sizes var)
 endfunction()
 
 # files/a.txt b.txt c.txt (found by files/*.txt), files/d.bin, files/.hidden.txt (not found
-# by files/*.txt: names starting with '.' need a pattern that does too) and files/sub/.
+# by files/*.txt: names starting with '.' need a pattern that does too), the folder
+# files/sub/ with e.txt and deeper/.f (counted when the folder is given) and the empty
+# folder files/empty/.
 function(make_count_files)
   make_file(files/a.txt 0)
   make_file(files/b.txt 1)
   make_file(files/c.txt 1000)
   make_file(files/d.bin 70000)
   make_file(files/.hidden.txt 7)
-  file(MAKE_DIRECTORY "${WORK}/files/sub")
+  make_file(files/sub/e.txt 5)
+  make_file(files/sub/deeper/.f 3)
+  file(MAKE_DIRECTORY "${WORK}/files/empty")
+endfunction()
+
+# The lines a count of files/sub prints, whatever separator the OS puts after "files/sub".
+function(expect_sub_files)
+  if(NOT out MATCHES "\nfiles/sub[/\\]deeper[/\\]\\.f\nfiles/sub[/\\]e\\.txt\n")
+    fail("files/sub/deeper/.f and files/sub/e.txt not printed, in that order")
+  endif()
 endfunction()
 
 # ---- the cases ----
@@ -131,11 +142,22 @@ function(case_help)
   demo(count -h)
   expect_status(0)
   expect_text(out "usage: interproc-demo count")
+  foreach(name count race)
+    demo(${name} --help)
+    foreach(start spawn fork forkserver)
+      expect_text(out "  --start=${start}")
+    endforeach()
+  endforeach()
+  demo(--version)
+  expect_status(0)
+  if(NOT out MATCHES "^interproc-demo [0-9]+\\.[0-9]+\\.[0-9]+\n$")
+    fail("expected \"interproc-demo X.Y.Z\"")
+  endif()
 endfunction()
 
 function(case_bad_options)
   foreach(arguments IN ITEMS "" "frobnicate" "count|--bogus" "count|--jobs" "count|--jobs|0" "count|--jobs=x"
-                             "count|--start=vfork" "count|--start" "race|--workers|0" "race|--increments=1e3"
+                             "count|--start=vfork" "count|--start" "count|--jobs|2|--pool|2" "race|--workers|0" "race|--increments=1e3"
                              "race|extra" "guard|--now" "guard|now")
     string(REPLACE "|" ";" arguments "${arguments}")
     demo(${arguments})
@@ -149,16 +171,18 @@ endfunction()
 # count with a start method: a glob, a literal name, a missing file and a folder.
 function(check_count start)
   make_count_files()
-  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
-  demo(count --start=${start} "files/*.txt" files/d.bin files/missing.txt files/sub)
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin files/sub/e.txt files/sub/deeper/.f)
+  demo(count --start=${start} "files/*.txt" files/d.bin files/missing.txt files/sub files/empty)
   expect_status(1)
   expect_total(${expected})
-  foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt files/sub)
+  foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt)
     expect_line(out "${name}")
   endforeach()
+  expect_sub_files()
   expect_no_text(out ".hidden")
-  expect_problems(files/missing.txt files/sub)
+  expect_problems(files/missing.txt)
 
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
   demo(count "--start=${start}" "files/[a-c].txt" files/d.bin)
   expect_status(0)
   expect_total(${expected})
@@ -172,14 +196,16 @@ endfunction()
 # The same files, lines and total with a pool of workers instead of a child per file.
 function(case_count_pool)
   make_count_files()
-  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin files/sub/e.txt files/sub/deeper/.f)
   demo(count --pool 3 "files/*.txt" files/d.bin files/missing.txt files/sub)
   expect_status(1)
   expect_total(${expected})
-  foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt files/sub)
+  foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt)
     expect_line(out "${name}")
   endforeach()
-  expect_problems(files/missing.txt files/sub)
+  expect_sub_files()
+  expect_problems(files/missing.txt)
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
   demo(count --pool 2 "files/[a-c].txt" files/d.bin)
   expect_status(0)
   expect_total(${expected})
@@ -309,6 +335,22 @@ function(case_guard)
   if(NOT err STREQUAL "")
     fail("unexpected output on stderr")
   endif()
+endfunction()
+
+# A shared build installed into WORK/prefix: the installed demo runs from there with no
+# LD_LIBRARY_PATH / DYLD_LIBRARY_PATH, and finds the installed library, not the build's.
+function(case_installed)
+  execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD}" --prefix "${WORK}/prefix"
+                  RESULT_VARIABLE status OUTPUT_QUIET)
+  expect_status(0)
+  unset(ENV{LD_LIBRARY_PATH})
+  unset(ENV{DYLD_LIBRARY_PATH})
+  set(DEMO "${WORK}/prefix/bin/interproc-demo")
+  make_count_files()
+  sum_sizes(expected files/a.txt files/b.txt files/c.txt)
+  demo(count "files/*.txt")
+  expect_status(0)
+  expect_total(${expected})
 endfunction()
 
 if(NOT COMMAND case_${CASE})

@@ -21,6 +21,11 @@ else()
   list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver)
 endif()
 
+# A shared build's installed demo must find libinterproc through its relative RUNPATH.
+if(BUILD_SHARED_LIBS AND INTERPROC_INSTALL AND NOT WIN32 AND NOT CMAKE_CROSSCOMPILING)
+  list(APPEND _interproc_demo_cases installed)
+endif()
+
 # Under an emulator (Wine) every process start costs 0.1-0.5 s, and under a sanitizer tens
 # of milliseconds: fewer files there.
 if(CMAKE_CROSSCOMPILING)
@@ -37,7 +42,7 @@ foreach(case IN LISTS _interproc_demo_cases)
   add_test(NAME demo.${case}
            COMMAND ${CMAKE_COMMAND} -DCASE=${case} "-DDEMO=$<TARGET_FILE:interproc-demo>"
                    "-DEMULATOR=${_interproc_demo_emulator}" -DMANY=${_interproc_demo_many}
-                   "-DWORK=${CMAKE_CURRENT_BINARY_DIR}/demo/${case}"
+                   "-DWORK=${CMAKE_CURRENT_BINARY_DIR}/demo/${case}" "-DBUILD=${PROJECT_BINARY_DIR}"
                    -P ${CMAKE_CURRENT_LIST_DIR}/demo_test.cmake)
   set_tests_properties(demo.${case} PROPERTIES TIMEOUT 300 LABELS demo)
 endforeach()
