@@ -120,6 +120,13 @@ std::optional<int> run_with_umask(unsigned mask, int (*body)());
 // POSIX: creates a shared-memory object of that name, as another program could, that
 // group and others can write (mode 0666); false where that cannot be done.
 bool plant_world_writable_segment(const std::string& name);
+// What plant_at_name puts where a named object would be, as another program could.
+enum class Planted { fifo, directory, symlink, socket, empty_file, unrecorded_file };
+// Linux: plants `what` in /dev/shm (where glibc's shm_open keeps names, for the portable
+// build too) at `name`; false where names are no files.
+bool plant_at_name(const std::string& name, Planted what);
+// Removes what plant_at_name planted.
+void remove_planted(const std::string& name);
 // POSIX as root: creates the named segment (64 bytes) with interproc as user "nobody".
 // std::nullopt where that cannot be tried.
 std::optional<bool> segment_created_by_other_user(const std::string& name);

@@ -318,6 +318,35 @@ bool plant_world_writable_segment(const std::string& name) {
   return writable;
 }
 
+bool plant_at_name(const std::string& name, Planted what) {
+#ifdef __linux__
+  const std::string path = "/dev/shm/" + name;
+  switch (what) {
+    case Planted::fifo: return ::mkfifo(path.c_str(), 0600) == 0;
+    case Planted::directory: return ::mkdir(path.c_str(), 0700) == 0;
+    case Planted::symlink: return ::symlink("/etc/passwd", path.c_str()) == 0;
+    case Planted::socket: return ::mknod(path.c_str(), S_IFSOCK | 0600, 0) == 0;
+    case Planted::empty_file:
+    case Planted::unrecorded_file: {
+      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+      if (fd < 0) return false;
+      const bool sized = what == Planted::empty_file || ::ftruncate(fd, 16384) == 0;
+      ::close(fd);
+      return sized;
+    }
+  }
+  return false;
+#else
+  (void)name, (void)what;
+  return false;
+#endif
+}
+
+void remove_planted(const std::string& name) {
+  const std::string path = "/dev/shm/" + name;
+  if (::unlink(path.c_str()) != 0) (void)::rmdir(path.c_str());
+}
+
 std::optional<bool> segment_created_by_other_user(const std::string& name) {
   if (::geteuid() != 0) return std::nullopt;
   const auto code = in_forked_child([&] {
