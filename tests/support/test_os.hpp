@@ -15,8 +15,13 @@
 
 namespace interproc::test {
 
-// Open file descriptors (POSIX) or handles (Windows) of this process.
+// Open file descriptors (POSIX) or handles (Windows) of this process. Windows: every handle
+// value (multiples of 4) is probed with GetHandleInformation up to handle_probe_limit, since
+// GetProcessHandleCount reports 0 under Wine.
 std::size_t open_handle_count();
+inline constexpr std::uintptr_t handle_probe_limit = 1 << 16;
+// CPU time (user and kernel) this process has used so far.
+std::chrono::milliseconds cpu_time();
 // Whether `handle` (an fd or HANDLE value) is open in this process.
 bool handle_is_open(std::intptr_t handle);
 // Whether this process holds the very object its parent holds as `parent_handle`. POSIX:

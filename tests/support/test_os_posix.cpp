@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__APPLE__) || defined(__FreeBSD__)
@@ -27,6 +28,13 @@ std::size_t open_handle_count() {
     if (::fcntl(fd, F_GETFD) != -1) ++count;
   }
   return count;
+}
+
+std::chrono::milliseconds cpu_time() {
+  struct rusage usage {};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return std::chrono::milliseconds(-1);
+  const auto ms = [](const timeval& t) { return std::chrono::milliseconds(t.tv_sec * 1000 + t.tv_usec / 1000); };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
 bool handle_is_open(std::intptr_t handle) { return ::fcntl(static_cast<int>(handle), F_GETFD) != -1; }
