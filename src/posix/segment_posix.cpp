@@ -209,7 +209,9 @@ MappedSegment open_named_segment(const std::string& name) {
   struct stat st {};
   if (::fstat(static_cast<int>(fd.get()), &st) != 0) fail_errno(errno, "fstat(" + quoted(path) + ")");
   // A FIFO, socket or device at the name (Linux's /dev/shm is a directory anyone may write).
-  if (!S_ISREG(st.st_mode)) fail(errc::foreign_object, "shm_open(" + quoted(path) + "): not a shared memory object");
+  // macOS reports no file type at all for a shm object (XNU bsd/kern/posix_shm.c, pshm_stat).
+  if ((st.st_mode & S_IFMT) != 0 && !S_ISREG(st.st_mode))
+    fail(errc::foreign_object, "shm_open(" + quoted(path) + "): not a shared memory object");
   // Another user's object, or one that others may write, may have been planted to be mapped.
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     fail(errc::foreign_object, "shm_open(" + quoted(path) + "): owned by another user or writable by others");
