@@ -345,7 +345,8 @@ TEST(Named, AnOpenerWaitsForTheCreatorsFirstValue) {
   lock.lock();
   const SharedSegment data = interproc::detail::create_tagged_segment(
       name, sizeof(long),
-      interproc::detail::segment_tag(interproc::detail::SegmentKind::value, interproc::detail::type_fingerprint<long>()));
+      interproc::detail::segment_tag(interproc::detail::SegmentKind::value,
+                                     interproc::detail::type_fingerprint<long>()));
   std::atomic<bool> opened{false};
   std::future<long> seen = std::async(std::launch::async, [&] {
     auto value = SharedValue<long>::open_named(name);

@@ -41,8 +41,7 @@ INTERPROC_EXPORT std::string data_lock_name(std::string_view name);
 // exclusively, or on failure the lock's name (which that call has just created) is removed
 // before the error goes on.
 INTERPROC_EXPORT SharedSegment create_data_segment(std::string_view name, std::size_t bytes,
-                                                   const std::string& lock_name, std::uint64_t fingerprint,
-                                                   bool array);
+                                                   const std::string& lock_name, std::uint64_t fingerprint, bool array);
 // open_named: the data first (its name exists only once its creator holds the lock), checked
 // to be of this kind (errc::foreign_object) and element type (errc::wrong_object_kind) and to
 // hold exactly one element (or, for an array, a non-zero number of them), then the lock,

@@ -67,7 +67,8 @@ DWORD ms_until(Clock::time_point end) noexcept {
 
 void sleep_on(std::atomic<std::uint32_t>& word, native_handle companion, std::uint32_t expected,
               std::optional<Clock::time_point> deadline) {
-  const auto slice_end = std::min(Clock::now() + std::chrono::milliseconds(slice_ms), deadline.value_or(Clock::time_point::max()));
+  const auto slice_end =
+      std::min(Clock::now() + std::chrono::milliseconds(slice_ms), deadline.value_or(Clock::time_point::max()));
   for (;;) {
     const DWORD ms = ms_until(slice_end);
     const DWORD result = ::WaitForSingleObject(as_handle(companion), ms);
@@ -104,8 +105,8 @@ ScopedHandle create_companion(const std::string* name, int index) {
 }
 
 ScopedHandle open_companion(const std::string& name, int index) {
-  ScopedHandle semaphore(
-      from_handle(::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE | semaphore_query_state, FALSE, companion_name(name, index).c_str())));
+  ScopedHandle semaphore(from_handle(::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE | semaphore_query_state,
+                                                      FALSE, companion_name(name, index).c_str())));
   if (!semaphore.valid()) fail_last_error("OpenSemaphoreW", name);
   return semaphore;
 }

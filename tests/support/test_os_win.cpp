@@ -75,7 +75,9 @@ std::size_t open_handle_count() {
 std::chrono::milliseconds cpu_time() {
   FILETIME created{}, exited{}, kernel{}, user{};
   if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user)) return std::chrono::milliseconds(-1);
-  const auto ticks = [](const FILETIME& t) { return (static_cast<std::uint64_t>(t.dwHighDateTime) << 32) | t.dwLowDateTime; };
+  const auto ticks = [](const FILETIME& t) {
+    return (static_cast<std::uint64_t>(t.dwHighDateTime) << 32) | t.dwLowDateTime;
+  };
   return std::chrono::milliseconds((ticks(kernel) + ticks(user)) / 10000);  // 100 ns units
 }
 
