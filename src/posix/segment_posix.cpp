@@ -90,10 +90,13 @@ std::size_t object_size(int fd, const std::string& what) {
 constexpr std::chrono::seconds creation_window{2};
 
 // Whether the object was last changed (ctime: created, chmod-ed, sized) within the creation
-// window, so that an unfinished one may still be finished by its creator.
+// window, so that an unfinished one may still be finished by its creator. macOS reports no
+// times for shm objects (XNU bsd/kern/posix_shm.c, pshm_stat zeroes them), and nobody can
+// plant a file among them: there an unfinished object stays not ready.
 bool recently_changed(int fd) noexcept {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return false;
+  if (st.st_ctime == 0) return true;
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto changed = std::chrono::seconds(st.st_ctime);
   return now - changed < creation_window + std::chrono::seconds(1);  // st_ctime is in whole seconds

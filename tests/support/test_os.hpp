@@ -130,6 +130,8 @@ enum class Planted { fifo, directory, symlink, socket, empty_file, unrecorded_fi
 // Linux: plants `what` in /dev/shm (where glibc's shm_open keeps names, for the portable
 // build too) at `name`; false where names are no files.
 bool plant_at_name(const std::string& name, Planted what);
+// Whether fstat on a shm object reports its times (macOS's pshm_stat zeroes them).
+bool shm_objects_have_times();
 // Removes what plant_at_name planted.
 void remove_planted(const std::string& name);
 // POSIX as root: creates the named segment (64 bytes) with interproc as user "nobody".

@@ -234,6 +234,8 @@ std::optional<bool> other_user_can_open(const std::string& name) {
 
 #include <interproc/shared_segment.hpp>
 
+#include "common/segment_backend.hpp"
+
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -348,6 +350,14 @@ bool plant_at_name(const std::string& name, Planted what) {
   (void)name, (void)what;
   return false;
 #endif
+}
+
+bool shm_objects_have_times() {
+  const std::string name = "times-probe." + std::to_string(::getpid());
+  const SharedSegment probe = SharedSegment::create_named(name, 64);
+  SharedSegment::remove_named(name);
+  struct stat st {};
+  return ::fstat(static_cast<int>(interproc::detail::SegmentAccess::handle(probe)), &st) == 0 && st.st_ctime != 0;
 }
 
 void remove_planted(const std::string& name) {

@@ -261,6 +261,7 @@ std::optional<int> run_with_umask(unsigned, int (*)()) { return std::nullopt; }
 bool plant_world_writable_segment(const std::string&) { return false; }
 bool plant_at_name(const std::string&, Planted) { return false; }
 void remove_planted(const std::string&) {}
+bool shm_objects_have_times() { return false; }
 std::optional<bool> segment_created_by_other_user(const std::string&) { return std::nullopt; }
 
 }  // namespace interproc::test
