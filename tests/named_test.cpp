@@ -152,10 +152,16 @@ TEST(Named, ObjectsThatAreNoMutexAreRefused) {
   EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(size_of_words), errc::foreign_object, size_of_words);
   SharedSegment::remove_named(size_of_words);
 
-  // A segment of the words' own size: its first word is what tells.
+  // A plain segment of the words' own size, and one tagged as a mutex whose first word is what tells.
   const std::size_t words = interproc::detail::MutexAccess::state(InterprocessMutex::create()).words.size();
+  const std::string impostor = unique_name("imp");
+  const SharedSegment same_size = SharedSegment::create_named(impostor, words);
+  EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(impostor), errc::foreign_object, "not an InterprocessMutex");
+  SharedSegment::remove_named(impostor);
   const std::string name = unique_name("early");
-  const SharedSegment unfinished = SharedSegment::create_named(name, words);
+  using interproc::detail::SegmentKind;
+  const SharedSegment unfinished = interproc::detail::create_tagged_segment(
+      name, words, interproc::detail::segment_tag(SegmentKind::mutex, interproc::detail::mutex_magic));
   EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(name), errc::not_ready, "not finished");
   const std::uint32_t other = 0x12345678;
   std::memcpy(unfinished.bytes().data(), &other, sizeof other);
@@ -323,10 +329,11 @@ TEST(Named, WrongElementSizeIsAnotherKind) {
   auto value = SharedValue<long long>::create_named(name + ".v", 5LL);
   auto array = SharedArray<int>::create_named(name + ".a", 3);
   EXPECT_SYSTEM_ERROR(SharedValue<int>::open_named(name + ".v"), errc::wrong_object_kind, "8 bytes, not 4");
-  EXPECT_SYSTEM_ERROR(SharedValue<long long>::open_named(name + ".a"), errc::wrong_object_kind, "12 bytes");
   EXPECT_SYSTEM_ERROR(SharedArray<double>::open_named(name + ".a"), errc::wrong_object_kind, "not a multiple of 8");
   EXPECT_EQ(SharedArray<int>::open_named(name + ".a").size(), 3u);
-  EXPECT_EQ(SharedArray<std::int32_t>::open_named(name + ".v").size(), 2u) << "a value's bytes as an array of 2";
+  // Another kind's name is foreign: a value is no array, nor an array a value.
+  EXPECT_SYSTEM_ERROR(SharedValue<long long>::open_named(name + ".a"), errc::foreign_object, "not a SharedValue");
+  EXPECT_SYSTEM_ERROR(SharedArray<std::int32_t>::open_named(name + ".v"), errc::foreign_object, "not a SharedArray");
   SharedValue<long long>::remove_named(name + ".v");
   SharedArray<int>::remove_named(name + ".a");
 }
@@ -336,7 +343,10 @@ TEST(Named, AnOpenerWaitsForTheCreatorsFirstValue) {
   const std::string name = unique_name("wait");
   InterprocessMutex lock = InterprocessMutex::create_named(name + ".lock");
   lock.lock();
-  const SharedSegment data = SharedSegment::create_named(name, sizeof(long));
+  const SharedSegment data = interproc::detail::create_tagged_segment(
+      name, sizeof(long),
+      interproc::detail::segment_tag(interproc::detail::SegmentKind::value,
+                                     interproc::detail::type_fingerprint<long>()));
   std::atomic<bool> opened{false};
   std::future<long> seen = std::async(std::launch::async, [&] {
     auto value = SharedValue<long>::open_named(name);
@@ -350,4 +360,102 @@ TEST(Named, AnOpenerWaitsForTheCreatorsFirstValue) {
   lock.unlock();
   EXPECT_EQ(seen.get(), 99);
   SharedValue<long>::remove_named(name);
+}
+
+TEST(Named, AQueueOfAnotherItemTypeOfTheSameSizeIsRefused) {
+  const std::string name = unique_name("qtype");
+  auto queue = interproc::SharedQueue<int>::create_named(name, 4);
+  EXPECT_SYSTEM_ERROR(interproc::SharedQueue<float>::open_named(name), errc::wrong_object_kind, "of this type");
+  EXPECT_SYSTEM_ERROR(interproc::SharedQueue<std::uint32_t>::open_named(name), errc::wrong_object_kind, "of this type");
+  EXPECT_SYSTEM_ERROR(interproc::SharedQueue<double>::open_named(name), errc::wrong_object_kind, "8-byte items");
+  EXPECT_EQ(interproc::SharedQueue<int>::open_named(name).capacity(), 4u);
+  interproc::SharedQueue<int>::remove_named(name);
+}
+
+TEST(Named, AValueOrArrayOfAnotherTypeOfTheSameSizeIsRefused) {
+  const std::string name = unique_name("vtype");
+  auto value = SharedValue<int>::create_named(name + ".v", 1);
+  auto array = SharedArray<int>::create_named(name + ".a", 2);
+  EXPECT_SYSTEM_ERROR(SharedValue<float>::open_named(name + ".v"), errc::wrong_object_kind, "another type");
+  EXPECT_SYSTEM_ERROR(SharedValue<unsigned>::open_named(name + ".v"), errc::wrong_object_kind, "another type");
+  EXPECT_SYSTEM_ERROR(SharedArray<float>::open_named(name + ".a"), errc::wrong_object_kind, "another type");
+  EXPECT_EQ(SharedValue<int>::open_named(name + ".v").value(), 1);
+  SharedValue<int>::remove_named(name + ".v");
+  SharedArray<int>::remove_named(name + ".a");
+}
+
+// Every named kind opened under another kind's name is foreign_object, whatever the OS
+// (Windows once reported a missing ".lock" for an event opened as a queue).
+TEST(Named, OneKindsNameOpenedAsAnotherKindIsForeign) {
+  using interproc::InterprocessEvent;
+  using interproc::InterprocessSemaphore;
+  using Queue = interproc::SharedQueue<int>;
+  const std::string event_name = unique_name("kev");
+  const std::string queue_name = unique_name("kqu");
+  const std::string value_name = unique_name("kva");
+  const std::string mutex_name = unique_name("kmu");
+  const std::string plain_name = unique_name("kpl");
+  auto event = InterprocessEvent::create_named(event_name);
+  auto queue = Queue::create_named(queue_name, 2);
+  auto value = SharedValue<std::uint32_t>::create_named(value_name, 0);  // zero: an unpublished header
+  auto mutex = InterprocessMutex::create_named(mutex_name);
+  auto plain = SharedSegment::create_named(plain_name, 64);
+
+  EXPECT_SYSTEM_ERROR(Queue::open_named(event_name), errc::foreign_object, event_name);
+  EXPECT_SYSTEM_ERROR(SharedValue<int>::open_named(event_name), errc::foreign_object, "not a SharedValue");
+  EXPECT_SYSTEM_ERROR(SharedArray<int>::open_named(queue_name), errc::foreign_object, "not a SharedArray");
+  EXPECT_SYSTEM_ERROR(InterprocessEvent::open_named(queue_name), errc::foreign_object, queue_name);
+  EXPECT_SYSTEM_ERROR(InterprocessSemaphore::open_named(event_name), errc::foreign_object, event_name);
+  EXPECT_SYSTEM_ERROR(InterprocessEvent::open_named(value_name), errc::foreign_object, value_name);
+  EXPECT_SYSTEM_ERROR(Queue::open_named(value_name), errc::foreign_object, value_name);
+  EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(value_name), errc::foreign_object, value_name);
+  EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(event_name), errc::foreign_object, event_name);
+  EXPECT_SYSTEM_ERROR(SharedValue<int>::open_named(mutex_name), errc::foreign_object, "not a SharedValue");
+  EXPECT_SYSTEM_ERROR(InterprocessEvent::open_named(mutex_name), errc::foreign_object, mutex_name);
+  EXPECT_SYSTEM_ERROR(SharedValue<int>::open_named(plain_name), errc::foreign_object, "not a SharedValue");
+  EXPECT_SYSTEM_ERROR(InterprocessEvent::open_named(plain_name), errc::foreign_object, plain_name);
+
+  InterprocessEvent::remove_named(event_name);
+  Queue::remove_named(queue_name);
+  SharedValue<std::uint32_t>::remove_named(value_name);
+  InterprocessMutex::remove_named(mutex_name);
+  SharedSegment::remove_named(plain_name);
+}
+
+// What another program can leave at a name (Linux keeps names as files in /dev/shm) is
+// foreign_object, never not_ready, which callers retry.
+TEST(Named, AnythingPlantedAtANameIsForeignNotNotReady) {
+  using test::Planted;
+  for (const Planted what : {Planted::fifo, Planted::directory, Planted::symlink, Planted::socket}) {
+    const std::string name = unique_name("plant" + std::to_string(static_cast<int>(what)));
+    if (!test::plant_at_name(name, what)) GTEST_SKIP() << "names are no files here";
+    SCOPED_TRACE(static_cast<int>(what));
+    EXPECT_SYSTEM_ERROR(SharedSegment::open_named(name), errc::foreign_object, name);
+    EXPECT_SYSTEM_ERROR(SharedValue<int>::open_named(name), errc::foreign_object, name);
+    EXPECT_SYSTEM_ERROR(interproc::InterprocessEvent::open_named(name), errc::foreign_object, name);
+    EXPECT_SYSTEM_ERROR(InterprocessMutex::open_named(name), errc::foreign_object, name);
+    test::remove_planted(name);
+  }
+}
+
+// An empty object is what a creator leaves between shm_open and ftruncate: not_ready for a
+// moment, then, once no creator can still be finishing it, foreign_object (where the OS
+// tells when an object last changed).
+TEST(Named, AnObjectLeftUnfinishedTurnsForeign) {
+  const std::string empty = unique_name("empty");
+  const std::string unrecorded = unique_name("unrec");
+  if (!test::plant_at_name(empty, test::Planted::empty_file) ||
+      !test::plant_at_name(unrecorded, test::Planted::unrecorded_file))
+    GTEST_SKIP() << "names are no files here";
+  EXPECT_SYSTEM_ERROR(SharedSegment::open_named(empty), errc::not_ready, empty);
+  EXPECT_SYSTEM_ERROR(SharedSegment::open_named(unrecorded), errc::not_ready, unrecorded);
+  std::this_thread::sleep_for(4s);
+  if (!test::shm_objects_have_times()) {  // macOS: no times, and no files to plant either
+    EXPECT_SYSTEM_ERROR(SharedSegment::open_named(empty), errc::not_ready, empty);
+    GTEST_SKIP() << "shm objects report no change time here";
+  }
+  EXPECT_SYSTEM_ERROR(SharedSegment::open_named(empty), errc::foreign_object, "never finished");
+  EXPECT_SYSTEM_ERROR(SharedSegment::open_named(unrecorded), errc::foreign_object, "never finished");
+  test::remove_planted(empty);
+  test::remove_planted(unrecorded);
 }

@@ -108,6 +108,21 @@ TEST(Reliability, ManyProcessesOnOneMutexCountExactly) {
   EXPECT_EQ(pair.value().b, long{processes} * increments);
 }
 
+// The leak tests are only as good as the count: it must see every handle opened and closed
+// (Wine's GetProcessHandleCount says 0 whatever is open).
+TEST(Reliability, TheHandleCountSeesEveryHandleOpenedAndClosed) {
+  const std::string path = test::temporary_file_with("counted", 16);
+  const std::size_t before = test::open_handle_count();
+  EXPECT_GT(before, 0u);
+  std::vector<std::intptr_t> opened;
+  for (int i = 0; i < 8; ++i) opened.push_back(test::open_read_write(path));
+  for (const std::intptr_t h : opened) ASSERT_NE(h, -1);
+  EXPECT_EQ(test::open_handle_count(), before + opened.size());
+  for (const std::intptr_t h : opened) test::close_handle(h);
+  EXPECT_EQ(test::open_handle_count(), before);
+  test::remove_file(path);
+}
+
 TEST(Reliability, ThousandsOfCyclesLeakNothing) {
   const int cycles = scaled(1000, 100);
   auto pair = SharedValue<Pair>::create({0, 0});

@@ -139,6 +139,47 @@ TEST(Event, AWaiterKilledWhileWaitingBlocksNobody) {
   }
 }
 
+// Waits 3 s on event 0, which stays clear, and stores the CPU time that took in value 1.
+INTERPROC_CHILD_ENTRY(event_wait_reporting_cpu) {
+  const auto before = test::cpu_time();
+  if (ctx.event(0).wait_for(3s)) return 1;
+  ctx.value<long long>(1).value() = (test::cpu_time() - before).count();
+  return 0;
+}
+
+namespace {
+// Kills `n` children of `entry` while they wait on `objects` (the second being the event
+// they set once waiting), leaving them dead and still counted as waiters.
+void kill_waiters(const char* entry, const std::vector<interproc::SharedObject>& objects, InterprocessEvent& waiting,
+                  int n) {
+  for (int i = 0; i < n; ++i) {
+    waiting.clear();
+    Child child = spawn_child(entry, {}, objects);
+    ASSERT_TRUE(waiting.wait_for(30s));
+    std::this_thread::sleep_for(100ms);  // into its sleep
+    child.kill();
+    EXPECT_EQ(child.wait(), -9);
+  }
+}
+}  // namespace
+
+// Windows once left a token per dead waiter per set() in the word's companion semaphore,
+// up to 65,536, and a later waiter spun through them: a 3 s wait burned 660-900 ms of CPU.
+// A waiter that finds nothing for it sleeps on; the bound is on behaviour, not speed.
+TEST(Event, WaitersKilledLeaveNoTokensForAWaiterToSpinOn) {
+  auto ev = InterprocessEvent::create();
+  auto waiting = InterprocessEvent::create();
+  kill_waiters("event_wait_forever", {ev, waiting}, waiting, 4);
+  for (int i = 0; i < 5000; ++i) {
+    ev.set();
+    ev.clear();
+  }
+  auto cpu = SharedValue<long long>::create(-1);
+  EXPECT_EQ(spawn_child("event_wait_reporting_cpu", {}, {ev, cpu}).wait(), 0);
+  EXPECT_GE(cpu.value(), 0);
+  EXPECT_LT(cpu.value(), 150) << "ms of CPU for a 3 s wait on a clear event";
+}
+
 // ---- InterprocessSemaphore ----
 
 TEST(Semaphore, InProcessCountsLikeCountingSemaphore) {
@@ -196,6 +237,35 @@ TEST(Semaphore, ASemaphoreOfOneExcludesProcesses) {
 }
 
 // Takes one unit, says so, then waits to be killed.
+// Sets event 1, then waits for a unit of semaphore 0 until killed.
+INTERPROC_CHILD_ENTRY(semaphore_wait_forever) {
+  ctx.event(1).set();
+  ctx.semaphore(0).acquire();
+  return 0;
+}
+
+// Waits 3 s for a unit of semaphore 0, which has none, and stores the CPU time in value 1.
+INTERPROC_CHILD_ENTRY(semaphore_wait_reporting_cpu) {
+  const auto before = test::cpu_time();
+  if (ctx.semaphore(0).try_acquire_for(3s)) return 1;
+  ctx.value<long long>(1).value() = (test::cpu_time() - before).count();
+  return 0;
+}
+
+TEST(Semaphore, WaitersKilledLeaveNoTokensForAWaiterToSpinOn) {
+  auto sem = InterprocessSemaphore::create(0);
+  auto waiting = InterprocessEvent::create();
+  kill_waiters("semaphore_wait_forever", {sem, waiting}, waiting, 4);
+  for (int i = 0; i < 5000; ++i) {
+    sem.release();
+    ASSERT_TRUE(sem.try_acquire());
+  }
+  auto cpu = SharedValue<long long>::create(-1);
+  EXPECT_EQ(spawn_child("semaphore_wait_reporting_cpu", {}, {sem, cpu}).wait(), 0);
+  EXPECT_GE(cpu.value(), 0);
+  EXPECT_LT(cpu.value(), 150) << "ms of CPU for a 3 s wait on an empty semaphore";
+}
+
 INTERPROC_CHILD_ENTRY(semaphore_take_and_hang) {
   ctx.semaphore(0).acquire();
   ctx.event(1).set();

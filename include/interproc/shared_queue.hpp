@@ -32,7 +32,7 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
   static QueueCore create(std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint);
   static QueueCore create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
                                 std::uint64_t fingerprint);
-  static QueueCore open_named(std::string_view name, std::size_t item_size);
+  static QueueCore open_named(std::string_view name, std::size_t item_size, std::uint64_t fingerprint);
   static bool remove_named(std::string_view name);
 
   // False when `timeout` passed with the queue full; errc::closed once closed.
@@ -77,9 +77,10 @@ class SharedQueue {
   static SharedQueue create_named(std::string_view name, std::size_t capacity) {
     return SharedQueue(detail::QueueCore::create_named(name, capacity, sizeof(T), detail::type_fingerprint<T>()));
   }
-  /// The queue `name`; errc::wrong_object_kind if its items are not sizeof(T) bytes.
+  /// The queue `name`; errc::wrong_object_kind if its items are not T (another type, even of
+  /// the same size), errc::foreign_object if the name is another kind's (a value, an event).
   static SharedQueue open_named(std::string_view name) {
-    return SharedQueue(detail::QueueCore::open_named(name, sizeof(T)));
+    return SharedQueue(detail::QueueCore::open_named(name, sizeof(T), detail::type_fingerprint<T>()));
   }
   /// Removes the queue's names; true if there was one.
   static bool remove_named(std::string_view name) { return detail::QueueCore::remove_named(name); }

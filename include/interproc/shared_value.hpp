@@ -4,11 +4,13 @@
 /// SharedValue and SharedArray: typed shared data with its own lock.
 #include <interproc/interprocess_mutex.hpp>
 #include <interproc/shared_segment.hpp>
+#include <interproc/type_fingerprint.hpp>
 
 #include <gsl/assert>
 #include <gsl/span>
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <string>
@@ -35,25 +37,29 @@ struct NamedData {
 // Checks the name of a named SharedValue/SharedArray (SharedSegment's rules, at most
 // max_data_name_length characters) and returns its lock's name.
 INTERPROC_EXPORT std::string data_lock_name(std::string_view name);
-// The data segment of create_named_data: created exclusively, or on failure the lock's name
-// (which that call has just created) is removed before the error goes on.
+// The data segment of create_named_data, tagged with its kind and element type: created
+// exclusively, or on failure the lock's name (which that call has just created) is removed
+// before the error goes on.
 INTERPROC_EXPORT SharedSegment create_data_segment(std::string_view name, std::size_t bytes,
-                                                   const std::string& lock_name);
+                                                   const std::string& lock_name, std::uint64_t fingerprint, bool array);
 // open_named: the data first (its name exists only once its creator holds the lock), checked
-// to hold exactly one element (or, for an array, a non-zero number of them), then the lock,
+// to be of this kind (errc::foreign_object) and element type (errc::wrong_object_kind) and to
+// hold exactly one element (or, for an array, a non-zero number of them), then the lock,
 // taken once to wait for the creator's first value.
-INTERPROC_EXPORT NamedData open_named_data(std::string_view name, std::size_t element_size, bool array);
+INTERPROC_EXPORT NamedData open_named_data(std::string_view name, std::size_t element_size, std::uint64_t fingerprint,
+                                           bool array);
 // remove_named: removes the data's and the lock's names; true if the data's existed.
 INTERPROC_EXPORT bool remove_named_data(std::string_view name);
 
 // create_named: the lock is created and held while the data is created and `init` writes its
 // first value, so an opener (open_named_data) never sees the data before that value.
 template <class Init>
-NamedData create_named_data(std::string_view name, std::size_t bytes, Init init) {
+NamedData create_named_data(std::string_view name, std::size_t bytes, std::uint64_t fingerprint, bool array,
+                            Init init) {
   const std::string lock_name = data_lock_name(name);
   InterprocessMutex lock = InterprocessMutex::create_named(lock_name);
   std::unique_lock<InterprocessMutex> hold(lock);
-  SharedSegment data = create_data_segment(name, bytes, lock_name);
+  SharedSegment data = create_data_segment(name, bytes, lock_name, fingerprint, array);
   init(data);
   hold.unlock();
   return NamedData{std::move(data), std::move(lock)};
@@ -84,8 +90,9 @@ class SharedValue {
   /// max_data_name_length characters), std::errc::file_exists when either name is taken (a
   /// failed create removes what it created), or the OS error with the call named.
   static SharedValue create_named(std::string_view name, T initial = T{}) {
-    detail::NamedData parts = detail::create_named_data(
-        name, sizeof(T), [&](SharedSegment& data) { ::new (data.bytes().data()) T(initial); });
+    detail::NamedData parts =
+        detail::create_named_data(name, sizeof(T), detail::type_fingerprint<T>(), false,
+                                  [&](SharedSegment& data) { ::new (data.bytes().data()) T(initial); });
     return SharedValue(std::move(parts.data), std::move(parts.lock));
   }
 
@@ -94,11 +101,13 @@ class SharedValue {
   /// thread holds it already). If that creator died first, the lock reports owner_died.
   /// Throws std::system_error: errc::invalid_name, errc::name_too_long,
   /// std::errc::no_such_file_or_directory when the value or its lock is missing,
-  /// errc::wrong_object_kind when its data is not sizeof(T) bytes, errc::not_ready and
-  /// errc::foreign_object as SharedSegment::open_named and InterprocessMutex::open_named do,
+  /// errc::wrong_object_kind when its data is not a T (another type, even of the same size),
+  /// errc::foreign_object when the name is not a SharedValue's (an array's, a queue's, an
+  /// event's, a plain segment's), errc::not_ready and errc::foreign_object as
+  /// SharedSegment::open_named and InterprocessMutex::open_named do,
   /// or the OS error with the call named.
   static SharedValue open_named(std::string_view name) {
-    detail::NamedData parts = detail::open_named_data(name, sizeof(T), false);
+    detail::NamedData parts = detail::open_named_data(name, sizeof(T), detail::type_fingerprint<T>(), false);
     return SharedValue(std::move(parts.data), std::move(parts.lock));
   }
 
@@ -145,15 +154,16 @@ class SharedArray {
   /// SharedValue::create_named stores its value (data `name`, lock `name + ".lock"`).
   /// Throws as SharedValue::create_named, and errc::invalid_size as create().
   static SharedArray create_named(std::string_view name, std::size_t n) {
-    detail::NamedData parts = detail::create_named_data(name, checked_bytes(n), [](SharedSegment&) {});
+    detail::NamedData parts =
+        detail::create_named_data(name, checked_bytes(n), detail::type_fingerprint<T>(), true, [](SharedSegment&) {});
     return SharedArray(std::move(parts.data), std::move(parts.lock));
   }
 
   /// The existing named array `name`; size() is its creator's n. Throws as
-  /// SharedValue::open_named, with errc::wrong_object_kind when its data is not a non-zero
-  /// multiple of sizeof(T) bytes.
+  /// SharedValue::open_named, with errc::wrong_object_kind when its elements are not T or
+  /// its data is not a non-zero multiple of sizeof(T) bytes.
   static SharedArray open_named(std::string_view name) {
-    detail::NamedData parts = detail::open_named_data(name, sizeof(T), true);
+    detail::NamedData parts = detail::open_named_data(name, sizeof(T), detail::type_fingerprint<T>(), true);
     return SharedArray(std::move(parts.data), std::move(parts.lock));
   }
 

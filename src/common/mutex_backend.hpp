@@ -106,7 +106,8 @@ void check_mutex_words(const SharedSegment& words) {
 template <class Words>
 SharedSegment create_mutex_words(const std::string* name) {
   static_assert(offsetof(Words, magic) == 0 && std::is_same_v<decltype(Words::magic), MutexMagic>);
-  return name != nullptr ? SharedSegment::create_named(*name, sizeof(Words)) : SharedSegment::create(sizeof(Words));
+  return name != nullptr ? create_tagged_segment(*name, sizeof(Words), segment_tag(SegmentKind::mutex, mutex_magic))
+                         : SharedSegment::create(sizeof(Words));
 }
 
 // The creator's last step, after every other word and the companion are ready.
@@ -130,9 +131,11 @@ inline void forget_failed_name(const std::string* name) noexcept {
 // no mutex at all) or that starts with anything but mutex_magic.
 template <class Words>
 SharedSegment open_mutex_words(const std::string& name) {
-  SharedSegment words = SharedSegment::open_named(name);
+  std::uint64_t tag = 0;
+  SharedSegment words = open_tagged_segment(name, tag);
   const std::string shown = "InterprocessMutex::open_named(" + quoted(name) + ")";
-  if (words.size() != sizeof(Words)) fail(errc::foreign_object, shown + ": not an InterprocessMutex of this build");
+  if (tag != segment_tag(SegmentKind::mutex, mutex_magic) || words.size() != sizeof(Words))
+    fail(errc::foreign_object, shown + ": not an InterprocessMutex of this build");
   const std::uint32_t magic = magic_of(words).load(std::memory_order_acquire);
   if (magic == 0) fail(errc::not_ready, shown + ": its creator has not finished making it");
   if (magic != mutex_magic) fail(errc::foreign_object, shown + ": not an InterprocessMutex");

@@ -133,12 +133,15 @@ QueueCore QueueCore::create_named(std::string_view name, std::size_t capacity, s
   return make_queue(&text, capacity, item_size, fingerprint);
 }
 
-QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size) {
-  InterprocessMutex lock = InterprocessMutex::open_named(data_lock_name(name));
+QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size, std::uint64_t fingerprint) {
+  const std::string lock_name = data_lock_name(name);
+  // The words first: another kind's name is foreign_object there, before its lacking a
+  // lock could say anything. Once published, the lock (created first) exists.
   WaitState state = open_wait_state(queue_layout, name);
-  if (!holds_items(state, item_size)) {
+  InterprocessMutex lock = InterprocessMutex::open_named(lock_name);
+  if (!holds_items(state, item_size) || words_of<QueueWords>(state).fingerprint != fingerprint) {
     fail(errc::wrong_object_kind, "SharedQueue::open_named(\"" + std::string(name) + "\"): not a queue of " +
-                                      std::to_string(item_size) + "-byte items");
+                                      std::to_string(item_size) + "-byte items of this type");
   }
   const auto capacity = static_cast<std::size_t>(words_of<QueueWords>(state).capacity);
   return QueueAccess::make(std::move(state), std::move(lock), capacity, item_size);

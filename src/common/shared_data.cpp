@@ -4,6 +4,7 @@
 
 #include "common/fail.hpp"
 #include "common/name_rules.hpp"
+#include "common/segment_backend.hpp"
 
 #include <interproc/shared_value.hpp>
 
@@ -15,12 +16,31 @@ namespace {
 
 std::string shown(std::string_view name) { return quoted(std::string(name)); }
 
+std::uint64_t data_tag(std::uint64_t fingerprint, bool array) noexcept {
+  return segment_tag(array ? SegmentKind::array : SegmentKind::value, fingerprint);
+}
+
 void check_data_size(std::string_view name, std::size_t size, std::size_t element_size, bool array) {
   const bool fits = array ? size % element_size == 0 : size == element_size;
   if (fits) return;
   fail(errc::wrong_object_kind, std::string(array ? "SharedArray" : "SharedValue") + "::open_named(" + shown(name) +
                                     "): its data holds " + std::to_string(size) + " bytes, not " +
                                     (array ? "a multiple of " : "") + std::to_string(element_size));
+}
+
+// The data's tag says its kind and its element type: another kind's name (a queue's, an
+// event's, a plain segment's, an array's for a value) is foreign; another type, even of the
+// same size, is the wrong kind, as ChildContext::value<T> says.
+void check_data_kind(std::string_view name, std::uint64_t tag, bool array) {
+  const std::string who = std::string(array ? "SharedArray" : "SharedValue") + "::open_named(" + shown(name) + ")";
+  if (tag_kind(tag) != (array ? SegmentKind::array : SegmentKind::value))
+    fail(errc::foreign_object, who + ": not a " + (array ? "SharedArray" : "SharedValue"));
+}
+
+void check_data_type(std::string_view name, std::uint64_t tag, std::uint64_t fingerprint, bool array) {
+  if (tag == data_tag(fingerprint, array)) return;
+  fail(errc::wrong_object_kind, std::string(array ? "SharedArray" : "SharedValue") + "::open_named(" + shown(name) +
+                                    "): its elements are of another type of the same size");
 }
 
 }  // namespace
@@ -35,9 +55,10 @@ std::string data_lock_name(std::string_view name) {
   return std::string(name) + ".lock";
 }
 
-SharedSegment create_data_segment(std::string_view name, std::size_t bytes, const std::string& lock_name) {
+SharedSegment create_data_segment(std::string_view name, std::size_t bytes, const std::string& lock_name,
+                                  std::uint64_t fingerprint, bool array) {
   try {
-    return SharedSegment::create_named(name, bytes);
+    return create_tagged_segment(name, bytes, data_tag(fingerprint, array));
   } catch (const std::system_error&) {
     try {
       InterprocessMutex::remove_named(lock_name);
@@ -47,10 +68,13 @@ SharedSegment create_data_segment(std::string_view name, std::size_t bytes, cons
   }
 }
 
-NamedData open_named_data(std::string_view name, std::size_t element_size, bool array) {
+NamedData open_named_data(std::string_view name, std::size_t element_size, std::uint64_t fingerprint, bool array) {
   const std::string lock_name = data_lock_name(name);
-  SharedSegment data = SharedSegment::open_named(name);
+  std::uint64_t tag = 0;
+  SharedSegment data = open_tagged_segment(name, tag);
+  check_data_kind(name, tag, array);
   check_data_size(name, data.size(), element_size, array);
+  check_data_type(name, tag, fingerprint, array);
   InterprocessMutex lock = InterprocessMutex::open_named(lock_name);
   { std::lock_guard<InterprocessMutex> wait_for_creator(lock); }
   return NamedData{std::move(data), std::move(lock)};

@@ -19,14 +19,25 @@ SharedSegment SharedSegment::create(std::size_t size) {
 }
 
 SharedSegment SharedSegment::create_named(std::string_view name, std::size_t size) {
-  detail::check_segment_name(name);
-  detail::check_segment_size(size);
-  return SegmentAccess::adopt(detail::create_named_segment(std::string(name), size));
+  return detail::create_tagged_segment(name, size, 0);
 }
 
 SharedSegment SharedSegment::open_named(std::string_view name) {
-  detail::check_segment_name(name);
-  return SegmentAccess::adopt(detail::open_named_segment(std::string(name)));
+  std::uint64_t tag = 0;
+  return detail::open_tagged_segment(name, tag);
+}
+
+SharedSegment detail::create_tagged_segment(std::string_view name, std::size_t size, std::uint64_t tag) {
+  check_segment_name(name);
+  check_segment_size(size);
+  return SegmentAccess::adopt(create_named_segment(std::string(name), size, tag));
+}
+
+SharedSegment detail::open_tagged_segment(std::string_view name, std::uint64_t& tag) {
+  check_segment_name(name);
+  MappedSegment segment = open_named_segment(std::string(name));
+  tag = segment.tag;
+  return SegmentAccess::adopt(std::move(segment));
 }
 
 bool SharedSegment::remove_named(std::string_view name) {

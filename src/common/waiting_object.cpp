@@ -20,7 +20,9 @@ std::uint32_t magic_of(const SharedSegment& words) noexcept {
 
 WaitState create_wait_state(const WaitLayout& layout, const std::string* name) {
   WaitState state;
-  state.words = name != nullptr ? SharedSegment::create_named(*name, layout.size) : SharedSegment::create(layout.size);
+  state.words = name != nullptr
+                    ? create_tagged_segment(*name, layout.size, segment_tag(SegmentKind::waiting, layout.magic))
+                    : SharedSegment::create(layout.size);
   for (std::size_t i = 0; i < companions_for(layout.wait_words); ++i)
     state.companions.push_back(create_companion(name, static_cast<int>(i)));
   return state;
@@ -33,9 +35,12 @@ void publish(WaitState& state, const WaitLayout& layout) noexcept {
 
 WaitState open_wait_state(const WaitLayout& layout, std::string_view name) {
   WaitState state;
-  state.words = SharedSegment::open_named(name);
+  std::uint64_t tag = 0;
+  state.words = open_tagged_segment(name, tag);
   const std::string shown = std::string(layout.name) + "::open_named(\"" + std::string(name) + "\")";
-  if (state.words.size() < sizeof(ObjectHeader) || (layout.size != 0 && state.words.size() != layout.size))
+  // Another kind's name (a value, a mutex, an event opened as a queue) is foreign here.
+  if (tag != segment_tag(SegmentKind::waiting, layout.magic) || state.words.size() < sizeof(ObjectHeader) ||
+      (layout.size != 0 && state.words.size() != layout.size))
     fail(errc::foreign_object, shown + ": not an " + layout.name);
   const std::uint32_t magic = magic_of(state.words);
   if (magic == 0) fail(errc::not_ready, shown + ": its creator has not finished making it");

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <fcntl.h>
@@ -31,6 +32,7 @@ namespace interproc::detail {
 namespace {
 
 struct SegmentRecord {
+  std::atomic<std::uint64_t> tag;  // what the object holds (segment_tag), written before the size
   std::atomic<std::uint64_t> magic;
   std::atomic<std::uint64_t> size;  // 0 until the creator has finished
 };
@@ -82,22 +84,46 @@ std::size_t object_size(int fd, const std::string& what) {
   return static_cast<std::size_t>(std::max<off_t>(st.st_size, 0));
 }
 
+// A creator sizes and records its object within microseconds of creating it (size_and_map).
+// An object still unfinished after this long was planted, or its creator died making it:
+// waiting longer cannot help, so it is foreign, not "not ready".
+constexpr std::chrono::seconds creation_window{2};
+
+// Whether the object was last changed (ctime: created, chmod-ed, sized) within the creation
+// window, so that an unfinished one may still be finished by its creator. macOS reports no
+// times for shm objects (XNU bsd/kern/posix_shm.c, pshm_stat zeroes them), and nobody can
+// plant a file among them: there an unfinished object stays not ready.
+bool recently_changed(int fd) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  if (st.st_ctime == 0) return true;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto changed = std::chrono::seconds(st.st_ctime);
+  return now - changed < creation_window + std::chrono::seconds(1);  // st_ctime is in whole seconds
+}
+
+[[noreturn]] void fail_unfinished(int fd, const std::string& what) {
+  if (recently_changed(fd)) fail(errc::not_ready, what + ": the segment is not ready yet");
+  fail(errc::foreign_object, what + " is not an interproc segment (never finished by its creator)");
+}
+
 // Maps an existing object whole and reads its record: the creator's size. Foreign
 // objects, and ones whose creator has not finished, are refused.
 MappedSegment map_recorded(ScopedHandle fd, const std::string& what) {
-  const std::size_t length = object_size(static_cast<int>(fd.get()), what);
-  if (length == 0) fail(errc::not_ready, what + ": the segment has no size yet");
+  const int descriptor = static_cast<int>(fd.get());
+  const std::size_t length = object_size(descriptor, what);
+  if (length == 0) fail_unfinished(descriptor, what);
   if (length % granule() != 0) fail(errc::foreign_object, what + " is not an interproc segment");
-  void* address = map_length(static_cast<int>(fd.get()), length, what);
+  void* address = map_length(descriptor, length, what);
   const SegmentRecord& record = record_of(address, length);
   const std::uint64_t size = record.size.load(std::memory_order_acquire);
   const std::uint64_t magic = record.magic.load(std::memory_order_relaxed);
+  const std::uint64_t tag = record.tag.load(std::memory_order_relaxed);
   if (magic == record_magic && size != 0 && object_length(static_cast<std::size_t>(size)) == length) {
-    return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length};
+    return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length, tag};
   }
   ::munmap(address, length);
-  if (magic == 0 || (magic == record_magic && size == 0))
-    fail(errc::not_ready, what + ": the segment is not ready yet");
+  if (magic == 0 || (magic == record_magic && size == 0)) fail_unfinished(descriptor, what);
   fail(errc::foreign_object, what + " is not an interproc segment");
 }
 
@@ -126,7 +152,7 @@ int above_standard_streams(int fd) noexcept {
   return moved;
 }
 
-MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what) {
+MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what, std::uint64_t tag) {
   const std::size_t length = object_length(size);
   const int descriptor = static_cast<int>(fd.get());
   if (length > static_cast<std::size_t>(std::numeric_limits<off_t>::max())) {
@@ -139,12 +165,13 @@ MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string&
   reserve(descriptor, length, what);
   void* address = map_length(descriptor, length, what);
   SegmentRecord& record = record_of(address, length);
+  record.tag.store(tag, std::memory_order_relaxed);
   record.magic.store(record_magic, std::memory_order_relaxed);
-  record.size.store(size, std::memory_order_release);  // an opener that sees the size sees the magic
-  return MappedSegment{std::move(fd), address, size, length};
+  record.size.store(size, std::memory_order_release);  // an opener that sees the size sees the rest
+  return MappedSegment{std::move(fd), address, size, length, tag};
 }
 
-MappedSegment create_named_segment(const std::string& name, std::size_t size) {
+MappedSegment create_named_segment(const std::string& name, std::size_t size, std::uint64_t tag) {
   const std::string path = shm_path(name);
   // O_EXCL: never attach to an object someone else planted. No O_CLOEXEC: macOS's shm_open
   // refuses flags beyond O_RDONLY/O_RDWR/O_CREAT/O_EXCL/O_TRUNC; shm_open(3) sets FD_CLOEXEC.
@@ -152,19 +179,42 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size) {
   if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ", O_CREAT | O_EXCL)");
   try {
     set_owner_only(static_cast<int>(fd.get()), quoted(path));
-    return size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")");
+    return size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")", tag);
   } catch (...) {
     ::shm_unlink(path.c_str());
     throw;
   }
 }
 
+// The errors of opening something at a name that is not a shared memory object: a symbolic
+// link (O_NOFOLLOW: ELOOP; glibc's shm_open adds O_NOFOLLOW itself), a directory (EISDIR,
+// which glibc's shm_open reports as EINVAL: sysdeps/posix/shm_open.c; names arrive
+// validated, so EINVAL means nothing else), a socket (ENXIO, open(2)) or a device (ENODEV,
+// EOPNOTSUPP).
+bool names_other_object(int error) noexcept {
+  return error == ELOOP || error == EISDIR || error == EINVAL || error == ENXIO || error == ENODEV ||
+         error == EOPNOTSUPP;
+}
+
 MappedSegment open_named_segment(const std::string& name) {
   const std::string path = shm_path(name);
+  // Only Linux keeps shm names as files (/dev/shm), where anyone may plant a FIFO, socket,
+  // directory or link at one. glibc's shm_open opens with O_NOFOLLOW, and an O_RDWR open of
+  // a FIFO never blocks on Linux (fifo(7)). No flags beyond O_RDWR: macOS refuses them.
   ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDWR, 0)));
-  if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ")");
+  if (!fd.valid()) {
+    const int error = errno;
+    if (names_other_object(error))
+      fail(errc::foreign_object, "shm_open(" + quoted(path) + "): not a shared memory object (" +
+                                     std::generic_category().message(error) + ")");
+    fail_errno(error, "shm_open(" + quoted(path) + ")");
+  }
   struct stat st {};
   if (::fstat(static_cast<int>(fd.get()), &st) != 0) fail_errno(errno, "fstat(" + quoted(path) + ")");
+  // A FIFO, socket or device at the name (Linux's /dev/shm is a directory anyone may write).
+  // macOS reports no file type at all for a shm object (XNU bsd/kern/posix_shm.c, pshm_stat).
+  if ((st.st_mode & S_IFMT) != 0 && !S_ISREG(st.st_mode))
+    fail(errc::foreign_object, "shm_open(" + quoted(path) + "): not a shared memory object");
   // Another user's object, or one that others may write, may have been planted to be mapped.
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     fail(errc::foreign_object, "shm_open(" + quoted(path) + "): owned by another user or writable by others");

@@ -4,13 +4,15 @@
 
 #include "common/segment_backend.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace interproc::detail {
 
 // Sizes a freshly created object (its one ftruncate), reserves its memory, maps it whole
-// and writes its record; `what` names the object in error messages. Takes ownership of fd.
-MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what);
+// and writes its record (with `tag`); `what` names the object in error messages. Takes
+// ownership of fd.
+MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string& what, std::uint64_t tag = 0);
 
 // Moves a descriptor this library opened off the standard stream numbers 0-2, where a
 // process started with them closed would hand it out as stdin, stdout or stderr. The result

@@ -35,6 +35,7 @@ std::wstring object_name(const std::string& name) {
 std::string shown_name(const std::string& name) { return quoted("Local\\interproc." + name); }
 
 struct SizeRecord {
+  std::uint64_t tag;  // what the segment holds (segment_tag), written before the size
   std::uint64_t magic;
   volatile LONG64 size;  // 0 until the creator has finished; Interlocked* on both sides
 };
@@ -95,7 +96,7 @@ MappedSegment create_anonymous_segment(std::size_t size) {
   return MappedSegment{std::move(section), view.release(), size, round_to_pages(size)};
 }
 
-MappedSegment create_named_segment(const std::string& name, std::size_t size) {
+MappedSegment create_named_segment(const std::string& name, std::size_t size, std::uint64_t tag) {
   const std::string shown = shown_name(name);
   OwnerOnlySecurity security;
   const std::size_t section_size = size + sizeof(SizeRecord);  // sizes arrive below SIZE_MAX / 2
@@ -104,9 +105,10 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size) {
   if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
   const std::size_t mapped = round_to_pages(section_size);
   SizeRecord* record = size_record(view.get(), mapped);
+  record->tag = tag;
   record->magic = size_record_magic;
-  ::InterlockedExchange64(&record->size, static_cast<LONG64>(size));  // full barrier: magic first
-  return MappedSegment{std::move(section), view.release(), size, mapped};
+  ::InterlockedExchange64(&record->size, static_cast<LONG64>(size));  // full barrier: tag and magic first
+  return MappedSegment{std::move(section), view.release(), size, mapped, tag};
 }
 
 MappedSegment open_named_segment(const std::string& name) {
@@ -114,11 +116,14 @@ MappedSegment open_named_segment(const std::string& name) {
   ScopedHandle section(
       from_handle(::OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, object_name(name).c_str())));
   if (!section.valid()) {
-    if (::GetLastError() == ERROR_FILE_NOT_FOUND) {
+    const DWORD error = ::GetLastError();
+    if (error == ERROR_FILE_NOT_FOUND) {
       throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
                               "OpenFileMappingW(" + shown + ")");
     }
-    fail_last_error("OpenFileMappingW", shown);
+    // Another kind of object (an event, a mutex) holds the name in the same namespace.
+    if (error == ERROR_INVALID_HANDLE) fail(errc::foreign_object, "OpenFileMappingW(" + shown + "): not a section");
+    throw_win32(error, "OpenFileMappingW(" + shown + ")");
   }
   ScopedView view = map_all(section);
   if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
@@ -131,7 +136,7 @@ MappedSegment open_named_segment(const std::string& name) {
   if (record->magic != size_record_magic || round_to_pages(size + sizeof(SizeRecord)) != mapped) {
     fail(errc::foreign_object, "OpenFileMappingW(" + shown + "): not a segment created by interproc");
   }
-  return MappedSegment{std::move(section), view.release(), size, mapped};
+  return MappedSegment{std::move(section), view.release(), size, mapped, record->tag};
 }
 
 bool remove_named_segment(const std::string& name) {

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Windows: WaitOnAddress only works within one process, so every wait word has a companion
 // kernel semaphore (CreateSemaphoreW) that travels with the object. A waiter registers on
-// the word and sleeps on the semaphore; a change releases as many tokens as there are
-// registered waiters (ReleaseSemaphore). A token meant for a waiter that saw the change
-// before sleeping, or that died, stays behind and causes one spurious wake-up later; the
-// semaphore's maximum bounds how many can pile up, and sleeps are cut into slices of
-// max_unwoken_sleep so that a waiter looks at its word again at least that often.
+// the word and sleeps on the semaphore; a change tops the semaphore up to as many tokens as
+// there are registered waiters (ReleaseSemaphore of what NtQuerySemaphore says is missing).
+// A token meant for a waiter that saw the change before sleeping, or that died (a killed
+// waiter stays counted for good), stays behind: so tokens never pile up past the waiter
+// count, and a waiter that takes one while its word still holds what it expects drains it
+// and sleeps on, instead of returning to spin through the rest. Sleeps are cut into slices of
+// max_unwoken_sleep,
+// so that a waiter looks at its word again at least that often, whatever a dead process
+// left half done (a waker killed before its ReleaseSemaphore, a token drained by a waiter
+// that registered after the change).
 
 #include "common/fail.hpp"
 #include "common/wait_backend.hpp"
@@ -21,6 +26,7 @@ namespace {
 
 constexpr LONG max_tokens = 1 << 16;
 constexpr DWORD slice_ms = static_cast<DWORD>(max_unwoken_sleep.count());
+constexpr DWORD semaphore_query_state = 0x0001;  // SEMAPHORE_QUERY_STATE (winnt.h), which NtQuerySemaphore needs
 
 // ':' is outside the name rules, so no segment's name can be a companion's: sections and
 // semaphores share one namespace. Names arrive validated, so widening char by char is exact.
@@ -28,23 +34,60 @@ std::wstring companion_name(const std::string& name, int index) {
   return L"Local\\interproc." + std::wstring(name.begin(), name.end()) + L":w" + std::to_wstring(index);
 }
 
+// NtQuerySemaphore(SemaphoreBasicInformation): ntdll's documented-by-use query of a
+// semaphore's count (ntifs.h, ZwQuerySemaphore; implemented by Wine's ntdll/unix/sync.c).
+struct SemaphoreBasicInformation {
+  LONG current_count;
+  LONG maximum_count;
+};
+using QuerySemaphore = LONG(NTAPI*)(HANDLE, int, void*, ULONG, ULONG*);
+
+QuerySemaphore query_semaphore() noexcept {
+  static const QuerySemaphore query = [] {
+    const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+    const FARPROC proc = ntdll != nullptr ? ::GetProcAddress(ntdll, "NtQuerySemaphore") : nullptr;
+    return reinterpret_cast<QuerySemaphore>(reinterpret_cast<void (*)()>(proc));
+  }();
+  return query;
+}
+
+// The tokens in the semaphore now; 0 where it cannot be asked (then wakes release in full).
+LONG tokens_in(HANDLE semaphore) noexcept {
+  SemaphoreBasicInformation info{};
+  const QuerySemaphore query = query_semaphore();
+  if (query == nullptr || query(semaphore, 0, &info, sizeof info, nullptr) < 0) return 0;
+  return info.current_count;
+}
+
+DWORD ms_until(Clock::time_point end) noexcept {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(end - Clock::now()).count();
+  return static_cast<DWORD>(std::clamp<std::chrono::milliseconds::rep>(left, 0, slice_ms));
+}
+
 }  // namespace
 
-void sleep_on(std::atomic<std::uint32_t>&, native_handle companion, std::uint32_t,
+void sleep_on(std::atomic<std::uint32_t>& word, native_handle companion, std::uint32_t expected,
               std::optional<Clock::time_point> deadline) {
-  DWORD ms = slice_ms;
-  if (deadline) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
-    ms = static_cast<DWORD>(std::clamp<std::chrono::milliseconds::rep>(left, 0, slice_ms));
+  const auto slice_end =
+      std::min(Clock::now() + std::chrono::milliseconds(slice_ms), deadline.value_or(Clock::time_point::max()));
+  for (;;) {
+    const DWORD ms = ms_until(slice_end);
+    const DWORD result = ::WaitForSingleObject(as_handle(companion), ms);
+    if (result == WAIT_FAILED) fail_last_error("WaitForSingleObject", "wait");
+    // A token is for this waiter only once the word moved on; any other is stale: taken
+    // (drained), and the sleep goes on.
+    if (result != WAIT_OBJECT_0 || word.load(std::memory_order_seq_cst) != expected || ms == 0) return;
   }
-  if (::WaitForSingleObject(as_handle(companion), ms) == WAIT_FAILED) fail_last_error("WaitForSingleObject", "wait");
 }
 
 void wake_sleepers(std::atomic<std::uint32_t>&, native_handle companion, std::uint32_t count,
                    std::uint32_t registered) {
-  const auto tokens = static_cast<LONG>(std::min<std::uint32_t>({count, registered, max_tokens}));
-  // ERROR_TOO_MANY_POSTS: the semaphore already holds more tokens than there are waiters.
-  if (!::ReleaseSemaphore(as_handle(companion), tokens, nullptr) && ::GetLastError() != ERROR_TOO_MANY_POSTS) {
+  const HANDLE semaphore = as_handle(companion);
+  const LONG wanted = static_cast<LONG>(std::min<std::uint32_t>({count, registered, max_tokens}));
+  const LONG missing = wanted - tokens_in(semaphore);  // tokens left behind serve this wake too
+  if (missing <= 0) return;
+  // ERROR_TOO_MANY_POSTS: another waker filled the semaphore meanwhile.
+  if (!::ReleaseSemaphore(semaphore, missing, nullptr) && ::GetLastError() != ERROR_TOO_MANY_POSTS) {
     fail_last_error("ReleaseSemaphore", "wake");
   }
 }
@@ -63,8 +106,8 @@ ScopedHandle create_companion(const std::string* name, int index) {
 }
 
 ScopedHandle open_companion(const std::string& name, int index) {
-  ScopedHandle semaphore(
-      from_handle(::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, companion_name(name, index).c_str())));
+  ScopedHandle semaphore(from_handle(::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE | semaphore_query_state,
+                                                      FALSE, companion_name(name, index).c_str())));
   if (!semaphore.valid()) fail_last_error("OpenSemaphoreW", name);
   return semaphore;
 }

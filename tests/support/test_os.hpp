@@ -15,8 +15,13 @@
 
 namespace interproc::test {
 
-// Open file descriptors (POSIX) or handles (Windows) of this process.
+// Open file descriptors (POSIX) or handles (Windows) of this process. Windows: every handle
+// value (multiples of 4) is probed with GetHandleInformation up to handle_probe_limit, since
+// GetProcessHandleCount reports 0 under Wine.
 std::size_t open_handle_count();
+inline constexpr std::uintptr_t handle_probe_limit = 1 << 16;
+// CPU time (user and kernel) this process has used so far.
+std::chrono::milliseconds cpu_time();
 // Whether `handle` (an fd or HANDLE value) is open in this process.
 bool handle_is_open(std::intptr_t handle);
 // Whether this process holds the very object its parent holds as `parent_handle`. POSIX:
@@ -126,6 +131,15 @@ std::optional<int> run_with_umask(unsigned mask, int (*body)());
 // POSIX: creates a shared-memory object of that name, as another program could, that
 // group and others can write (mode 0666); false where that cannot be done.
 bool plant_world_writable_segment(const std::string& name);
+// What plant_at_name puts where a named object would be, as another program could.
+enum class Planted { fifo, directory, symlink, socket, empty_file, unrecorded_file };
+// Linux: plants `what` in /dev/shm (where glibc's shm_open keeps names, for the portable
+// build too) at `name`; false where names are no files.
+bool plant_at_name(const std::string& name, Planted what);
+// Whether fstat on a shm object reports its times (macOS's pshm_stat zeroes them).
+bool shm_objects_have_times();
+// Removes what plant_at_name planted.
+void remove_planted(const std::string& name);
 // POSIX as root: creates the named segment (64 bytes) with interproc as user "nobody".
 // std::nullopt where that cannot be tried.
 std::optional<bool> segment_created_by_other_user(const std::string& name);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__APPLE__) || defined(__FreeBSD__)
@@ -36,6 +37,13 @@ std::size_t open_handle_count() {
     if (::fcntl(fd, F_GETFD) != -1) ++count;
   }
   return count;
+}
+
+std::chrono::milliseconds cpu_time() {
+  struct rusage usage {};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return std::chrono::milliseconds(-1);
+  const auto ms = [](const timeval& t) { return std::chrono::milliseconds(t.tv_sec * 1000 + t.tv_usec / 1000); };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
 bool handle_is_open(std::intptr_t handle) { return ::fcntl(static_cast<int>(handle), F_GETFD) != -1; }
@@ -253,6 +261,8 @@ std::optional<bool> other_user_can_open(const std::string& name) {
 
 #include <interproc/shared_segment.hpp>
 
+#include "common/segment_backend.hpp"
+
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -343,6 +353,43 @@ bool plant_world_writable_segment(const std::string& name) {
   const bool writable = ::ftruncate(fd, 16384) == 0 && ::fstat(fd, &st) == 0 && (st.st_mode & 0022) == 0022;
   ::close(fd);
   return writable;
+}
+
+bool plant_at_name(const std::string& name, Planted what) {
+#ifdef __linux__
+  const std::string path = "/dev/shm/" + name;
+  switch (what) {
+    case Planted::fifo: return ::mkfifo(path.c_str(), 0600) == 0;
+    case Planted::directory: return ::mkdir(path.c_str(), 0700) == 0;
+    case Planted::symlink: return ::symlink("/etc/passwd", path.c_str()) == 0;
+    case Planted::socket: return ::mknod(path.c_str(), S_IFSOCK | 0600, 0) == 0;
+    case Planted::empty_file:
+    case Planted::unrecorded_file: {
+      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+      if (fd < 0) return false;
+      const bool sized = what == Planted::empty_file || ::ftruncate(fd, 16384) == 0;
+      ::close(fd);
+      return sized;
+    }
+  }
+  return false;
+#else
+  (void)name, (void)what;
+  return false;
+#endif
+}
+
+bool shm_objects_have_times() {
+  const std::string name = "times-probe." + std::to_string(::getpid());
+  const SharedSegment probe = SharedSegment::create_named(name, 64);
+  SharedSegment::remove_named(name);
+  struct stat st {};
+  return ::fstat(static_cast<int>(interproc::detail::SegmentAccess::handle(probe)), &st) == 0 && st.st_ctime != 0;
+}
+
+void remove_planted(const std::string& name) {
+  const std::string path = "/dev/shm/" + name;
+  if (::unlink(path.c_str()) != 0) (void)::rmdir(path.c_str());
 }
 
 std::optional<bool> segment_created_by_other_user(const std::string& name) {
