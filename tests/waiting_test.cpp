@@ -5,6 +5,7 @@
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
+#include <array>
 #include <interproc/interproc.hpp>
 
 #include <gtest/gtest.h>
@@ -369,6 +370,52 @@ TEST(Condition, NotifyAllWakesWaitingChildren) {
     }
     for (Child& c : children) EXPECT_EQ(c.wait(), 0);
   }
+}
+
+// CPython's _TestCondition worker: counts itself asleep under the lock, waits once (no
+// predicate, so any wake-up counts), then counts itself woken.
+INTERPROC_CHILD_ENTRY(condition_wait_once) {
+  auto& m = ctx.mutex(0);
+  auto& cv = ctx.condition(1);
+  auto& counts = ctx.value<std::array<int, 2>>(2);  // [0]: asleep, [1]: woken
+  std::unique_lock<InterprocessMutex> lk(m);
+  ++counts.value()[0];
+  if (cv.wait_for(lk, 30s) == std::cv_status::timeout) return 2;
+  ++counts.value()[1];
+  return 0;
+}
+
+int woken_after_a_while(InterprocessMutex& m, SharedValue<std::array<int, 2>>& counts) {
+  std::this_thread::sleep_for(300ms);  // time for any extra waiter to come out
+  std::lock_guard<InterprocessMutex> hold(m);
+  return counts.value()[1];
+}
+
+// Ported from CPython's _TestCondition.test_notify and test_notify_n: notify_one wakes one
+// sleeping process of several, twice more wakes two more, notify_all the rest.
+TEST(Condition, NotifyOneWakesExactlyOneOfSeveralChildren) {
+  constexpr int sleepers = 4;
+  auto m = InterprocessMutex::create();
+  auto cv = InterprocessCondition::create();
+  auto counts = SharedValue<std::array<int, 2>>::create(std::array<int, 2>{0, 0});
+  std::vector<Child> children;
+  for (int i = 0; i < sleepers; ++i) children.push_back(spawn_child("condition_wait_once", {}, {m, cv, counts}));
+  for (bool all_asleep = false; !all_asleep; std::this_thread::sleep_for(5ms)) {
+    std::lock_guard<InterprocessMutex> hold(m);
+    all_asleep = counts.value()[0] == sleepers;
+  }
+  cv.notify_one();
+  EXPECT_EQ(woken_after_a_while(m, counts), 1);
+  cv.notify_one();
+  cv.notify_one();
+  EXPECT_EQ(woken_after_a_while(m, counts), 3);
+  cv.notify_all();
+  for (Child& c : children) EXPECT_EQ(c.wait(), 0);
+  EXPECT_EQ(counts.value()[1], sleepers);
+  // With nobody waiting a notification is lost, as for std::condition_variable.
+  cv.notify_one();
+  std::unique_lock<InterprocessMutex> lk(m);
+  EXPECT_EQ(cv.wait_for(lk, 20ms), std::cv_status::timeout);
 }
 
 // Waits on the condition until killed (never notified).

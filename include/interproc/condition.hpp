@@ -34,7 +34,7 @@ class INTERPROC_EXPORT InterprocessCondition : public detail::WaitingObject {
   /// Removes the name; true if there was one.
   static bool remove_named(std::string_view name);
 
-  /// Wakes one waiter (or, rarely, more: a wake-up may be spurious).
+  /// Wakes one waiter, if any is waiting (more only after a waiter died while waiting).
   void notify_one();
   /// Wakes every waiter.
   void notify_all();
@@ -96,8 +96,8 @@ class INTERPROC_EXPORT InterprocessCondition : public detail::WaitingObject {
     Relock<Lock> relock{lock};
     return sleep_on_ticket(ticket, timeout) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
-  // The notification count, read under the lock; sleep_on_ticket() returns once it moved on
-  // (true), or false when `timeout` passed first.
+  // Registers the caller as a waiter, under the lock; sleep_on_ticket() returns once a
+  // notification granted it a ticket (true), or false when `timeout` passed first.
   std::uint32_t take_ticket() const;
   bool sleep_on_ticket(std::uint32_t ticket, std::chrono::milliseconds timeout);
 };

@@ -1,28 +1,75 @@
 // SPDX-License-Identifier: MIT
-// InterprocessCondition: one wait word counting notifications. A waiter reads the count
-// under the caller's lock, releases the lock and sleeps while the count is unchanged, so a
-// notification after the waiter checked its predicate is never lost; the mutex's address
-// is never stored, unlike a process-shared pthread_cond on macOS, which needs the mutex at
-// one address in every process.
+// InterprocessCondition: a wait word counting notifications, and a ticket word. A waiter
+// registers under the caller's lock, releases the lock and sleeps while no ticket is there
+// for it, so a notification after the waiter checked its predicate is never lost; the
+// mutex's address is never stored, unlike a process-shared pthread_cond on macOS, which
+// needs the mutex at one address in every process.
+//
+// notify(n) grants at most n tickets, never more than there are waiters without one, and a
+// waiter returns only once it took a ticket (or timed out), so exactly as many return as
+// were notified, whatever the wait below wakes: a back-off wakes every poller, a kernel
+// wake may hit a waiter that has not slept yet. A waiter that died while registered keeps
+// its place: a later notification may grant it a ticket that the next waiter then takes
+// at once, a spurious wake-up bounded by the number of such deaths.
 
 #include <interproc/condition.hpp>
 
 #include "common/waiting.hpp"
 
+#include <algorithm>
+
 namespace interproc {
 namespace detail {
 namespace {
 
+struct ConditionWords {
+  ObjectHeader header;
+  WaitWord notifications;
+  // High half: registered waiters; low half: tickets granted and not yet taken (<= waiters).
+  std::atomic<std::uint64_t> tickets;
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ticket word must be lock-free across processes");
+
+constexpr std::uint64_t one_waiter = std::uint64_t{1} << 32;
+std::uint32_t waiters_of(std::uint64_t t) noexcept { return static_cast<std::uint32_t>(t >> 32); }
+std::uint32_t granted_of(std::uint64_t t) noexcept { return static_cast<std::uint32_t>(t); }
+
+ConditionWords& words(const InterprocessCondition& c) {
+  return words_of<ConditionWords>(WaitAccess::state(c));
+}
+
+// Grants up to `count` tickets to waiters that have none; how many it granted.
+std::uint32_t grant(std::atomic<std::uint64_t>& tickets, std::uint32_t count) {
+  std::uint64_t t = tickets.load(std::memory_order_seq_cst);
+  for (;;) {
+    const std::uint32_t without = waiters_of(t) - granted_of(t);
+    const std::uint32_t n = std::min(count, without);
+    if (n == 0) return 0;
+    if (tickets.compare_exchange_weak(t, t + n, std::memory_order_seq_cst)) return n;
+  }
+}
+
+// Takes a granted ticket and leaves; `or_leave`: leaves without one too (the timeout).
+bool take_ticket_and_leave(std::atomic<std::uint64_t>& tickets, bool or_leave) {
+  std::uint64_t t = tickets.load(std::memory_order_seq_cst);
+  for (;;) {
+    const bool has = granted_of(t) != 0;
+    if (!has && !or_leave) return false;
+    if (tickets.compare_exchange_weak(t, t - one_waiter - (has ? 1 : 0), std::memory_order_seq_cst)) return has;
+  }
+}
 
 void notify(const InterprocessCondition& c, std::uint32_t count) {
-  WaitWord& word = one_word(c);
-  word.value.fetch_add(1, std::memory_order_seq_cst);
-  wake(word, one_companion(c), count);
+  ConditionWords& w = words(c);
+  const std::uint32_t granted = grant(w.tickets, count);
+  if (granted == 0) return;
+  w.notifications.value.fetch_add(1, std::memory_order_seq_cst);
+  wake(w.notifications, one_companion(c), granted);
 }
 
 }  // namespace
 
-const WaitLayout condition_layout{0x444e4349, sizeof(OneWord), 1, "InterprocessCondition"};  // "ICND"
+const WaitLayout condition_layout{0x444e4349, sizeof(ConditionWords), 1, "InterprocessCondition"};  // "ICND"
 
 }  // namespace detail
 
@@ -47,17 +94,21 @@ void InterprocessCondition::notify_one() { detail::notify(*this, 1); }
 void InterprocessCondition::notify_all() { detail::notify(*this, detail::wake_all); }
 
 std::uint32_t InterprocessCondition::take_ticket() const {
-  return detail::one_word(*this).value.load(std::memory_order_seq_cst);
+  detail::ConditionWords& w = detail::words(*this);
+  w.tickets.fetch_add(detail::one_waiter, std::memory_order_seq_cst);
+  return w.notifications.value.load(std::memory_order_seq_cst);
 }
 
-bool InterprocessCondition::sleep_on_ticket(std::uint32_t ticket, std::chrono::milliseconds timeout) {
-  detail::WaitWord& word = detail::one_word(*this);
+bool InterprocessCondition::sleep_on_ticket(std::uint32_t, std::chrono::milliseconds timeout) {
+  detail::ConditionWords& w = detail::words(*this);
   const auto deadline = detail::deadline_after(timeout);
-  while (word.value.load(std::memory_order_seq_cst) == ticket) {
-    if (deadline && detail::Clock::now() >= *deadline) return false;
-    detail::wait_on(word, detail::one_companion(*this), ticket, deadline);
+  for (;;) {
+    // Read before looking for a ticket: a grant after the look also moves this on.
+    const std::uint32_t seen = w.notifications.value.load(std::memory_order_seq_cst);
+    if (detail::take_ticket_and_leave(w.tickets, false)) return true;
+    if (deadline && detail::Clock::now() >= *deadline) return detail::take_ticket_and_leave(w.tickets, true);
+    detail::wait_on(w.notifications, detail::one_companion(*this), seen, deadline);
   }
-  return true;
 }
 
 }  // namespace interproc

@@ -5,7 +5,8 @@
 // with. Implementations:
 //  - Linux: a shared futex (posix/wait_linux.cpp); no polling;
 //  - macOS 14.4 and later: os_sync_wait_on_address with OS_SYNC_WAIT_ON_ADDRESS_SHARED;
-//    older macOS, the BSDs and the portable build: a bounded back-off (posix/wait_portable.cpp);
+//    macOS 10.12 to 14.3: __ulock_wait (both found at run time); the BSDs and the portable
+//    build without them: a bounded back-off (posix/wait_portable.cpp);
 //  - Windows: WaitOnAddress does not cross processes, so each word has a companion kernel
 //    semaphore that travels with the object (win32/wait_win.cpp).
 //

@@ -6,6 +6,7 @@
 
 #include "common/native_handle.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,10 +22,12 @@ std::uint64_t current_owner_id() noexcept;
 bool owner_is_dead(std::uint64_t owner) noexcept;
 
 // Sleeps until woken by wake_one(), the owner's death, or the timeout, whichever is first
-// (POSIX has no wake handle and simply sleeps for `timeout`).
-void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::microseconds timeout) noexcept;
+// (POSIX: sleeps on `released` while it holds `seen`, through the wait seam
+// common/wait_backend.hpp, in the kernel where the system has a wait, else one back-off step).
+void wait_for_owner(native_handle wake, std::atomic<std::uint32_t>& released, std::uint32_t seen,
+                    std::uint64_t owner, std::chrono::microseconds timeout) noexcept;
 
-// The longest single sleep of a waiter: short where only polling finds a release.
+// The longest single sleep of a waiter, between two looks at the owner's liveness.
 std::chrono::microseconds max_wait_slice() noexcept;
 
 // Windows: an auto-reset event, named after the mutex `*name` when given (created exclusively,
@@ -32,7 +35,9 @@ std::chrono::microseconds max_wait_slice() noexcept;
 ScopedHandle create_wake_handle(const std::string* name);
 // The wake handle of the existing named mutex `name` (Windows: its event, opened by name).
 ScopedHandle open_wake_handle(const std::string& name);
-void wake_one(native_handle wake) noexcept;  // Windows: SetEvent; POSIX: nothing
+// Wakes one waiter after an unlock that changed `released`; `registered`: the waiters count.
+// Windows: SetEvent; POSIX: a wake of `released` through the wait seam.
+void wake_one(native_handle wake, std::atomic<std::uint32_t>& released, std::uint32_t registered) noexcept;
 
 // The wake handle among a mutex's companions received from a parent, taken over once it is
 // shown to be what create_wake_handle() makes (Windows: exactly one event; POSIX: none).

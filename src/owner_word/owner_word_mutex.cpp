@@ -5,7 +5,8 @@
 //
 // Uncontended lock and unlock are one compare-exchange each, with no system call. A waiter
 // spins briefly, then registers in `waiters` and sleeps in slices (Windows: on an event
-// that unlock() signals and on the owner's thread handle; POSIX: a growing sleep), checking
+// that unlock() signals and on the owner's thread handle; POSIX: on a word that unlock()
+// changes, through the wait seam, so in the kernel where there is a kernel wait), checking
 // the owner's liveness between slices. Unlock reads `waiters` after releasing the word;
 // both sides use sequentially consistent operations, so either the waiter sees the word
 // free or the unlocker sees the waiter and wakes it.
@@ -26,6 +27,7 @@ namespace {
 struct OwnerWordState {
   MutexMagic magic;
   std::atomic<std::uint32_t> waiters;
+  std::atomic<std::uint32_t> released;  // moved on by each unlock that saw waiters; slept on
   std::atomic<std::uint64_t> owner;  // 0: free; else current_owner_id() of the holder
   OwnerDiedFlag owner_died;
 };
@@ -54,7 +56,11 @@ void wait_slice(const MutexState& state, OwnerWordState& s, std::chrono::microse
   const std::uint64_t owner = s.owner.load(std::memory_order_seq_cst);
   if (owner == 0) return;
   s.waiters.fetch_add(1, std::memory_order_seq_cst);
-  if (s.owner.load(std::memory_order_seq_cst) == owner) wait_for_owner(state.companion.get(), owner, slice);
+  // Read before the owner: an unlock after that look moves it on, so the sleep returns.
+  const std::uint32_t seen = s.released.load(std::memory_order_seq_cst);
+  if (s.owner.load(std::memory_order_seq_cst) == owner) {
+    wait_for_owner(state.companion.get(), s.released, seen, owner, slice);
+  }
   s.waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
 
@@ -83,7 +89,7 @@ std::optional<LockResult> lock_slow(const MutexState& state, OwnerWordState& s, 
 
 MutexState create_mutex_state(const std::string* name) {
   SharedSegment segment = create_mutex_words<OwnerWordState>(name);
-  ::new (segment.bytes().data()) OwnerWordState{{0}, {0}, {0}, {0}};
+  ::new (segment.bytes().data()) OwnerWordState{{0}, {0}, {0}, {0}, {0}};
   ScopedHandle wake;
   try {
     wake = create_wake_handle(name);
@@ -136,7 +142,11 @@ void unlock_state(MutexState& state) {
   if (!s.owner.compare_exchange_strong(me, 0, std::memory_order_seq_cst)) {
     fail(errc::not_owner, "InterprocessMutex::unlock: the calling thread does not hold the lock");
   }
-  if (s.waiters.load(std::memory_order_seq_cst) != 0) wake_one(state.companion.get());
+  const std::uint32_t registered = s.waiters.load(std::memory_order_seq_cst);
+  if (registered != 0) {
+    s.released.fetch_add(1, std::memory_order_seq_cst);
+    wake_one(state.companion.get(), s.released, registered);
+  }
 }
 
 }  // namespace interproc::detail

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The POSIX pieces of the owner-word mutex (macOS, the BSDs; the portable build on Linux).
-// There is no process-shared wait primitive that survives its owner's death here, so a
-// waiter sleeps in growing slices (50 us to 2 ms) and asks kill(pid, 0) whether the owner's
-// process still exists.
+// A waiter sleeps through the wait seam (common/wait_backend.hpp: os_sync or __ulock on
+// macOS, else a back-off) on a word that unlock() changes, in slices of at most 50 ms, and
+// between slices asks kill(pid, 0) whether the owner's process still exists: no kernel wait
+// here ends when its owner dies.
 //
 // PID reuse: once the owner is dead, its pid may be given to an unrelated process, which
 // would then look like a live owner. While someone waits that cannot happen unnoticed: the
-// waiter looks at least every 2 ms, and a pid is reused only after the whole pid space
+// waiter looks at least every 50 ms, and a pid is reused only after the whole pid space
 // (99999 on macOS, 4 million on Linux) has been handed out. A lock abandoned with nobody
 // waiting, whose pid is then reused before anyone asks, stays held until that unrelated
 // process ends; try_lock_for() bounds the wait. Only a kernel-tracked owner (Linux robust
@@ -18,6 +19,7 @@
 // thread's cache, so a pthread_atfork(3) child handler clears it.
 
 #include "common/fail.hpp"
+#include "common/wait_backend.hpp"
 #include "owner_word/owner_word.hpp"
 
 #include <atomic>
@@ -28,6 +30,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <pthread.h>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -102,11 +105,17 @@ bool owner_is_dead(std::uint64_t owner) noexcept {
   return process_is_zombie(pid);
 }
 
-void wait_for_owner(native_handle, std::uint64_t, std::chrono::microseconds timeout) noexcept {
-  std::this_thread::sleep_for(timeout);
+// A failed kernel wait (it has none it could meet) is one more slice: the caller looks again.
+void wait_for_owner(native_handle, std::atomic<std::uint32_t>& released, std::uint32_t seen, std::uint64_t,
+                    std::chrono::microseconds timeout) noexcept {
+  try {
+    sleep_on(released, invalid_handle, seen, Clock::now() + timeout);
+  } catch (const std::system_error&) {
+    std::this_thread::sleep_for(timeout);
+  }
 }
 
-std::chrono::microseconds max_wait_slice() noexcept { return std::chrono::milliseconds(2); }
+std::chrono::microseconds max_wait_slice() noexcept { return std::chrono::milliseconds(50); }
 
 ScopedHandle create_wake_handle(const std::string*) { return ScopedHandle(); }
 
@@ -117,6 +126,12 @@ ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
   return ScopedHandle();
 }
 
-void wake_one(native_handle) noexcept {}
+void wake_one(native_handle, std::atomic<std::uint32_t>& released, std::uint32_t registered) noexcept {
+  try {
+    wake_sleepers(released, invalid_handle, 1, registered);
+  } catch (const std::system_error&) {
+    // A waiter looks again after its slice by itself.
+  }
+}
 
 }  // namespace interproc::detail

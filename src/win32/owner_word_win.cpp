@@ -83,7 +83,8 @@ bool owner_is_dead(std::uint64_t owner) noexcept {
   return open_owner_thread(owner, thread) == ThreadState::dead;
 }
 
-void wait_for_owner(native_handle wake, std::uint64_t owner, std::chrono::microseconds timeout) noexcept {
+void wait_for_owner(native_handle wake, std::atomic<std::uint32_t>&, std::uint32_t, std::uint64_t owner,
+                    std::chrono::microseconds timeout) noexcept {
   const DWORD ms = to_wait_ms(timeout);
   ScopedHandle thread;
   const ThreadState state = open_owner_thread(owner, thread);
@@ -121,7 +122,7 @@ ScopedHandle open_wake_handle(const std::string& name) {
   fail_last_error("OpenEventW", shown_event(name));
 }
 
-void wake_one(native_handle wake) noexcept { ::SetEvent(as_handle(wake)); }
+void wake_one(native_handle wake, std::atomic<std::uint32_t>&, std::uint32_t) noexcept { ::SetEvent(as_handle(wake)); }
 
 ScopedHandle adopt_wake_handle(const std::vector<native_handle>& companions) {
   if (companions.size() != 1) {

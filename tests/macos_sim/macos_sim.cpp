@@ -6,6 +6,10 @@
 //           pshm_stat, pshm_mmap, shm_unlink
 //   [vfs]   xnu bsd/vfs/vfs_syscalls.c: fchmod1 -> file_vnode (bsd/kern/kern_descrip.c)
 //   [man]   Apple's shm_open(2), shm_unlink(2) (xnu bsd/man/man2)
+//   [ulock] xnu bsd/sys/ulock.h and bsd/kern/sys_ulock.c: __ulock_wait, __ulock_wake
+//   [os_sync] Apple's <os/os_sync_wait_on_address.h> (macOS 14.4)
+// The waits are a shared futex (no FUTEX_PRIVATE_FLAG). Built twice: with os_sync_* (macOS
+// 14.4 and later) and, as libinterproc_macos_sim_ulock, without them (10.12 to 14.3).
 // A descriptor is a POSIX shm object when /proc/self/fd/N points into /dev/shm/: a test
 // with no state, so it holds in children that inherited the descriptor too.
 // Not simulated: 16 KiB pages (sysconf still says 4096), the missing robust mutexes and
@@ -16,6 +20,10 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <cstdint>
+#include <ctime>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,12 +110,90 @@ void* pshm_mmap(Real real, void* address, std::size_t length, int prot, int flag
   return real(address, length, prot, flags, fd, offset);
 }
 
+// [ulock] ulock_wait: sleeps while *address == value; a different value returns at once,
+// without an error; the timeout is in microseconds, 0 meaning none; -1 with ETIMEDOUT or
+// EINTR otherwise. The word is 32 bits (UL_COMPARE_AND_WAIT*).
+int futex_wait(void* address, std::uint64_t value, std::uint64_t timeout_ns) {
+  timespec relative{static_cast<time_t>(timeout_ns / 1000000000), static_cast<long>(timeout_ns % 1000000000)};
+  const long result = ::syscall(SYS_futex, static_cast<std::uint32_t*>(address), FUTEX_WAIT,
+                                static_cast<std::uint32_t>(value), timeout_ns == 0 ? nullptr : &relative, nullptr, 0);
+  if (result == 0 || errno == EAGAIN) return 0;
+  return -1;  // errno: ETIMEDOUT, EINTR, EFAULT
+}
+
+// [ulock] ulock_wake: ENOENT when nobody was woken.
+int futex_wake(void* address, bool all) {
+  const long woken = ::syscall(SYS_futex, static_cast<std::uint32_t*>(address), FUTEX_WAKE, all ? INT32_MAX : 1,
+                               nullptr, nullptr, 0);
+  if (woken < 0) return -1;
+  return woken == 0 ? fail(ENOENT) : 0;
+}
+
+// [ulock] bsd/sys/ulock.h.
+constexpr std::uint32_t ul_compare_and_wait = 1;
+constexpr std::uint32_t ul_compare_and_wait_shared = 3;
+constexpr std::uint32_t ul_opcode_mask = 0xff;
+constexpr std::uint32_t ulf_wake_all = 0x100;
+constexpr std::uint32_t ulf_no_errno = 0x01000000;
+
+int ulock_result(std::uint32_t operation, int result) { return result < 0 && (operation & ulf_no_errno) != 0 ? -errno : result; }
+
 }  // namespace
 
 extern "C" {
 
+__attribute__((visibility("default"))) int __ulock_wait(std::uint32_t operation, void* address, std::uint64_t value,
+                                                        std::uint32_t timeout_us) {
+  const std::uint32_t opcode = operation & ul_opcode_mask;
+  if (address == nullptr || (opcode != ul_compare_and_wait && opcode != ul_compare_and_wait_shared)) {
+    return ulock_result(operation, fail(EINVAL));
+  }
+  return ulock_result(operation, futex_wait(address, value, std::uint64_t{timeout_us} * 1000));
+}
+
+__attribute__((visibility("default"))) int __ulock_wake(std::uint32_t operation, void* address, std::uint64_t) {
+  const std::uint32_t opcode = operation & ul_opcode_mask;
+  if (address == nullptr || (opcode != ul_compare_and_wait && opcode != ul_compare_and_wait_shared)) {
+    return ulock_result(operation, fail(EINVAL));
+  }
+  return ulock_result(operation, futex_wake(address, (operation & ulf_wake_all) != 0));
+}
+
+#ifndef INTERPROC_MACOS_SIM_NO_OS_SYNC
+// [os_sync] os_sync_wait_on_address*: size must be 4 or 8 (only 4 here), the timeout is
+// relative and may not be 0 (EINVAL); -1 with ETIMEDOUT, EINTR, EFAULT; wakes: ENOENT with
+// nobody waiting.
+__attribute__((visibility("default"))) int os_sync_wait_on_address(void* address, std::uint64_t value,
+                                                                   std::size_t size, std::uint32_t) {
+  if (address == nullptr || size != 4) return fail(EINVAL);
+  return futex_wait(address, value, 0);
+}
+
+__attribute__((visibility("default"))) int os_sync_wait_on_address_with_timeout(void* address, std::uint64_t value,
+                                                                                std::size_t size, std::uint32_t,
+                                                                                std::uint32_t, std::uint64_t timeout_ns) {
+  if (address == nullptr || size != 4 || timeout_ns == 0) return fail(EINVAL);
+  return futex_wait(address, value, timeout_ns);
+}
+
+__attribute__((visibility("default"))) int os_sync_wake_by_address_any(void* address, std::size_t size, std::uint32_t) {
+  if (address == nullptr || size != 4) return fail(EINVAL);
+  return futex_wake(address, false);
+}
+
+__attribute__((visibility("default"))) int os_sync_wake_by_address_all(void* address, std::size_t size, std::uint32_t) {
+  if (address == nullptr || size != 4) return fail(EINVAL);
+  return futex_wake(address, true);
+}
+#endif
+
+
 // The self-test looks for this symbol to know that the layer is loaded.
 __attribute__((visibility("default"))) int interproc_macos_sim_loaded = 1;
+#ifndef INTERPROC_MACOS_SIM_NO_OS_SYNC
+// ...and that it simulates os_sync_* too.
+__attribute__((visibility("default"))) int interproc_macos_sim_os_sync = 1;
+#endif
 
 __attribute__((visibility("default"))) int fstat(int fd, struct stat* st) noexcept {
   INTERPROC_REAL(fstat);

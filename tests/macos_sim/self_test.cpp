@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
+#include <sys/wait.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <string>
@@ -120,6 +122,76 @@ void test_regular_file() {
   ::close(fd);
 }
 
+template <typename F>
+F find(const char* name) {
+  void* symbol = ::dlsym(RTLD_DEFAULT, name);
+  F f = nullptr;
+  std::memcpy(&f, &symbol, sizeof f);
+  return f;
+}
+
+using UlockWait = int (*)(std::uint32_t, void*, std::uint64_t, std::uint32_t);
+using UlockWake = int (*)(std::uint32_t, void*, std::uint64_t);
+using OsSyncWait = int (*)(void*, std::uint64_t, std::size_t, std::uint32_t, std::uint32_t, std::uint64_t);
+using OsSyncWake = int (*)(void*, std::size_t, std::uint32_t);
+constexpr std::uint32_t shared_wait = 3;  // UL_COMPARE_AND_WAIT_SHARED
+constexpr std::uint32_t no_errno = 0x01000000;
+
+// A child process sleeps on a word in a shared mapping; the parent changes it and wakes it.
+template <typename Wait, typename Wake>
+void check_cross_process_wake(Wait wait, Wake wake, const char* what) {
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  auto* word = static_cast<volatile std::uint32_t*>(page);
+  *word = 0;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    while (*word == 0) wait(page);  // returns early on a wake or after its timeout
+    ::_exit(*word == 1 ? 0 : 1);
+  }
+  int woken = -1;
+  for (int i = 0; i < 2000 && woken != 0; ++i) {  // until the wake found the sleeper
+    ::usleep(1000);
+    if (i == 0) *word = 1;
+    woken = wake(page);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  check(woken == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, what);
+  ::munmap(page, 4096);
+}
+
+void test_ulock() {
+  const auto wait = find<UlockWait>("__ulock_wait");
+  const auto wake = find<UlockWake>("__ulock_wake");
+  check(wait != nullptr && wake != nullptr, "__ulock_wait and __ulock_wake are there");
+  if (wait == nullptr || wake == nullptr) return;
+  std::uint32_t word = 7;
+  check(wait(shared_wait, &word, 8, 0) == 0, "__ulock_wait on a different value returns 0 at once");
+  check_error(wait(shared_wait, &word, 7, 1000), ETIMEDOUT, "__ulock_wait: 1000 us timeout, ETIMEDOUT");
+  check(wait(shared_wait | no_errno, &word, 7, 1000) == -ETIMEDOUT, "__ulock_wait with ULF_NO_ERRNO: -ETIMEDOUT");
+  check_error(wake(shared_wait, &word, 0), ENOENT, "__ulock_wake with nobody waiting: ENOENT");
+  check_error(wait(0x7f, &word, 7, 1000), EINVAL, "__ulock_wait with an unknown operation: EINVAL");
+  check_cross_process_wake([&](void* a) { wait(shared_wait, a, 0, 100000); },
+                           [&](void* a) { return wake(shared_wait, a, 0); }, "__ulock_wake wakes another process");
+}
+
+void test_os_sync(bool expected) {
+  const auto wait = find<OsSyncWait>("os_sync_wait_on_address_with_timeout");
+  const auto wake_any = find<OsSyncWake>("os_sync_wake_by_address_any");
+  const auto wake_all = find<OsSyncWake>("os_sync_wake_by_address_all");
+  const bool there = wait != nullptr && wake_any != nullptr && wake_all != nullptr;
+  check(there == expected, expected ? "os_sync_* are there" : "os_sync_* are hidden (macOS before 14.4)");
+  if (!there) return;
+  std::uint32_t word = 7;
+  check(wait(&word, 8, 4, 1, 32, 1000000) == 0, "os_sync_wait_on_address on a different value returns 0 at once");
+  check_error(wait(&word, 7, 4, 1, 32, 1000000), ETIMEDOUT, "os_sync_wait_on_address: 1 ms timeout, ETIMEDOUT");
+  check_error(wait(&word, 7, 4, 1, 32, 0), EINVAL, "os_sync_wait_on_address_with_timeout(0): EINVAL");
+  check_error(wake_any(&word, 4, 1), ENOENT, "os_sync_wake_by_address_any with nobody waiting: ENOENT");
+  check_error(wake_all(&word, 4, 1), ENOENT, "os_sync_wake_by_address_all with nobody waiting: ENOENT");
+  check_cross_process_wake([&](void* a) { wait(a, 0, 4, 1, 32, 100000000); }, [&](void* a) { return wake_any(a, 4, 1); },
+                           "os_sync_wake_by_address_any wakes another process");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,6 +216,8 @@ int main(int argc, char** argv) {
   test_shm_object();
   test_names_and_flags();
   test_regular_file();
+  test_ulock();
+  test_os_sync(::dlsym(RTLD_DEFAULT, "interproc_macos_sim_os_sync") != nullptr);
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
 }
