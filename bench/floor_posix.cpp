@@ -43,6 +43,9 @@ void mmap_touch(std::size_t bytes) {
 }
 
 // ---- pthread_robust: what interproc's Linux mutex is built on, with nothing added ----
+// macOS's <pthread.h> has no robust mutexes (no pthread_mutexattr_setrobust, no
+// pthread_mutex_consistent): there the floor, under the same name for bench/run's tables,
+// is a plain process-shared mutex.
 
 pthread_mutex_t& robust(Workspace& ws) { return *std::launder(reinterpret_cast<pthread_mutex_t*>(ws.shared.lock)); }
 
@@ -51,7 +54,9 @@ void robust_setup(Workspace& ws) {
   pthread_mutexattr_t attr;
   check(::pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
   check(::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED), "pthread_mutexattr_setpshared");
+#if !defined(__APPLE__)
   check(::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust");
+#endif
   check(::pthread_mutex_init(::new (ws.shared.lock) pthread_mutex_t, &attr), "pthread_mutex_init");
   ::pthread_mutexattr_destroy(&attr);
 }
@@ -62,7 +67,11 @@ struct RobustLock {
   pthread_mutex_t& m;
   void lock() {
     const int result = ::pthread_mutex_lock(&m);
+#if !defined(__APPLE__)
     if (result == EOWNERDEAD) ::pthread_mutex_consistent(&m);
+#else
+    (void)result;
+#endif
   }
   void unlock() { ::pthread_mutex_unlock(&m); }
 };

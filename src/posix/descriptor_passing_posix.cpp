@@ -59,13 +59,18 @@ std::size_t send_some(int socket, const char* data, std::size_t length, const in
   message.msg_iov = &io;
   message.msg_iovlen = 1;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * descriptors_per_message)]{};
+  Expects(count <= descriptors_per_message);
   if (count > 0) {
+    // msg_controllen and cmsg_len are size_t in glibc but socklen_t (32 bits) in macOS's
+    // <sys/socket.h>; both values are at most CMSG_SPACE of 32 descriptors, so they fit.
+    using ControlLength = decltype(message.msg_controllen);
+    using HeaderLength = decltype(cmsghdr::cmsg_len);
     message.msg_control = control;
-    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    message.msg_controllen = static_cast<ControlLength>(CMSG_SPACE(sizeof(int) * count));
     cmsghdr* header = CMSG_FIRSTHDR(&message);
     header->cmsg_level = SOL_SOCKET;
     header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    header->cmsg_len = static_cast<HeaderLength>(CMSG_LEN(sizeof(int) * count));
     std::memcpy(CMSG_DATA(header), descriptors, sizeof(int) * count);
   }
   for (;;) {

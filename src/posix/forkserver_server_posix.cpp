@@ -51,7 +51,9 @@ class Server {
       std::vector<pollfd> watched{{static_cast<int>(control_.get()), POLLIN, 0},
                                   {static_cast<int>(sigchld_read_.get()), POLLIN, 0}};
       for (const ServedChild& child : children_) watched.push_back({static_cast<int>(child.link.get()), POLLIN, 0});
-      if (::poll(watched.data(), watched.size(), -1) < 0) {
+      // nfds_t is unsigned long in glibc, unsigned int on macOS (poll(2)); the server holds
+      // far fewer children than that, and poll fails with EINVAL past OPEN_MAX anyway.
+      if (::poll(watched.data(), static_cast<nfds_t>(watched.size()), -1) < 0) {
         if (errno == EINTR) continue;
         fail_errno(errno, "poll (fork server)");
       }

@@ -263,8 +263,10 @@ std::optional<bool> other_user_can_open(const std::string& name) {
 
 #include "common/segment_backend.hpp"
 
+#ifdef __linux__
 #include <sched.h>
 #include <sys/mount.h>
+#endif
 
 namespace interproc::test {
 
@@ -322,7 +324,13 @@ std::optional<int> run_with_closed_standard_streams(const std::vector<std::strin
   });
 }
 
+// A private mount namespace with a 1 MiB /dev/shm: unshare(2) and mount(2) with MS_PRIVATE
+// are Linux's; elsewhere POSIX shared memory has no such per-process limit to set.
 std::optional<int> run_with_small_shm(int (*body)()) {
+#ifndef __linux__
+  (void)body;
+  return std::nullopt;
+#else
   if (::geteuid() != 0) return std::nullopt;
   return in_forked_child([body] {
     if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
@@ -331,6 +339,7 @@ std::optional<int> run_with_small_shm(int (*body)()) {
     }
     return body();
   });
+#endif
 }
 
 std::optional<int> run_with_umask(unsigned mask, int (*body)()) {
