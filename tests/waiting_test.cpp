@@ -365,8 +365,12 @@ TEST(Condition, NotifyAllWakesWaitingChildren) {
     }
     cv.notify_all();
     {
+      // Each child's notify_all must reach the parent: a notification lost to a waiter
+      // that came later would leave it asleep until its limit, with the predicate true.
+      const auto began = std::chrono::steady_clock::now();
       std::unique_lock<InterprocessMutex> lk(m);
       EXPECT_TRUE(cv.wait_for(lk, 30s, [&] { return value.value() == 3001; }));
+      EXPECT_LT(std::chrono::steady_clock::now() - began, 10s);
     }
     for (Child& c : children) EXPECT_EQ(c.wait(), 0);
   }
