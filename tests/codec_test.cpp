@@ -40,7 +40,9 @@ void expect_invalid(std::string_view bytes) {
   }
 }
 
-std::string count_bytes(std::uint64_t count) { return std::string(reinterpret_cast<const char*>(&count), sizeof count); }
+std::string count_bytes(std::uint64_t count) {
+  return std::string(reinterpret_cast<const char*>(&count), sizeof count);
+}
 
 }  // namespace
 

@@ -30,10 +30,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int no_filter = 3;        // the child's code when seccomp was refused
-constexpr long long bound = 2000;    // ms: how soon after the waker's death every waiter must be up
-constexpr auto patience = 6s;       // the waiters' own timeout: well past the bound
-constexpr auto settle = 150ms;      // for the waiters to be asleep before the waker runs
+constexpr int no_filter = 3;       // the child's code when seccomp was refused
+constexpr long long bound = 2000;  // ms: how soon after the waker's death every waiter must be up
+constexpr auto patience = 6s;      // the waiters' own timeout: well past the bound
+constexpr auto settle = 150ms;     // for the waiters to be asleep before the waker runs
 
 // Threads that each run `wait` once, recording whether it succeeded and when it returned.
 class Waiters {

@@ -117,7 +117,8 @@ TEST(TypedPool, ImapIsInOrderAndImapUnorderedDeliversEveryIndexOnce) {
   ProcessPool pool(3);
   const std::vector<long> inputs = iota(1000);
   std::vector<long> ordered;
-  pool.imap(square, inputs, [&ordered](long r) { ordered.push_back(r); }, 7);
+  pool.imap(
+      square, inputs, [&ordered](long r) { ordered.push_back(r); }, 7);
   EXPECT_EQ(ordered, pool.map(square, inputs));
   std::vector<int> seen(inputs.size(), 0);
   pool.imap_unordered(square, inputs, [&](std::size_t index, long r) {

@@ -101,7 +101,8 @@ CountOptions parse_count_options(const Args& args) {
       options.patterns.push_back(in.operand());
     }
   }
-  if (jobs_given && options.pool != 0) throw UsageError("--jobs and --pool cannot be combined: --pool N runs N workers");
+  if (jobs_given && options.pool != 0)
+    throw UsageError("--jobs and --pool cannot be combined: --pool N runs N workers");
   if (options.patterns.empty()) options.patterns = platform::default_file_patterns();
   return options;
 }
@@ -211,7 +212,8 @@ int count(const Args& args) {
 
 const Command count_command = {
     "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
-    "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] [FILE_OR_GLOB_OR_FOLDER...]",
+    "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] "
+    "[FILE_OR_GLOB_OR_FOLDER...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"
     "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"

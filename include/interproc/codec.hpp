@@ -128,10 +128,10 @@ struct is_optional<std::optional<T>> : std::true_type {};
 // Raw bytes make sense only for values that hold no address of this process. (An optional
 // is checked field by field: its engaged flag is a bool.)
 template <class T>
-constexpr bool is_raw_encodable_v = std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T> &&
-                                    !std::is_pointer_v<T> && !std::is_member_pointer_v<T> &&
-                                    !std::is_array_v<T> && !is_string_view_like<T>::value && !is_optional<T>::value &&
-                                    !std::is_same_v<T, std::nullptr_t>;
+constexpr bool is_raw_encodable_v =
+    std::is_trivially_copyable_v<T>&& std::is_default_constructible_v<T> && !std::is_pointer_v<T> &&
+    !std::is_member_pointer_v<T> && !std::is_array_v<T> && !is_string_view_like<T>::value && !is_optional<T>::value &&
+    !std::is_same_v<T, std::nullptr_t>;
 
 }  // namespace detail
 
@@ -167,9 +167,9 @@ void encode(Writer<Buffer>& w, const T& value) {
 }
 
 /// Appends the encoding of `value` to `out` (a std::string or std::vector<std::byte>).
-template <class T, class Buffer,
-          class = std::enable_if_t<std::is_same_v<Buffer, std::string> ||
-                                   std::is_same_v<Buffer, std::vector<std::byte>>>>
+template <
+    class T, class Buffer,
+    class = std::enable_if_t<std::is_same_v<Buffer, std::string> || std::is_same_v<Buffer, std::vector<std::byte>>>>
 void encode(Buffer& out, const T& value) {
   Writer<Buffer> w(out);
   encode(w, value);

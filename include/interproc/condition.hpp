@@ -21,8 +21,8 @@ namespace interproc {
 /// predicate. Nothing of the mutex's address is kept, so unlike a process-shared
 /// pthread_cond it works wherever each process maps the mutex. A waiter that dies never
 /// blocks notify or the other waiters; a notifier that dies inside notify_*() delays them
-/// by 50 ms at most (no sleep lasts longer without a look at the condition). Move-only. Pass it to a child with spawn_child, or
-/// share it by name.
+/// by 50 ms at most (no sleep lasts longer without a look at the condition). Move-only. Pass it to a child with
+/// spawn_child, or share it by name.
 class INTERPROC_EXPORT InterprocessCondition : public detail::WaitingObject {
  public:
   /// A new condition. Throws std::system_error when the OS refuses memory or handles.

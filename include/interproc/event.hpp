@@ -14,7 +14,8 @@ namespace interproc {
 /// A manual-reset event shared by processes: set() wakes every waiter and keeps the event
 /// set until clear(). Starts clear. A waiter that dies while waiting never blocks set() or
 /// the other waiters; a setter that dies inside set() delays them by 50 ms at most (no
-/// sleep lasts longer without a look at the event). Move-only. Pass it to a child with spawn_child, or share it by name.
+/// sleep lasts longer without a look at the event). Move-only. Pass it to a child with spawn_child, or share it by
+/// name.
 class INTERPROC_EXPORT InterprocessEvent : public detail::WaitingObject {
  public:
   /// A new, clear event. Throws std::system_error when the OS refuses memory or handles.

@@ -89,12 +89,12 @@ using result_t = typename function_traits<F>::result;
       ::interproc::detail::register_task(#name, &interproc_task_##name);   \
   static std::string interproc_task_##name([[maybe_unused]] ::interproc::TaskContext& ctx)
 
-/// A task's result, to come. get() returns it, or throws std::system_error with
-/// errc::task_failed carrying the task's message (it threw, or its worker died: the message
-/// says how, with the exit code or signal). Copyable; get() may be called more than once.
 template <class R>
 class TypedFuture;
 
+/// A task's result, to come. get() returns it, or throws std::system_error with
+/// errc::task_failed carrying the task's message (it threw, or its worker died: the message
+/// says how, with the exit code or signal). Copyable; get() may be called more than once.
 class TaskFuture {
  public:
   /// The future of one submitted task (made by ProcessPool::submit).

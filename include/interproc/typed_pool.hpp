@@ -55,8 +55,10 @@ decltype(auto) call_with(TaskContext& ctx, Item& item) {
   using traits = function_traits<decltype(Fn)>;
   constexpr bool single = std::tuple_size_v<typename traits::args> == 1;
   if constexpr (single) {
-    if constexpr (traits::takes_context) return Fn(ctx, item);
-    else return Fn(item);
+    if constexpr (traits::takes_context)
+      return Fn(ctx, item);
+    else
+      return Fn(item);
   } else if constexpr (traits::takes_context) {
     return std::apply([&ctx](auto&... a) -> decltype(auto) { return Fn(ctx, a...); }, item);
   } else {
@@ -187,7 +189,7 @@ auto ProcessPool::map(F* fn, const std::vector<In>& inputs, std::size_t chunksiz
     -> std::vector<detail::result_t<F*>> {
   std::vector<detail::result_t<F*>> results;
   results.reserve(inputs.size());
-  typed_ordered(fn, inputs, chunksize, [&results](auto&& r) { results.push_back(std::move(r)); });
+  typed_ordered(fn, inputs, chunksize, [&results](auto&& r) { results.push_back(std::forward<decltype(r)>(r)); });
   return results;
 }
 
@@ -200,7 +202,7 @@ auto ProcessPool::starmap(F* fn, const std::vector<std::tuple<T...>>& inputs, st
 template <class F, class In, class OnResult>
 auto ProcessPool::imap(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize)
     -> std::enable_if_t<std::is_function_v<F>> {
-  typed_ordered(fn, inputs, chunksize, [&on_result](auto&& r) { on_result(std::move(r)); });
+  typed_ordered(fn, inputs, chunksize, [&on_result](auto&& r) { on_result(std::forward<decltype(r)>(r)); });
 }
 
 template <class F, class In, class OnResult>
@@ -220,6 +222,7 @@ auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult 
 
 /// Registers function `fn` for the typed ProcessPool calls (map, submit, ...), under its name.
 /// Use at namespace scope after the function:  long square(long x); INTERPROC_FUNCTION(square);
-#define INTERPROC_FUNCTION(fn)                                                \
+// NOLINTNEXTLINE(bugprone-macro-parentheses): fn is an identifier, pasted into a name too
+#define INTERPROC_FUNCTION(fn)                                            \
   [[maybe_unused]] static const bool interproc_function_registered_##fn = \
       ::interproc::detail::register_function<&fn>(#fn)

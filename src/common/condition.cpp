@@ -37,12 +37,12 @@ constexpr std::uint64_t field_mask = (std::uint64_t{1} << waiter_shift) - 1;
 constexpr std::uint64_t one_waiter = std::uint64_t{1} << waiter_shift;
 constexpr std::uint64_t one_generation = std::uint64_t{1} << generation_shift;
 std::uint32_t granted_of(std::uint64_t t) noexcept { return static_cast<std::uint32_t>(t & field_mask); }
-std::uint32_t waiters_of(std::uint64_t t) noexcept { return static_cast<std::uint32_t>((t >> waiter_shift) & field_mask); }
+std::uint32_t waiters_of(std::uint64_t t) noexcept {
+  return static_cast<std::uint32_t>((t >> waiter_shift) & field_mask);
+}
 std::uint32_t generation_of(std::uint64_t t) noexcept { return static_cast<std::uint32_t>(t >> generation_shift); }
 
-ConditionWords& words(const InterprocessCondition& c) {
-  return words_of<ConditionWords>(WaitAccess::state(c));
-}
+ConditionWords& words(const InterprocessCondition& c) { return words_of<ConditionWords>(WaitAccess::state(c)); }
 
 // Grants up to `count` tickets to waiters that have none, starting a new generation; how
 // many it granted.
@@ -72,7 +72,8 @@ bool take_ticket_and_leave(std::atomic<std::uint64_t>& tickets, std::uint32_t re
 
 void notify(const InterprocessCondition& c, std::uint32_t count) {
   ConditionWords& w = words(c);
-  const std::uint32_t granted = grant(w.tickets, std::min<std::uint32_t>(count, static_cast<std::uint32_t>(field_mask)));
+  const std::uint32_t granted =
+      grant(w.tickets, std::min<std::uint32_t>(count, static_cast<std::uint32_t>(field_mask)));
   if (granted == 0) return;
   w.notifications.value.fetch_add(1, std::memory_order_seq_cst);
   wake(w.notifications, one_companion(c), granted);

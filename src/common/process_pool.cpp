@@ -282,7 +282,7 @@ struct PoolState {
   std::deque<std::uint64_t> waiting;  // submitted, not handed to a worker yet, oldest first
   std::uint64_t next_id = 1;
   bool closed = false;
-  std::string broken;  // why the pool is broken; empty while it is not
+  std::string broken;     // why the pool is broken; empty while it is not
   bool stopping = false;  // no more replacements: joining or terminating
   std::thread collector;
 

@@ -395,7 +395,8 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   if (options.method == StartMethod::forkserver)  // the server, not this thread, starts the child
     return ChildAccess::make(launch_forkserver(std::move(token), args, options), options);
   const auto start = [&] {
-    if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token.entry, objects, args, options);
+    if (options.method == StartMethod::fork)
+      return ChildContextAccess::fork(found, token.entry, objects, args, options);
     return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options), options);
   };
   if (!options.die_with_parent) return start();

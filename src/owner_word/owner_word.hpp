@@ -24,8 +24,8 @@ bool owner_is_dead(std::uint64_t owner) noexcept;
 // Sleeps until woken by wake_one(), the owner's death, or the timeout, whichever is first
 // (POSIX: sleeps on `released` while it holds `seen`, through the wait seam
 // common/wait_backend.hpp, in the kernel where the system has a wait, else one back-off step).
-void wait_for_owner(native_handle wake, std::atomic<std::uint32_t>& released, std::uint32_t seen,
-                    std::uint64_t owner, std::chrono::microseconds timeout) noexcept;
+void wait_for_owner(native_handle wake, std::atomic<std::uint32_t>& released, std::uint32_t seen, std::uint64_t owner,
+                    std::chrono::microseconds timeout) noexcept;
 
 // The longest single sleep of a waiter, between two looks at the owner's liveness.
 std::chrono::microseconds max_wait_slice() noexcept;

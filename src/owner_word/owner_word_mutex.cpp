@@ -28,7 +28,7 @@ struct OwnerWordState {
   MutexMagic magic;
   std::atomic<std::uint32_t> waiters;
   std::atomic<std::uint32_t> released;  // moved on by each unlock that saw waiters; slept on
-  std::atomic<std::uint64_t> owner;  // 0: free; else current_owner_id() of the holder
+  std::atomic<std::uint64_t> owner;     // 0: free; else current_owner_id() of the holder
   OwnerDiedFlag owner_died;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the lock word must be lock-free across processes");

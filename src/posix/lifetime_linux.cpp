@@ -34,7 +34,9 @@ struct Launcher {
   std::exception_ptr failure;
   bool done = false;
 
-  Launcher() { std::thread([this] { serve(); }).detach(); }
+  Launcher() {
+    std::thread([this] { serve(); }).detach();
+  }
 
   [[noreturn]] void serve() {
     for (;;) {

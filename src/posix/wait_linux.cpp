@@ -38,8 +38,8 @@ void sleep_on(std::atomic<std::uint32_t>& word, native_handle, std::uint32_t exp
   const Clock::time_point cap = Clock::now() + max_unwoken_sleep;
   const timespec until = monotonic(deadline ? std::min(*deadline, cap) : cap);
   // EAGAIN: the value had changed; ETIMEDOUT and EINTR: the caller looks again.
-  if (futex(word, FUTEX_WAIT_BITSET, expected, &until, FUTEX_BITSET_MATCH_ANY) != 0 &&
-      errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
+  if (futex(word, FUTEX_WAIT_BITSET, expected, &until, FUTEX_BITSET_MATCH_ANY) != 0 && errno != EAGAIN &&
+      errno != ETIMEDOUT && errno != EINTR) {
     fail_errno(errno, "futex(FUTEX_WAIT_BITSET)");
   }
 }

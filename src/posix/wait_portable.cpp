@@ -102,7 +102,8 @@ void os_sync_sleep(const KernelWait& k, std::atomic<std::uint32_t>& word, std::u
 
 void ulock_sleep(const KernelWait& k, std::atomic<std::uint32_t>& word, std::uint32_t expected,
                  std::chrono::nanoseconds left) {
-  const auto us = std::max<std::chrono::microseconds::rep>(std::chrono::ceil<std::chrono::microseconds>(left).count(), 1);
+  const auto us =
+      std::max<std::chrono::microseconds::rep>(std::chrono::ceil<std::chrono::microseconds>(left).count(), 1);
   const int result = k.ulock_wait(ul_compare_and_wait_shared, &word, expected, static_cast<std::uint32_t>(us));
   if (result < 0 && errno != ETIMEDOUT && errno != EINTR && errno != EFAULT) fail_errno(errno, "__ulock_wait");
 }

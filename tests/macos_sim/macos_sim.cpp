@@ -123,8 +123,8 @@ int futex_wait(void* address, std::uint64_t value, std::uint64_t timeout_ns) {
 
 // [ulock] ulock_wake: ENOENT when nobody was woken.
 int futex_wake(void* address, bool all) {
-  const long woken = ::syscall(SYS_futex, static_cast<std::uint32_t*>(address), FUTEX_WAKE, all ? INT32_MAX : 1,
-                               nullptr, nullptr, 0);
+  const long woken =
+      ::syscall(SYS_futex, static_cast<std::uint32_t*>(address), FUTEX_WAKE, all ? INT32_MAX : 1, nullptr, nullptr, 0);
   if (woken < 0) return -1;
   return woken == 0 ? fail(ENOENT) : 0;
 }
@@ -136,7 +136,9 @@ constexpr std::uint32_t ul_opcode_mask = 0xff;
 constexpr std::uint32_t ulf_wake_all = 0x100;
 constexpr std::uint32_t ulf_no_errno = 0x01000000;
 
-int ulock_result(std::uint32_t operation, int result) { return result < 0 && (operation & ulf_no_errno) != 0 ? -errno : result; }
+int ulock_result(std::uint32_t operation, int result) {
+  return result < 0 && (operation & ulf_no_errno) != 0 ? -errno : result;
+}
 
 }  // namespace
 
@@ -163,15 +165,16 @@ __attribute__((visibility("default"))) int __ulock_wake(std::uint32_t operation,
 // [os_sync] os_sync_wait_on_address*: size must be 4 or 8 (only 4 here), the timeout is
 // relative and may not be 0 (EINVAL); -1 with ETIMEDOUT, EINTR, EFAULT; wakes: ENOENT with
 // nobody waiting.
-__attribute__((visibility("default"))) int os_sync_wait_on_address(void* address, std::uint64_t value,
-                                                                   std::size_t size, std::uint32_t) {
+__attribute__((visibility("default"))) int os_sync_wait_on_address(void* address, std::uint64_t value, std::size_t size,
+                                                                   std::uint32_t) {
   if (address == nullptr || size != 4) return fail(EINVAL);
   return futex_wait(address, value, 0);
 }
 
 __attribute__((visibility("default"))) int os_sync_wait_on_address_with_timeout(void* address, std::uint64_t value,
                                                                                 std::size_t size, std::uint32_t,
-                                                                                std::uint32_t, std::uint64_t timeout_ns) {
+                                                                                std::uint32_t,
+                                                                                std::uint64_t timeout_ns) {
   if (address == nullptr || size != 4 || timeout_ns == 0) return fail(EINVAL);
   return futex_wait(address, value, timeout_ns);
 }

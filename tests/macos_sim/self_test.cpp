@@ -188,7 +188,8 @@ void test_os_sync(bool expected) {
   check_error(wait(&word, 7, 4, 1, 32, 0), EINVAL, "os_sync_wait_on_address_with_timeout(0): EINVAL");
   check_error(wake_any(&word, 4, 1), ENOENT, "os_sync_wake_by_address_any with nobody waiting: ENOENT");
   check_error(wake_all(&word, 4, 1), ENOENT, "os_sync_wake_by_address_all with nobody waiting: ENOENT");
-  check_cross_process_wake([&](void* a) { wait(a, 0, 4, 1, 32, 100000000); }, [&](void* a) { return wake_any(a, 4, 1); },
+  check_cross_process_wake([&](void* a) { wait(a, 0, 4, 1, 32, 100000000); },
+                           [&](void* a) { return wake_any(a, 4, 1); },
                            "os_sync_wake_by_address_any wakes another process");
 }
 
