@@ -204,6 +204,7 @@ T decode(const std::vector<std::byte>& bytes) {
 
 // ---- built-in codecs ----
 
+/// A trivially copyable value travels as its bytes.
 template <class T>
 struct codec<T, std::enable_if_t<detail::is_raw_encodable_v<T> && !std::is_same_v<T, bool>>> {
   template <class W>
@@ -217,7 +218,7 @@ struct codec<T, std::enable_if_t<detail::is_raw_encodable_v<T> && !std::is_same_
   }
 };
 
-// A bool is checked: a byte other than 0 or 1 is no bool (reading it would be undefined).
+/// A bool is checked: a byte other than 0 or 1 is no bool (reading it would be undefined).
 template <>
 struct codec<bool> {
   template <class W>
@@ -233,6 +234,7 @@ struct codec<bool> {
   }
 };
 
+/// A string travels as its length and its bytes.
 template <>
 struct codec<std::string> {
   template <class W>
@@ -247,7 +249,7 @@ struct codec<std::string> {
   }
 };
 
-// A vector of raw-encodable items is one count and one memcpy each way.
+/// A vector travels as its count and its items; one of raw-encodable items is one memcpy each way.
 template <class T>
 struct codec<std::vector<T>> {
   template <class W>
@@ -276,6 +278,7 @@ struct codec<std::vector<T>> {
   static constexpr bool raw = detail::is_raw_encodable_v<T> && !std::is_same_v<T, bool>;
 };
 
+/// An optional travels as a presence byte, then its value if any.
 template <class T>
 struct codec<std::optional<T>> {
   template <class W>
@@ -289,6 +292,7 @@ struct codec<std::optional<T>> {
   }
 };
 
+/// A pair that is not trivially copyable travels as its two members.
 template <class A, class B>
 struct codec<std::pair<A, B>, std::enable_if_t<!detail::is_raw_encodable_v<std::pair<A, B>>>> {
   template <class W>
@@ -302,6 +306,7 @@ struct codec<std::pair<A, B>, std::enable_if_t<!detail::is_raw_encodable_v<std::
   }
 };
 
+/// A tuple that is not trivially copyable travels as its members in order.
 template <class... Ts>
 struct codec<std::tuple<Ts...>, std::enable_if_t<!detail::is_raw_encodable_v<std::tuple<Ts...>>>> {
   template <class W>

@@ -222,7 +222,7 @@ auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult 
 
 /// Registers function `fn` for the typed ProcessPool calls (map, submit, ...), under its name.
 /// Use at namespace scope after the function:  long square(long x); INTERPROC_FUNCTION(square);
-// NOLINTNEXTLINE(bugprone-macro-parentheses): fn is an identifier, pasted into a name too
+// fn is an identifier (pasted into a name too), so it takes no parentheses.
 #define INTERPROC_FUNCTION(fn)                                            \
   [[maybe_unused]] static const bool interproc_function_registered_##fn = \
-      ::interproc::detail::register_function<&fn>(#fn)
+      ::interproc::detail::register_function<&fn>(#fn)  // NOLINT(bugprone-macro-parentheses)
