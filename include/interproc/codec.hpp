@@ -100,9 +100,9 @@ class Writer {
   Buffer& out_;
 };
 
-/// The customization point: specialize codec<T> with
-///   template <class Writer> static void encode(Writer&, const T&);
-///   static T decode(Reader&);
+/// The customization point: specialize `codec<T>` with
+/// `template <class Writer> static void encode(Writer&, const T&);` and
+/// `static T decode(Reader&);`.
 /// Each value must encode to at least one byte (counts are checked against that).
 template <class T, class Enable = void>
 struct codec {
