@@ -46,10 +46,13 @@ namespace interproc {
 /// Reads encoded values from bytes it does not own; every read is bounds-checked.
 class Reader {
  public:
+  /// Reads `bytes`, which must outlive the reader.
   explicit Reader(gsl::span<const std::byte> bytes) noexcept : data_(bytes.data()), left_(bytes.size()) {}
+  /// Reads the bytes of `text`, which must outlive the reader.
   explicit Reader(std::string_view text) noexcept
       : data_(reinterpret_cast<const std::byte*>(text.data())), left_(text.size()) {}
 
+  /// How many bytes are not read yet.
   std::size_t remaining() const noexcept { return left_; }
   /// The next `size` bytes, consumed; throws errc::invalid_message if fewer are left.
   const std::byte* take(std::size_t size) {
@@ -59,6 +62,7 @@ class Reader {
     left_ -= size;
     return at;
   }
+  /// Copies the next `size` bytes into `into`; throws errc::invalid_message if fewer are left.
   void read(void* into, std::size_t size) {
     const std::byte* from = take(size);
     if (size != 0) std::memcpy(into, from, size);
@@ -71,6 +75,7 @@ class Reader {
     if (min_item_size != 0 && count > left_ / min_item_size) fail("count larger than the input");
     return static_cast<std::size_t>(count);
   }
+  /// Throws std::system_error with errc::invalid_message and `what`.
   [[noreturn]] static void fail(const char* what) {
     throw std::system_error(make_error_code(errc::invalid_message), what);
   }
@@ -84,13 +89,16 @@ class Reader {
 template <class Buffer>
 class Writer {
  public:
+  /// Appends to `out`, which must outlive the writer.
   explicit Writer(Buffer& out) noexcept : out_(out) {}
+  /// Appends `size` bytes.
   void write(const void* bytes, std::size_t size) {
     if (size == 0) return;
     const std::size_t at = out_.size();
     out_.resize(at + size);
     std::memcpy(out_.data() + at, bytes, size);
   }
+  /// Appends a count of items, as 64 bits on every platform.
   void write_count(std::size_t count) {
     const auto wide = static_cast<std::uint64_t>(count);
     write(&wide, sizeof wide);
@@ -106,6 +114,7 @@ class Writer {
 /// Each value must encode to at least one byte (counts are checked against that).
 template <class T, class Enable = void>
 struct codec {
+  /// Marks a type with no codec: is_encodable<T> is false for it.
   static constexpr bool unsupported = true;
 };
 
@@ -146,6 +155,7 @@ template <class A, class B>
 struct is_encodable<std::pair<A, B>> : std::bool_constant<is_encodable<A>::value && is_encodable<B>::value> {};
 template <class... Ts>
 struct is_encodable<std::tuple<Ts...>> : std::bool_constant<(is_encodable<Ts>::value && ...)> {};
+/// Whether T has a codec (built-in or a user's specialization).
 template <class T>
 inline constexpr bool is_encodable_v = is_encodable<T>::value;
 
@@ -160,6 +170,7 @@ struct require_encodable {
 };
 }  // namespace detail
 
+/// Appends the encoding of `value` through `w` (for codec<T> specializations of composite types).
 template <class Buffer, class T>
 void encode(Writer<Buffer>& w, const T& value) {
   static_assert(detail::require_encodable<T>::value);
@@ -175,6 +186,7 @@ void encode(Buffer& out, const T& value) {
   encode(w, value);
 }
 
+/// Decodes one T from `r`, leaving the rest unread (for codec<T> specializations).
 template <class T>
 T decode(Reader& r) {
   static_assert(detail::require_encodable<T>::value);
@@ -189,20 +201,24 @@ T decode(gsl::span<const std::byte> bytes) {
   if (r.remaining() != 0) Reader::fail("bytes left over after the value");
   return value;
 }
+/// Decodes exactly one T from all the bytes of `text`.
 template <class T>
 T decode(std::string_view text) {
   return decode<T>(gsl::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
 }
+/// Decodes exactly one T from all the bytes of `text`.
 template <class T>
 T decode(const std::string& text) {
   return decode<T>(std::string_view(text));
 }
+/// Decodes exactly one T from all of `bytes`.
 template <class T>
 T decode(const std::vector<std::byte>& bytes) {
   return decode<T>(gsl::span<const std::byte>(bytes.data(), bytes.size()));
 }
 
 // ---- built-in codecs ----
+/// @cond built_in_codecs
 
 /// A trivially copyable value travels as its bytes.
 template <class T>
@@ -318,5 +334,7 @@ struct codec<std::tuple<Ts...>, std::enable_if_t<!detail::is_raw_encodable_v<std
     return std::tuple<Ts...>{interproc::decode<Ts>(r)...};
   }
 };
+
+/// @endcond
 
 }  // namespace interproc

@@ -142,9 +142,13 @@ std::vector<std::string> encode_chunks(const std::vector<In>& inputs, std::size_
 template <class R>
 class TypedFuture {
  public:
+  /// Wraps the string future of the task's chunk of one.
   explicit TypedFuture(TaskFuture future) : future_(std::move(future)) {}
+  /// The result; throws as TaskFuture::get() does.
   R get() const { return std::move(decode<std::vector<R>>(future_.get()).at(0)); }
+  /// Whether the result (or failure) has arrived.
   bool ready() const { return future_.ready(); }
+  /// Waits up to `timeout` for the result; whether it arrived.
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
     return future_.wait_for(timeout);
