@@ -421,12 +421,21 @@ struct PoolState {
 
   void give_up(const std::string& why) noexcept {
     std::lock_guard<std::mutex> hold(mutex);
+    broken = "the pool's collector failed: " + why;
+    stop_and_fail_all(broken, errc::pool_broken);
+  }
+
+  // Under `mutex`: no more tasks or replacements; kills every worker and fails every task
+  // with `why`. Returns the ids of the tasks it failed.
+  std::vector<std::uint64_t> stop_and_fail_all(const std::string& why, errc code) {
     closed = stopping = true;
     for (WorkerSlot& slot : slots) {
       if (slot.child) slot.child->kill();
     }
-    broken = "the pool's collector failed: " + why;
-    while (!tasks.empty()) finish(tasks.begin()->first, std::nullopt, broken, errc::pool_broken);
+    std::vector<std::uint64_t> failed;
+    for (const auto& entry : tasks) failed.push_back(entry.first);
+    while (!tasks.empty()) finish(tasks.begin()->first, std::nullopt, why, code);
+    return failed;
   }
 
   void drain() {
@@ -488,12 +497,17 @@ void check_open(const PoolState& s, const char* call) {
   if (s.closed) fail(errc::closed, std::string(call) + ": the pool is closed");
 }
 
-// Throws as submit() would for `task`, whatever the inputs: map() and imap_unordered()
-// check before they run, also over zero inputs.
-void check_submittable(PoolState& s, std::string_view task, const char* call) {
+// Throws unless `task` is registered (INTERPROC_TASK).
+void check_known_task(std::string_view task, const char* call) {
   if (find_task(task) == nullptr) {
     fail(errc::unknown_entry, std::string(call) + ": no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
   }
+}
+
+// Throws as submit() would for `task`, whatever the inputs: map() and imap_unordered()
+// check before they run, also over zero inputs.
+void check_submittable(PoolState& s, std::string_view task, const char* call) {
+  check_known_task(task, call);
   std::lock_guard<std::mutex> hold(s.mutex);
   check_open(s, call);
 }
@@ -502,9 +516,7 @@ void check_submittable(PoolState& s, std::string_view task, const char* call) {
 // next free worker.
 TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch,
                           const std::function<void()>& on_done = {}) {
-  if (find_task(task) == nullptr) {
-    fail(errc::unknown_entry, "ProcessPool::submit: no task \"" + std::string(task) + "\" (INTERPROC_TASK)");
-  }
+  check_known_task(task, "ProcessPool::submit");
   std::unique_lock<std::mutex> hold(s.mutex);
   const std::size_t most_waiting = s.slots.size() * slot_capacity;
   s.changed.wait(hold, [&] { return s.closed || !s.broken.empty() || s.waiting.size() < most_waiting; });
@@ -553,7 +565,7 @@ TaskFuture ProcessPool::submit(std::string_view task, const std::vector<std::str
 // the cost of a round trip is shared by many small tasks and the workers stay balanced.
 std::vector<std::string> ProcessPool::map(std::string_view task, const std::vector<std::vector<std::string>>& inputs) {
   detail::check_submittable(*state_, task, "ProcessPool::map");
-  const std::size_t chunk = std::max<std::size_t>(1, (inputs.size() + size() * 4 - 1) / (size() * 4));
+  const std::size_t chunk = std::max<std::size_t>(1, detail::auto_chunksize(inputs.size(), size()));
   std::vector<TaskFuture> batches;
   for (std::size_t first = 0; first < inputs.size(); first += chunk) {
     std::vector<std::string> encoded;
@@ -631,12 +643,7 @@ void ProcessPool::terminate() {
   std::vector<std::uint64_t> unfinished;
   {
     std::lock_guard<std::mutex> hold(s.mutex);
-    s.closed = s.stopping = true;
-    for (detail::WorkerSlot& slot : s.slots) {
-      if (slot.child) slot.child->kill();
-    }
-    for (const auto& entry : s.tasks) unfinished.push_back(entry.first);
-    while (!s.tasks.empty()) s.finish(s.tasks.begin()->first, std::nullopt, "the pool was terminated");
+    unfinished = s.stop_and_fail_all("the pool was terminated", errc::task_failed);
   }
   if (s.collector.joinable()) s.collector.join();  // every worker has ended: no result is made any more
   // A killed worker may have made a result's segment without sending it.

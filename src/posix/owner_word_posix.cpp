@@ -115,7 +115,7 @@ void wait_for_owner(native_handle, std::atomic<std::uint32_t>& released, std::ui
   }
 }
 
-std::chrono::microseconds max_wait_slice() noexcept { return std::chrono::milliseconds(50); }
+std::chrono::microseconds max_wait_slice() noexcept { return max_unwoken_sleep; }
 
 ScopedHandle create_wake_handle(const std::string*) { return ScopedHandle(); }
 

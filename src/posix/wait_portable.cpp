@@ -78,14 +78,13 @@ const KernelWait& kernel_wait() noexcept {
   return found;
 }
 
-constexpr auto longest_kernel_sleep = std::chrono::milliseconds(50);
 constexpr auto first_pause = std::chrono::microseconds(50);
 constexpr auto longest_pause = std::chrono::microseconds(2000);
 
-// How long one kernel sleep may last: until the deadline, at most longest_kernel_sleep;
+// How long one kernel sleep may last: until the deadline, at most max_unwoken_sleep;
 // zero when the deadline has passed.
 std::chrono::nanoseconds kernel_sleep(std::optional<Clock::time_point> deadline) {
-  std::chrono::nanoseconds left = longest_kernel_sleep;
+  std::chrono::nanoseconds left = max_unwoken_sleep;
   if (deadline) left = std::min(left, std::chrono::ceil<std::chrono::nanoseconds>(*deadline - Clock::now()));
   return std::max(left, std::chrono::nanoseconds(0));
 }
@@ -144,6 +143,7 @@ void sleep_on(std::atomic<std::uint32_t>& word, native_handle, std::uint32_t exp
 // ULF_WAKE_ALL), or all of them at once when that is as many as are registered.
 void wake_sleepers(std::atomic<std::uint32_t>& word, native_handle, std::uint32_t count, std::uint32_t registered) {
   const KernelWait& k = kernel_wait();
+  if (!k.os_sync() && !k.ulock()) return;  // back-off sleepers look at the word by themselves
   void* address = &word;
   const bool all = count >= registered;
   const std::uint32_t times = all ? 1 : count;
@@ -152,11 +152,10 @@ void wake_sleepers(std::atomic<std::uint32_t>& word, native_handle, std::uint32_
       const OsSyncWake wake = all ? k.os_sync_wake_all : k.os_sync_wake_any;
       wake_checked([&] { return wake(address, sizeof(std::uint32_t), os_sync_wake_by_address_shared); },
                    "os_sync_wake_by_address");
-    } else if (k.ulock()) {
+    } else {
       const std::uint32_t operation = ul_compare_and_wait_shared | (all ? ulf_wake_all : 0);
       wake_checked([&] { return k.ulock_wake(operation, address, 0); }, "__ulock_wake");
     }
-    // Back-off sleepers look at the word by themselves.
   }
 }
 
