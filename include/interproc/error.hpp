@@ -41,6 +41,10 @@ enum class errc {
   invalid_message = 19,   ///< codec input that is truncated, has bytes left over, or holds a value its type cannot
   pool_broken = 20,       ///< a ProcessPool that could not replace a worker: its queued tasks fail, and
                           ///< submit(), map() and imap_unordered() refuse new ones
+  message_too_large = 21,  ///< a message or queue item over the maximum its queue or connection declared
+  type_mismatch = 22,      ///< a message received as a type other than the one it was sent as
+  broken_barrier = 23,     ///< a barrier aborted, or one of its parties died or timed out while others waited
+  unfinished_tasks = 24,   ///< JoinableQueue::join: a consumer died holding items it never marked done
 };
 
 /// The category of interproc::errc codes (name "interproc").

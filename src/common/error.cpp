@@ -28,6 +28,10 @@ class ErrorCategory final : public std::error_category {
       case errc::child_lost: return "child lost with its fork server";
       case errc::invalid_message: return "invalid encoded message";
       case errc::pool_broken: return "process pool broken";
+      case errc::message_too_large: return "message too large";
+      case errc::type_mismatch: return "message of another type";
+      case errc::broken_barrier: return "barrier broken";
+      case errc::unfinished_tasks: return "items left unfinished by a dead consumer";
     }
     return "unknown interproc error";
   }
