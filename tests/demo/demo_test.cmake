@@ -323,6 +323,48 @@ function(case_race_no_lock)
   endif()
 endfunction()
 
+# A long race shows its progress on stderr when stderr is a terminal (here a pseudo-terminal
+# from util-linux's script(1)), and clears it at the end. A run that ends within a second
+# prints none, so each try takes four times the increments of the one before.
+function(case_race_progress)
+  find_program(script_tool script REQUIRED)
+  set(increments 2000000)
+  foreach(try RANGE 4)
+    set(command "race --workers 2 --increments ${increments}")
+    execute_process(COMMAND "${script_tool}" -qec "'${DEMO}' ${command}" /dev/null WORKING_DIRECTORY "${WORK}"
+                    TIMEOUT 240 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    math(EXPR expected "2 * ${increments}")
+    expect_status(0)
+    expect_text(out "Total = ${expected} (expected ${expected})")
+    string(FIND "${out}" " of ${expected} added..." at)
+    if(NOT at EQUAL -1)
+      string(ASCII 27 escape)
+      expect_text(out "added...\r${escape}[K")  # ECMA-48 EL erases the progress before the total
+      return()
+    endif()
+    math(EXPR increments "${increments} * 4")
+  endforeach()
+  fail("no progress line on a terminal after five ever longer runs")
+endfunction()
+
+# Without a terminal a run of more than two seconds prints no progress line.
+function(case_race_no_progress_without_terminal)
+  set(increments 4000000)
+  foreach(try RANGE 4)
+    string(TIMESTAMP started "%s")
+    demo(race --workers 2 --increments ${increments})
+    string(TIMESTAMP ended "%s")
+    expect_status(0)
+    expect_no_text(err "added...")
+    math(EXPR took "${ended} - ${started}")
+    if(took GREATER_EQUAL 2)
+      return()
+    endif()
+    math(EXPR increments "${increments} * 4")
+  endforeach()
+  fail("no run lasted two seconds")
+endfunction()
+
 # The copy that skips the guard gets errc::missing_guard and starts nothing: the parent
 # exits 0 only when the copy's exit code says its spawn_child() was refused.
 function(case_guard)

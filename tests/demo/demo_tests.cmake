@@ -20,6 +20,10 @@ if(WIN32)
 else()
   list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver)
 endif()
+# A pseudo-terminal for stderr comes from util-linux's script(1), on Linux and not emulated.
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING)
+  list(APPEND _interproc_demo_cases race_progress race_no_progress_without_terminal)
+endif()
 
 # A shared build's installed demo must find libinterproc through its relative RUNPATH.
 if(BUILD_SHARED_LIBS AND INTERPROC_INSTALL AND NOT WIN32 AND NOT CMAKE_CROSSCOMPILING)
