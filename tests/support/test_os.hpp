@@ -101,9 +101,11 @@ std::vector<std::string> leftover_anonymous_names();
 // Names of spilled pool results (/dev/shm entries "ip<nonce>.<id>r"); empty where there is
 // no such directory to list.
 std::vector<std::string> pool_result_spill_names();
-// POSIX: lowers this process's RLIMIT_NOFILE so that it cannot open one more descriptor;
-// false where that cannot be done (Windows has no such per-process limit to lower).
-bool forbid_new_descriptors();
+// POSIX: lowers this process's soft RLIMIT_NOFILE so that it can open only `spare` more
+// descriptors; false where that cannot be done (Windows has no such per-process limit to
+// lower). allow_new_descriptors() puts the soft limit back.
+bool forbid_new_descriptors(int spare = 0);
+void allow_new_descriptors();
 // POSIX as root: whether a process running as user "nobody" can open the named segment
 // for reading. std::nullopt where that cannot be tried (not root, or Windows).
 std::optional<bool> other_user_can_open(const std::string& name);

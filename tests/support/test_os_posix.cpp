@@ -235,12 +235,21 @@ std::vector<std::string> pool_result_spill_names() {
   return names;
 }
 
-bool forbid_new_descriptors() {
+bool forbid_new_descriptors(int spare) {
   const int lowest_free = ::dup(0);  // new descriptors take the lowest free number (open(2))
   if (lowest_free < 0) return false;
   ::close(lowest_free);
-  const rlimit limit{static_cast<rlim_t>(lowest_free), static_cast<rlim_t>(lowest_free)};
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  limit.rlim_cur = static_cast<rlim_t>(lowest_free + spare);
   return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+void allow_new_descriptors() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 std::optional<bool> other_user_can_open(const std::string& name) {

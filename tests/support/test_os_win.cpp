@@ -227,7 +227,9 @@ std::vector<std::string> leftover_anonymous_names() { return {}; }
 
 std::vector<std::string> pool_result_spill_names() { return {}; }
 
-bool forbid_new_descriptors() { return false; }
+bool forbid_new_descriptors(int) { return false; }
+
+void allow_new_descriptors() {}
 
 std::optional<bool> other_user_can_open(const std::string&) { return std::nullopt; }
 
