@@ -8,6 +8,7 @@
 // session's namespace beside the mutex's section "Local\interproc.<name>".
 
 #include "common/fail.hpp"
+#include "common/wait_backend.hpp"
 #include "owner_word/owner_word.hpp"
 #include "win32/owner_only_security.hpp"
 #include "win32/win_util.hpp"
@@ -100,7 +101,7 @@ void wait_for_owner(native_handle wake, std::atomic<std::uint32_t>&, std::uint32
 std::chrono::microseconds max_wait_slice() noexcept {
   // Releases and deaths both wake waiters through handles; the slice only bounds a missed
   // wake (an auto-reset event wakes one waiter per SetEvent).
-  return std::chrono::milliseconds(50);
+  return max_unwoken_sleep;
 }
 
 ScopedHandle create_wake_handle(const std::string* name) {
