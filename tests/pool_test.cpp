@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -309,18 +310,17 @@ constexpr int spare_descriptors = 0;
 constexpr int spare_descriptors = 0;
 #endif
 
-// In its own process, which then cannot open one more descriptor: a pool whose worker dies
-// cannot replace it. Exit code 0 when the callers see that as they should.
-INTERPROC_CHILD_ENTRY(pool_that_cannot_replace_its_worker) {
+// What the callers of a one-worker pool see once its worker dies and no other can start,
+// made so by `forbid_start` (false: it could not be). `allow_start` runs once the pool has
+// failed the task that waited. 0 when they see what they should.
+int callers_see_the_pool_broken(bool (*forbid_start)(), void (*allow_start)()) {
   ProcessPool pool(1);
   if (pool.submit("echo", {"warm"}).get() != "warm") return 10;
-  if (!test::forbid_new_descriptors(spare_descriptors)) return 11;
+  if (!forbid_start()) return 11;
   const TaskFuture dies = pool.submit("exits_three");
   const TaskFuture stranded = pool.submit("echo", {"never"});
-  // Descriptors come back once the pool has failed the stranded task: the sanitizers' own
-  // checks open pipes (sanitizer_common's IsAccessibleMemoryRange), and would misreport.
   for (int i = 0; i < 3000 && !stranded.ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  test::allow_new_descriptors();
+  allow_start();
   try {
     dies.get();
     return 12;
@@ -348,10 +348,43 @@ INTERPROC_CHILD_ENTRY(pool_that_cannot_replace_its_worker) {
   return 0;
 }
 
+// POSIX, in its own process: with no descriptor left, no worker can start. The limit is
+// lifted once the pool has failed the waiting task, as the sanitizers' own checks open pipes.
+INTERPROC_CHILD_ENTRY(pool_that_cannot_replace_its_worker) {
+  return callers_see_the_pool_broken([] { return test::forbid_new_descriptors(spare_descriptors); },
+                                     [] { test::allow_new_descriptors(); });
+}
+
 TEST(ProcessPool, AWorkerThatCannotBeReplacedBreaksThePoolInsteadOfAborting) {
-  if (test::is_windows()) GTEST_SKIP() << "no per-process handle limit to lower on Windows";
+  if (test::is_windows()) GTEST_SKIP() << "Windows: see AWorkerWhoseProgramMovedAwayBreaksThePool";
   interproc::Child owner = interproc::spawn_child("pool_that_cannot_replace_its_worker", {}, {});
   EXPECT_EQ(owner.wait(), 0);
+}
+
+// Windows has no per-process handle limit to lower. Instead a copy of the test binary moves
+// its own file away (a running image may be renamed, not deleted), so that CreateProcessW of
+// the path it was started from fails. Run as a child by the test below; skipped directly.
+std::string moved_program;  // the copy's path, while ProbeAPoolWhoseProgramMovedAway runs
+
+TEST(ProcessPool, ProbeAPoolWhoseProgramMovedAway) {
+  const char* probe = std::getenv("INTERPROC_TEST_PROBE");
+  if (probe == nullptr || std::string(probe).rfind("moved:", 0) != 0) GTEST_SKIP() << "only run as a child";
+  moved_program = std::string(probe).substr(6);
+  const int code =
+      callers_see_the_pool_broken([] { return test::rename_file(moved_program, moved_program + ".moved"); }, [] {});
+  test::rename_file(moved_program + ".moved", moved_program);
+  EXPECT_EQ(code, 0);
+}
+
+TEST(ProcessPool, AWorkerWhoseProgramMovedAwayBreaksThePool) {
+  if (!test::is_windows()) GTEST_SKIP() << "POSIX: see AWorkerThatCannotBeReplacedBreaksThePoolInsteadOfAborting";
+  const std::string copy =
+      test::copy_of_self("interproc_tests_moved." + std::to_string(std::random_device{}()) + ".exe");
+  ASSERT_FALSE(copy.empty());
+  EXPECT_EQ(
+      test::run_unrelated_child({"--gtest_filter=ProcessPool.ProbeAPoolWhoseProgramMovedAway"}, "moved:" + copy, copy),
+      0);
+  EXPECT_TRUE(test::remove_file(copy));
 }
 
 TEST(ProcessPool, ACrashedWorkerIsDescribedInTheOsTerms) {

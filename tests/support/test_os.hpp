@@ -86,6 +86,8 @@ std::optional<int> run_with_process_limit(int (*body)());
 std::string copy_of_self(const std::string& file_name);
 // Deletes a file named by a UTF-8 path; false if it could not.
 bool remove_file(const std::string& path);
+// Renames a file named by a UTF-8 path (Windows: a running program's too); false if it could not.
+bool rename_file(const std::string& from, const std::string& to);
 // POSIX: writes an executable shell script to `path` that exits with `code`, and another of
 // the same code at "<path> (deleted)", the name Linux shows for a replaced executable.
 void write_script(const std::string& path, int code);

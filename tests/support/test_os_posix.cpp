@@ -167,6 +167,8 @@ std::string copy_of_self(const std::string& file_name) {
 
 bool remove_file(const std::string& path) { return std::remove(path.c_str()) == 0; }
 
+bool rename_file(const std::string& from, const std::string& to) { return std::rename(from.c_str(), to.c_str()) == 0; }
+
 void write_script(const std::string& path, int code) {
   for (const std::string& file : {path, path + " (deleted)"}) {
     if (std::FILE* f = std::fopen(file.c_str(), "w")) {

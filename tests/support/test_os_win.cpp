@@ -193,6 +193,10 @@ std::string copy_of_self(const std::string& file_name) {
 
 bool remove_file(const std::string& path) { return DeleteFileW(widen(path).c_str()) != 0; }
 
+bool rename_file(const std::string& from, const std::string& to) {
+  return MoveFileExW(widen(from).c_str(), widen(to).c_str(), MOVEFILE_REPLACE_EXISTING) != 0;
+}
+
 // A running program cannot be deleted or replaced on Windows: nothing to write or run.
 void write_script(const std::string&, int) {}
 bool spawns_running_image() { return false; }
