@@ -12,7 +12,8 @@
 //
 // A word counts its waiters next to it, so that a change with nobody waiting costs no
 // system call. A waiter that dies while registered leaves the count high: later changes
-// then make a system call they did not need, and nothing else.
+// then make a system call they did not need, and nothing else (a queue's words claim their
+// registrations instead, which heals that: wake_claiming below).
 //
 // No sleep lasts longer than max_unwoken_sleep on any backend: a waker that dies between its
 // change of value and its wake (or a wake lost any other way) delays a waiter by at most
