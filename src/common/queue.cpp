@@ -34,6 +34,7 @@ struct QueueWords {
   std::atomic<std::uint64_t> head;  // items taken; changed under the lock
   std::atomic<std::uint64_t> tail;  // items put; changed under the lock
   std::atomic<std::uint32_t> closed;
+  // Waited on with wait_claimable() and woken with wake_claiming() only (wait_backend.hpp).
   WaitWord not_empty;  // bumped by every push and by close
   WaitWord not_full;   // bumped by every pop and by close
 };
