@@ -121,7 +121,7 @@ bool passed(std::optional<Clock::time_point> deadline) noexcept { return deadlin
 // first, registered only if it does not move soon.
 void await_change(WaitWord& word, native_handle companion, std::uint32_t ticket,
                   std::optional<Clock::time_point> deadline) {
-  if (!watch(word, ticket, deadline)) wait_claimable(word, companion, ticket, deadline);
+  if (!watch(word, ticket)) wait_claimable(word, companion, ticket, deadline);
 }
 
 }  // namespace
