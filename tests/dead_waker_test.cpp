@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A waker that dies between its change of state and its wake system call must not strand
-// the waiters: each returns within a bound while the state it waits for holds. The child
+// the waiters: each returns within a bound while the state it waits for holds. A queue's
+// push or pop that reached its wake has done its work: the item is in (or out). The child
 // is killed exactly there by a seccomp filter on futex(FUTEX_WAKE) (Linux only; random
 // kills never land in that window).
 
@@ -23,6 +24,7 @@ using interproc::InterprocessCondition;
 using interproc::InterprocessEvent;
 using interproc::InterprocessMutex;
 using interproc::InterprocessSemaphore;
+using interproc::SharedQueue;
 using interproc::SharedValue;
 using interproc::spawn_child;
 using namespace std::chrono_literals;
@@ -194,4 +196,65 @@ TEST(DeadWaker, ANotifierKilledAtItsWakeStrandsNoWaiter) {
   waiters.join();
   EXPECT_EQ(waiters.succeeded(), 2);
   EXPECT_LT(waiters.latest(2, died), bound) << "a waiter slept on while its predicate held";
+}
+
+// The queue's lock is taken once before the filter: its first use in a process runs a
+// pthread_once, whose FUTEX_WAKE would come first.
+INTERPROC_CHILD_ENTRY(push_then_die_at_wake) {
+  auto& q = ctx.queue<int>(0);
+  if (q.try_pop()) return 1;  // empty
+  if (!interproc::test::die_at_next_futex_wake()) return no_filter;
+  q.push(7);
+  return 0;
+}
+
+TEST(DeadWaker, APusherKilledAtItsWakeStrandsNoPopper) {
+  if (!seccomp_os()) GTEST_SKIP() << "seccomp filters are Linux only";
+  auto q = SharedQueue<int>::create(4);
+  std::atomic<int> got{0};
+  Waiters waiters(1, [&] {
+    const std::optional<int> item = q.pop_for(patience);
+    if (item) got = *item;
+    return item.has_value();
+  });
+  const int code = spawn_child("push_then_die_at_wake", {}, {q}).wait();
+  const auto died = Clock::now();
+  if (code == no_filter) {
+    q.push(7);
+    GTEST_SKIP() << "seccomp refused";
+  }
+  expect_died_at_wake(code);
+  waiters.join();
+  EXPECT_EQ(waiters.succeeded(), 1) << "the item of a push that reached its wake is not in the queue";
+  EXPECT_EQ(got.load(), 7);
+  EXPECT_LT(waiters.latest(1, died), bound) << "a popper slept on beside an item";
+  // The queue stays usable both ways.
+  EXPECT_TRUE(q.try_push(8));
+  EXPECT_EQ(q.try_pop(), 8);
+}
+
+INTERPROC_CHILD_ENTRY(pop_then_die_at_wake) {
+  auto& q = ctx.queue<int>(0);
+  if (q.try_push(0)) return 1;  // full
+  if (!interproc::test::die_at_next_futex_wake()) return no_filter;
+  return q.pop() == 1 ? 0 : 1;
+}
+
+TEST(DeadWaker, APopperKilledAtItsWakeStrandsNoPusher) {
+  if (!seccomp_os()) GTEST_SKIP() << "seccomp filters are Linux only";
+  auto q = SharedQueue<int>::create(1);
+  q.push(1);
+  Waiters waiters(1, [&] { return q.push_for(2, patience); });
+  const int code = spawn_child("pop_then_die_at_wake", {}, {q}).wait();
+  const auto died = Clock::now();
+  if (code == no_filter) {
+    (void)q.pop();
+    GTEST_SKIP() << "seccomp refused";
+  }
+  expect_died_at_wake(code);
+  waiters.join();
+  EXPECT_EQ(waiters.succeeded(), 1) << "the item of a pop that reached its wake is still in the queue";
+  EXPECT_LT(waiters.latest(1, died), bound) << "a pusher slept on beside free room";
+  EXPECT_EQ(q.try_pop(), 2);
+  EXPECT_EQ(q.size(), 0u);
 }

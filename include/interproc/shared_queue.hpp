@@ -59,8 +59,9 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
 
 /// A bounded queue of T shared by processes: any number of processes push and pop.
 /// T must be trivially copyable: items are copied as bytes. Crash behaviour: an item is in
-/// the queue whole or not at all; a producer killed during push() leaves it out, a consumer
-/// killed during pop() leaves it in, and nobody waits for a process that died. Move-only.
+/// the queue whole or not at all; a producer killed during push() leaves it out (or in, once
+/// push() has put it in and only its wake-up call is left), a consumer killed during pop()
+/// leaves it in (or out, likewise), and nobody waits for a process that died. Move-only.
 /// Pass it to a child with spawn_child, or share it by name.
 template <class T>
 class SharedQueue {

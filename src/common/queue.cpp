@@ -2,13 +2,15 @@
 // SharedQueue's core: a ring of fixed-size items in one segment, guarded by an
 // InterprocessMutex, with two wait words (not empty, not full).
 //
-// Crash safety comes from the order of the steps, all under the lock: a push first bumps
-// `not_empty` and wakes a consumer, then copies the item, then advances `tail`; a pop bumps
-// `not_full` and wakes a producer, then copies the item out, then advances `head`. So a
-// process killed anywhere in push or pop has either published nothing (the item is out, or
-// still in), or has already woken the one it owed a wake-up to, who then waits for the
-// lock, which owner death hands over. The queue's state is consistent at every step, so a
-// locker told owner_died only marks the lock consistent.
+// A push copies the item, advances `tail` and bumps `not_empty`, all under the lock; a pop
+// copies out, advances `head` and bumps `not_full`. The queue's state is consistent at every
+// step, so a process killed anywhere in them has either published nothing (the item is out,
+// or still in) or everything, and a locker told owner_died only marks the lock consistent.
+// The wake comes after the unlock, so the woken one finds the lock free (one wake per item,
+// not a second one for the lock), and only when a waiter registered: a waiter first watches
+// its word for a moment (watch()), so a busy queue makes no system call at all. A process
+// killed between its unlock and its wake delays a sleeper by max_unwoken_sleep at most, the
+// bound every sleep has (wait_backend.hpp).
 
 #include <interproc/shared_queue.hpp>
 #include <interproc/shared_value.hpp>
@@ -32,6 +34,7 @@ struct QueueWords {
   std::atomic<std::uint64_t> head;  // items taken; changed under the lock
   std::atomic<std::uint64_t> tail;  // items put; changed under the lock
   std::atomic<std::uint32_t> closed;
+  // Waited on with wait_claimable() and woken with wake_claiming() only (wait_backend.hpp).
   WaitWord not_empty;  // bumped by every push and by close
   WaitWord not_full;   // bumped by every pop and by close
 };
@@ -114,11 +117,11 @@ void* slot(const QueueCore& q, QueueWords& w, std::uint64_t index) noexcept {
 
 bool passed(std::optional<Clock::time_point> deadline) noexcept { return deadline && Clock::now() >= *deadline; }
 
-// Bumps `word` and wakes one of its waiters: a change they can see, made before the step
-// that needs it (see the top).
-void signal(WaitWord& word, native_handle companion, std::uint32_t count) {
-  word.value.fetch_add(1, std::memory_order_seq_cst);
-  wake(word, companion, count);
+// Sleeps until `word` moves on from `ticket` (or `deadline`, or max_unwoken_sleep): watched
+// first, registered only if it does not move soon.
+void await_change(WaitWord& word, native_handle companion, std::uint32_t ticket,
+                  std::optional<Clock::time_point> deadline) {
+  if (!watch(word, ticket)) wait_claimable(word, companion, ticket, deadline);
 }
 
 }  // namespace
@@ -175,15 +178,17 @@ bool QueueCore::push(const void* item, std::chrono::milliseconds timeout) {
     if (w.closed.load(std::memory_order_relaxed) != 0) fail(errc::closed, "SharedQueue::push: the queue is closed");
     const std::uint64_t tail = w.tail.load(std::memory_order_relaxed);
     if (tail - w.head.load(std::memory_order_relaxed) < capacity_) {
-      signal(w.not_empty, QueueAccess::companion(*this, not_empty_index), 1);
       std::memcpy(slot(*this, w, tail), item, item_size_);
       w.tail.store(tail + 1, std::memory_order_release);
+      w.not_empty.value.fetch_add(1, std::memory_order_seq_cst);
+      hold.unlock();
+      wake_claiming(w.not_empty, QueueAccess::companion(*this, not_empty_index));
       return true;
     }
     const std::uint32_t ticket = w.not_full.value.load(std::memory_order_seq_cst);
     hold.unlock();
     if (passed(deadline)) return false;
-    wait_on(w.not_full, QueueAccess::companion(*this, not_full_index), ticket, deadline);
+    await_change(w.not_full, QueueAccess::companion(*this, not_full_index), ticket, deadline);
   }
 }
 
@@ -195,26 +200,31 @@ QueueCore::Popped QueueCore::pop(void* item, std::chrono::milliseconds timeout) 
     std::unique_lock<InterprocessMutex> hold(lock_, std::adopt_lock);
     const std::uint64_t head = w.head.load(std::memory_order_relaxed);
     if (w.tail.load(std::memory_order_relaxed) != head) {
-      signal(w.not_full, QueueAccess::companion(*this, not_full_index), 1);
       std::memcpy(item, slot(*this, w, head), item_size_);
       w.head.store(head + 1, std::memory_order_release);
+      w.not_full.value.fetch_add(1, std::memory_order_seq_cst);
+      hold.unlock();
+      wake_claiming(w.not_full, QueueAccess::companion(*this, not_full_index));
       return Popped::item;
     }
     if (w.closed.load(std::memory_order_relaxed) != 0) return Popped::closed;
     const std::uint32_t ticket = w.not_empty.value.load(std::memory_order_seq_cst);
     hold.unlock();
     if (passed(deadline)) return Popped::timeout;
-    wait_on(w.not_empty, QueueAccess::companion(*this, not_empty_index), ticket, deadline);
+    await_change(w.not_empty, QueueAccess::companion(*this, not_empty_index), ticket, deadline);
   }
 }
 
 void QueueCore::close() {
   QueueWords& w = QueueAccess::words(*this);
   lock_before(lock_, std::nullopt);
-  std::lock_guard<InterprocessMutex> hold(lock_, std::adopt_lock);
-  signal(w.not_empty, QueueAccess::companion(*this, not_empty_index), wake_all);
-  signal(w.not_full, QueueAccess::companion(*this, not_full_index), wake_all);
+  std::unique_lock<InterprocessMutex> hold(lock_, std::adopt_lock);
   w.closed.store(1, std::memory_order_release);
+  w.not_empty.value.fetch_add(1, std::memory_order_seq_cst);
+  w.not_full.value.fetch_add(1, std::memory_order_seq_cst);
+  hold.unlock();
+  wake_claiming(w.not_empty, QueueAccess::companion(*this, not_empty_index));
+  wake_claiming(w.not_full, QueueAccess::companion(*this, not_full_index));
 }
 
 bool QueueCore::is_closed() const { return QueueAccess::words(*this).closed.load(std::memory_order_acquire) != 0; }

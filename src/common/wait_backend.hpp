@@ -12,7 +12,8 @@
 //
 // A word counts its waiters next to it, so that a change with nobody waiting costs no
 // system call. A waiter that dies while registered leaves the count high: later changes
-// then make a system call they did not need, and nothing else.
+// then make a system call they did not need, and nothing else (a queue's words claim their
+// registrations instead, which heals that: wake_claiming below).
 //
 // No sleep lasts longer than max_unwoken_sleep on any backend: a waker that dies between its
 // change of value and its wake (or a wake lost any other way) delays a waiter by at most
@@ -76,6 +77,68 @@ inline void wait_on(WaitWord& word, native_handle companion, std::uint32_t expec
   word.waiters.fetch_add(1, std::memory_order_seq_cst);
   if (word.value.load(std::memory_order_seq_cst) == expected) sleep_on(word.value, companion, expected, deadline);
   word.waiters.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+// One step of a busy wait: the CPU's spin-wait hint (x86 PAUSE, Arm YIELD), which leaves the
+// core's resources to its sibling thread; nothing on other CPUs.
+inline void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// How many pauses watch() looks for: a few microseconds (x86 PAUSE takes 10 to 140 cycles),
+// longer than a push or pop holds the lock. No sched_yield: on a loaded machine a yield gives
+// the CPU away for a whole time slice (milliseconds), where a sleep is woken at once.
+inline constexpr int watch_pauses = 512;
+
+// Whether `word` moved on from `expected` within a short busy look. A waiter that watches
+// first neither registers nor sleeps when the change comes soon (a busy queue), so its
+// waker makes no system call either; a waker's death costs the watcher nothing more than
+// the watch.
+inline bool watch(const WaitWord& word, std::uint32_t expected) {
+  for (int i = 0; i < watch_pauses; ++i) {
+    if (word.value.load(std::memory_order_acquire) != expected) return true;
+    spin_pause();
+  }
+  return word.value.load(std::memory_order_acquire) != expected;
+}
+
+// Claimed registrations, for words whose waiters all wait for the next change (a queue's):
+// `waiters` holds a count (low 16 bits) and an epoch. A waker that finds the count non-zero
+// takes every registration at once (count 0, next epoch) and wakes all their sleepers, so
+// the changes that follow before those sleepers run make no system call. A waiter that
+// returns without being claimed (its epoch still current) takes its own registration back.
+// A waiter that died registered is claimed by the next change, so the count heals. (An
+// epoch that wrapped during one sleep, or 65 536 waiters at once, cost a wake at most:
+// every sleep is bounded.)
+inline constexpr std::uint32_t claim_count_mask = 0xffff;
+inline constexpr std::uint32_t claim_epoch_step = claim_count_mask + 1;
+
+// Sleeps on `word` as a registered waiter, unless its value has already moved on.
+inline void wait_claimable(WaitWord& word, native_handle companion, std::uint32_t expected,
+                           std::optional<Clock::time_point> deadline) {
+  const std::uint32_t epoch = word.waiters.fetch_add(1, std::memory_order_seq_cst) & ~claim_count_mask;
+  if (word.value.load(std::memory_order_seq_cst) == expected) sleep_on(word.value, companion, expected, deadline);
+  std::uint32_t seen = word.waiters.load(std::memory_order_relaxed);
+  while ((seen & ~claim_count_mask) == epoch && (seen & claim_count_mask) != 0 &&
+         !word.waiters.compare_exchange_weak(seen, seen - 1, std::memory_order_relaxed)) {
+  }
+}
+
+// Wakes every registered waiter of `word`, after its value was changed with a seq_cst
+// operation, and claims their registrations; no system call when nobody is registered.
+inline void wake_claiming(WaitWord& word, native_handle companion) {
+  std::uint32_t seen = word.waiters.load(std::memory_order_seq_cst);
+  while ((seen & claim_count_mask) != 0) {
+    const std::uint32_t next_epoch = (seen & ~claim_count_mask) + claim_epoch_step;
+    if (word.waiters.compare_exchange_weak(seen, next_epoch, std::memory_order_seq_cst)) {
+      wake_sleepers(word.value, companion, wake_all, seen & claim_count_mask);
+      return;
+    }
+  }
 }
 
 // Wakes `count` waiters of `word`, after its value was changed with a seq_cst operation:
