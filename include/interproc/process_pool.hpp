@@ -126,7 +126,7 @@ class TaskFuture {
 /// made by pool_initializer(fn, args...) over an INTERPROC_FUNCTION function. Empty: none.
 struct PoolInitializer {
   std::string function;   ///< the registered name of the function; empty for none
-  std::string arguments;  ///< its arguments, encoded as a chunk of one input
+  std::string arguments;  ///< its arguments, encoded as the payload of a chunk of one input
 };
 
 /// How a pool starts and recycles its workers.
@@ -253,7 +253,7 @@ class INTERPROC_EXPORT ProcessPool {
   // Throws as submit() would (errc::closed, errc::pool_broken), for `call`.
   void check_accepting(const char* call);
   // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
-  TaskFuture submit_chunk(const std::string& name, const std::string& chunk, detail::TaskEnd on_end);
+  TaskFuture submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end);
   template <class F, class In, class OnResult>
   auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
       -> std::enable_if_t<std::is_function_v<F>>;

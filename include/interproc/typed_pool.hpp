@@ -9,7 +9,9 @@
 #include <interproc/codec.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <future>
 #include <iterator>
@@ -74,17 +76,37 @@ decltype(auto) call_with(TaskContext& ctx, Item& item) {
   }
 }
 
-// The worker side of a typed function: one chunk in, one buffer of results out.
+template <class T>
+constexpr bool is_raw_v = is_raw_encodable_v<T> && !std::is_same_v<T, bool>;
+
+// The worker side of a typed function: one chunk in, one buffer of results out, each item
+// decoded and each result encoded in place (the encoding of a std::vector: a count, then
+// the items).
 template <auto Fn>
 std::string run_typed_chunk(TaskContext& ctx) {
   using F = decltype(Fn);
-  const auto items = decode<std::vector<item_t<F>>>(ctx.args().at(0));
-  std::vector<result_t<F>> results;
-  results.reserve(items.size());
-  for (auto& item : const_cast<std::vector<item_t<F>>&>(items)) results.push_back(call_with<Fn>(ctx, item));
+  using R = result_t<F>;
+  Reader in(ctx.args().at(0));
+  const std::size_t count = in.read_count(is_raw_v<item_t<F>> ? sizeof(item_t<F>) : 1);
   std::string out;
-  encode(out, results);
+  if constexpr (is_raw_v<R>) out.reserve(sizeof(std::uint64_t) + count * sizeof(R));
+  Writer<std::string> w(out);
+  w.write_count(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    item_t<F> item = decode<item_t<F>>(in);
+    encode(w, static_cast<const R&>(call_with<Fn>(ctx, item)));
+  }
+  if (in.remaining() != 0) Reader::fail("bytes left over after the value");
   return out;
+}
+
+// Calls on_result(R) for each result of a chunk's encoded results, decoded in place.
+template <class R, class OnResult>
+void for_each_result(const std::string& bytes, OnResult&& on_result) {
+  Reader in(bytes);
+  const std::size_t count = in.read_count(is_raw_v<R> ? sizeof(R) : 1);
+  for (std::size_t i = 0; i < count; ++i) on_result(decode<R>(in));
+  if (in.remaining() != 0) Reader::fail("bytes left over after the value");
 }
 
 // Function pointer to registered name, for the parent to find the task of a function.
@@ -147,26 +169,51 @@ Item to_item(const In& input) {
   }
 }
 
-// The chunk of one input fn(args...).
+// A chunk travels as the only argument of a string task, so its payload is that argument
+// list (process_pool.cpp's encode_args): a 4-byte count (1), the chunk's 4-byte length, then
+// the chunk, encoded in place behind that header.
+constexpr std::size_t chunk_header = 8;
+inline std::string begin_payload(std::size_t expected) {
+  std::string payload;
+  payload.reserve(chunk_header + expected);
+  payload.resize(chunk_header);
+  return payload;
+}
+inline std::string end_payload(std::string payload) {
+  const std::size_t length = payload.size() - chunk_header;
+  if (length > UINT32_MAX) {
+    throw std::system_error(make_error_code(errc::invalid_argument), "ProcessPool: a chunk of more than 4 GiB");
+  }
+  const std::uint32_t header[2] = {1, static_cast<std::uint32_t>(length)};
+  std::memcpy(&payload[0], header, sizeof header);
+  return payload;
+}
+
+// The payload of one input fn(args...).
 template <class F, class... A>
 std::string encode_one(A&&... args) {
   using Item = item_t<F>;
-  std::vector<Item> one;
-  one.push_back(Item(std::forward<A>(args)...));
-  std::string chunk;
-  encode(chunk, one);
-  return chunk;
+  std::string payload = begin_payload(is_raw_v<Item> ? 8 + sizeof(Item) : 64);
+  Writer<std::string> w(payload);
+  w.write_count(1);
+  encode(w, Item(std::forward<A>(args)...));
+  return end_payload(std::move(payload));
 }
 
-// Encodes inputs [begin, end) as one chunk.
+// The payload of inputs [begin, end): the encoding of their std::vector<item>, written
+// straight from the inputs (one memcpy when they are the items and raw).
 template <class F, class In>
 std::string encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
-  std::vector<item_t<F>> items;
-  items.reserve(end - begin);
-  for (std::size_t i = begin; i < end; ++i) items.push_back(to_item<item_t<F>>(inputs[i]));
-  std::string chunk;
-  encode(chunk, items);
-  return chunk;
+  using Item = item_t<F>;
+  std::string payload = begin_payload(8 + (end - begin) * (is_raw_v<Item> ? sizeof(Item) : 8));
+  Writer<std::string> w(payload);
+  w.write_count(end - begin);
+  if constexpr (std::is_same_v<In, Item> && is_raw_v<Item>) {
+    w.write(inputs.data() + begin, (end - begin) * sizeof(Item));
+  } else {
+    for (std::size_t i = begin; i < end; ++i) encode(w, to_item<Item>(inputs[i]));
+  }
+  return end_payload(std::move(payload));
 }
 
 template <class Callback, class... X>
@@ -327,7 +374,7 @@ auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_
   std::exception_ptr first_failure;
   for (const TaskFuture& future : futures) {
     try {
-      for (R& result : decode<std::vector<R>>(future.get())) on_result(std::move(result));
+      detail::for_each_result<R>(future.get(), on_result);
     } catch (const std::system_error&) {
       if (!first_failure) first_failure = std::current_exception();
     }
@@ -363,11 +410,13 @@ auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult 
   const std::string& name = detail::function_name(fn, "ProcessPool::imap_unordered");
   chunksize = chunk_size_for(inputs.size(), chunksize);
   std::vector<std::vector<std::string>> chunks;
-  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize)
-    chunks.push_back({detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize))});
+  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize) {
+    std::string payload = detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize));
+    chunks.push_back({payload.substr(detail::chunk_header)});  // the string call adds its own header
+  }
   imap_unordered(name, chunks, [&](std::size_t chunk, const std::string& bytes) {
     std::size_t index = chunk * chunksize;
-    for (R& result : decode<std::vector<R>>(bytes)) on_result(index++, std::move(result));
+    detail::for_each_result<R>(bytes, [&](R&& result) { on_result(index++, std::move(result)); });
   });
 }
 

@@ -45,7 +45,12 @@ namespace {
 
 constexpr std::size_t payload_bytes = 960;
 constexpr std::size_t slot_capacity = 32;     // the result queue's room per worker
-constexpr std::size_t first_pool_object = 4;  // after the task queue, result queue, semaphore, initializer
+constexpr std::size_t first_pool_object = 6;  // after the queues, semaphore, initializer, inbox, outbox
+// Payloads over payload_bytes and up to arena_bytes travel in the slot's inbox or outbox: a
+// segment made once per slot, reused by every task (the slot runs one at a time), whose
+// pages are touched only as far as payloads reach. Larger ones take a named segment each.
+constexpr std::size_t arena_bytes = std::size_t{8} << 20;
+constexpr std::uint32_t in_arena = 2;  // TaskItem/ResultItem::spilled: 1 a named segment, 2 the arena
 constexpr std::uint64_t initializer_id = 0;   // the result id of a worker's initializer (tasks start at 1)
 
 struct TaskItem {
@@ -108,6 +113,10 @@ std::string take_payload(const Item& item, const std::string& name) {
   return std::string(reinterpret_cast<const char*>(spill.bytes().data()), size);
 }
 
+std::string_view arena_view(SharedSegment& arena, std::size_t size) {
+  return std::string_view(reinterpret_cast<const char*>(arena.bytes().data()), std::min(size, arena.size()));
+}
+
 // Arguments as one byte string: a 4-byte count, then each as a 4-byte length and its bytes.
 void append_u32(std::string& out, std::size_t value) {
   const auto v = static_cast<std::uint32_t>(value);
@@ -125,7 +134,7 @@ std::string encode_args(const std::vector<std::string>& args) {
   return out;
 }
 
-std::vector<std::string> decode_args(const std::string& bytes) {
+std::vector<std::string> decode_args(std::string_view bytes) {
   std::size_t at = 0;
   const auto read_u32 = [&]() -> std::size_t {
     std::uint32_t v = 0;
@@ -138,7 +147,7 @@ std::vector<std::string> decode_args(const std::string& bytes) {
   for (std::string& arg : args) {
     const std::size_t length = read_u32();
     if (bytes.size() - at < length) fail(errc::invalid_argument, "ProcessPool: truncated task arguments");
-    arg.assign(bytes, at, length);
+    arg.assign(bytes.substr(at, length));
     at += length;
   }
   return args;
@@ -159,7 +168,7 @@ std::pair<bool, std::string> run_one(TaskFunction fn, ChildContext& ctx, std::ve
 }
 
 // A batch's results as one list: each entry a status byte ('1' done, '0' failed) and bytes.
-std::string run_batch(TaskFunction fn, ChildContext& ctx, const std::string& payload) {
+std::string run_batch(TaskFunction fn, ChildContext& ctx, std::string_view payload) {
   std::vector<std::string> outcomes;
   for (const std::string& args : decode_args(payload)) {
     auto [done, output] = run_one(fn, ctx, decode_args(args));
@@ -176,20 +185,28 @@ ResultItem run_task(ChildContext& ctx, const TaskItem& task, const std::string& 
     const char* name_end = std::find(task.task, task.task + sizeof task.task, '\0');
     const TaskFunction fn = find_task(std::string_view(task.task, static_cast<std::size_t>(name_end - task.task)));
     if (fn == nullptr) fail(errc::unknown_entry, "ProcessPool: the worker has no such task");
-    const std::string payload = take_payload(task, spill_name(nonce, task.id, 'a'));
+    // An inbox payload is read in place: its arguments are the only copy.
+    std::string payload;
+    if (task.spilled != in_arena) payload = take_payload(task, spill_name(nonce, task.id, 'a'));
+    const std::string_view bytes = task.spilled == in_arena ? arena_view(ctx.segment(4), task.size) : payload;
     bool done = true;
     if (task.batch != 0) {
-      output = run_batch(fn, ctx, payload);
+      output = run_batch(fn, ctx, bytes);
     } else {
-      std::tie(done, output) = run_one(fn, ctx, decode_args(payload));
+      std::tie(done, output) = run_one(fn, ctx, decode_args(bytes));
     }
     result.failed = done ? 0 : 1;
   } catch (const std::exception& e) {
     result.failed = 1;
     output = e.what();
   }
-  if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r')))
+  if (output.size() > payload_bytes && output.size() <= arena_bytes) {
+    result.size = static_cast<std::uint32_t>(output.size());
+    result.spilled = in_arena;
+    std::memcpy(ctx.segment(5).bytes().data(), output.data(), output.size());  // the parent read the last
+  } else if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r'))) {
     open_spills.push_back(std::move(*spill));
+  }
   return result;
 }
 
@@ -203,7 +220,8 @@ bool run_initializer(ChildContext& ctx, const std::string& function, std::uint32
   if (const TaskFunction fn = find_task(function)) {
     const auto bytes = ctx.segment(3).bytes();
     const std::size_t size = std::stoull(ctx.args().at(4));
-    outcome = run_one(fn, ctx, {std::string(reinterpret_cast<const char*>(bytes.data()), std::min(size, bytes.size()))});
+    const std::string_view payload(reinterpret_cast<const char*>(bytes.data()), std::min(size, bytes.size()));
+    outcome = run_one(fn, ctx, decode_args(payload));  // a payload as submit_chunk's
   }
   note.failed = outcome.first ? 0 : 1;
   note.size = static_cast<std::uint32_t>(std::min(outcome.second.size(), payload_bytes));
@@ -262,6 +280,8 @@ namespace {
 struct WorkerSlot {
   SharedQueue<TaskItem> tasks = SharedQueue<TaskItem>::create(slot_capacity);
   InterprocessSemaphore taken = InterprocessSemaphore::create(0);
+  SharedSegment inbox = SharedSegment::create(arena_bytes);   // the task's payload, parent to worker
+  SharedSegment outbox = SharedSegment::create(arena_bytes);  // its result's, worker to parent
   std::optional<Child> child;
   bool initialized = false;           // its worker ran the pool's initializer (or there is none)
   std::deque<std::uint64_t> pending;  // handed to this slot and not finished (at most one)
@@ -282,6 +302,7 @@ struct PendingTask {
   std::string name;
   TaskItem item{};
   std::optional<SharedSegment> spill;  // its arguments, kept open until it finishes
+  std::string payload;                 // its arguments until dispatch() puts them in an inbox
   std::function<void()> on_done;       // imap_unordered's notice
   TaskEnd on_end;                      // the typed calls' delivery, run outside the lock
 };
@@ -332,7 +353,7 @@ struct PoolState {
 
   void start_worker(std::size_t index) {
     WorkerSlot& slot = slots[index];
-    std::vector<SharedObject> passed{slot.tasks, results, slot.taken, initializer_arguments};
+    std::vector<SharedObject> passed{slot.tasks, results, slot.taken, initializer_arguments, slot.inbox, slot.outbox};
     passed.insert(passed.end(), objects.begin(), objects.end());
     SpawnOptions spawn;
     spawn.method = options.method;
@@ -363,6 +384,10 @@ struct PoolState {
       waiting.pop_front();
       PendingTask& task = tasks.at(id);
       task.slot = static_cast<std::size_t>(&slot - slots.data());
+      if (task.item.spilled == in_arena) {  // the slot's previous task is done with its inbox
+        std::memcpy(slot.inbox.bytes().data(), task.payload.data(), task.payload.size());
+        std::string().swap(task.payload);
+      }
       slot.tasks.push(task.item);  // never waits: the slot holds at most this task
       slot.pending.push_back(id);
     }
@@ -376,7 +401,7 @@ struct PoolState {
     PendingTask& task = found->second;
     std::exception_ptr error;
     if (result) {
-      task.promise.set_value(*result);
+      task.promise.set_value(task.on_end ? *result : std::move(*result));
     } else {
       error = std::make_exception_ptr(
           std::system_error(make_error_code(code), "ProcessPool: task \"" + task.name + "\": " + failure));
@@ -425,17 +450,18 @@ struct PoolState {
     }
     const auto found = tasks.find(item.id);
     if (found == tasks.end()) {  // it failed already (terminate()): its spilled result is nobody's
-      if (item.spilled != 0) SharedSegment::remove_named(spill_name(nonce, item.id, 'r'));
+      if (item.spilled == 1) SharedSegment::remove_named(spill_name(nonce, item.id, 'r'));
       return;
     }
     std::string payload;
     try {
-      payload = take_payload(item, spill_name(nonce, item.id, 'r'));
+      payload = item.spilled == in_arena ? std::string(arena_view(slots[found->second.slot].outbox, item.size))
+                                         : take_payload(item, spill_name(nonce, item.id, 'r'));
     } catch (const std::system_error& e) {
       finish(item.id, std::nullopt, std::string("its result could not be read: ") + e.what());
       return;
     }
-    if (item.spilled != 0) slots[found->second.slot].taken.release();
+    if (item.spilled == 1) slots[found->second.slot].taken.release();
     if (item.failed != 0) return finish(item.id, std::nullopt, payload);
     finish(item.id, std::move(payload), "");
   }
@@ -583,7 +609,7 @@ void check_submittable(PoolState& s, std::string_view task, const char* call) {
 // Queues `payload` (a task's encoded arguments, or with `batch` a list of them) for the
 // next free worker.
 // Never waits for room: tasks wait in the parent, as Python's apply_async never blocks.
-TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch,
+TaskFuture submit_payload(PoolState& s, std::string_view task, std::string payload, bool batch,
                           const std::function<void()>& on_done = {}, TaskEnd on_end = {}) {
   check_known_task(task, "ProcessPool::submit");
   std::lock_guard<std::mutex> hold(s.mutex);
@@ -595,7 +621,13 @@ TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string
   pending.name = std::string(task);
   pending.on_done = on_done;
   pending.on_end = std::move(on_end);
-  pending.spill = put_payload(pending.item, payload, spill_name(s.nonce, id, 'a'));
+  if (payload.size() > payload_bytes && payload.size() <= arena_bytes) {
+    pending.item.size = static_cast<std::uint32_t>(payload.size());
+    pending.item.spilled = in_arena;
+    pending.payload = std::move(payload);  // written into its worker's inbox by dispatch()
+  } else {
+    pending.spill = put_payload(pending.item, payload, spill_name(s.nonce, id, 'a'));
+  }
   std::shared_future<std::string> result = pending.promise.get_future().share();
   s.tasks.emplace(id, std::move(pending));
   s.waiting.push_back(id);
@@ -639,13 +671,8 @@ void ProcessPool::check_accepting(const char* call) {
   detail::check_open(*state_, call);
 }
 
-TaskFuture ProcessPool::submit_chunk(const std::string& name, const std::string& chunk, detail::TaskEnd on_end) {
-  // A typed chunk is the string task's only argument.
-  std::string payload;
-  detail::append_u32(payload, 1);
-  detail::append_u32(payload, chunk.size());
-  payload += chunk;
-  return detail::submit_payload(*state_, name, payload, false, {}, std::move(on_end));
+TaskFuture ProcessPool::submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end) {
+  return detail::submit_payload(*state_, name, std::move(payload), false, {}, std::move(on_end));
 }
 
 // Inputs travel in chunks, as Python's Pool.map sends them: about four per worker, so that
