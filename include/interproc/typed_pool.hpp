@@ -211,7 +211,13 @@ std::string encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::
   if constexpr (std::is_same_v<In, Item> && is_raw_v<Item>) {
     w.write(inputs.data() + begin, (end - begin) * sizeof(Item));
   } else {
-    for (std::size_t i = begin; i < end; ++i) encode(w, to_item<Item>(inputs[i]));
+    for (std::size_t i = begin; i < end; ++i) {
+      if constexpr (std::is_same_v<In, Item>) {
+        encode(w, inputs[i]);
+      } else {
+        encode(w, to_item<Item>(inputs[i]));
+      }
+    }
   }
   return end_payload(std::move(payload));
 }
