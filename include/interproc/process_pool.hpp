@@ -153,7 +153,8 @@ PoolInitializer pool_initializer(F* fn, A&&... args);
 
 /// Python's multiprocessing.Pool: `workers` processes, started once, that run registered
 /// tasks until the pool closes. Tasks and their arguments and results of any size travel
-/// through shared queues (large ones through a named segment each), never a pipe. Tasks wait
+/// through shared queues (large ones through a per-worker inbox and outbox segment, reused by
+/// every task; past 8 MiB a named segment each), never a pipe. Tasks wait
 /// in this process and each goes to whichever worker is free, so a long task holds back no
 /// other while a worker is idle. A worker that crashes or is killed fails the task it was
 /// running, with its exit code, signal or Windows NTSTATUS named in the message, and is
@@ -180,7 +181,7 @@ class INTERPROC_EXPORT ProcessPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  /// Queues task `task` with `args`. Throws errc::unknown_entry for a name no INTERPROC_TASK
+  /// Queues task `task` with `args`; never waits (tasks wait in this process). Throws errc::unknown_entry for a name no INTERPROC_TASK
   /// registered, errc::closed after close() or terminate(), errc::pool_broken once a worker
   /// could not be replaced, errc::invalid_argument for a task name or arguments the worker
   /// could not be given.

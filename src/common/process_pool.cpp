@@ -11,7 +11,9 @@
 // pool: the tasks waiting fail with errc::pool_broken, and so do later submissions.
 //
 // Payloads (arguments, results) up to payload_bytes travel inside the queue items; larger
-// ones in a named segment each, created by the sender and removed by the receiver. Windows
+// ones up to arena_bytes in the slot's inbox (written by dispatch()) or outbox (written by
+// the worker, read by the collector before the slot gets its next task); larger still in a
+// named segment each, created by the sender and removed by the receiver. Windows
 // keeps a named segment only while a handle is open, so the sender keeps its handle until
 // the receiver is done: the parent until the task finishes, a worker until the parent
 // releases the slot's `taken` semaphore for that result.
