@@ -14,6 +14,10 @@ each the median of several rounds and their range:
   queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
   pingpong          python_mp    a round trip through two Events
   pool_map_square   python_pool_spawn / python_pool_fork: Pool(4).map(square, range(100000))
+  pool_submit_roundtrip  python_pool_spawn / python_pool_fork: apply_async(square, (i,)).get(),
+                    one at a time (us per round trip)
+  pool_bytes        python_pool_spawn / python_pool_fork: Pool(4).map of an echo over 64 bytes
+                    objects of 1 MiB (MiB per second)
   pool_map_tiny     python_pool_spawn / python_pool_fork: Pool(4).map of tasks that return
                     their argument, on a warm pool (us per task)
 Only the work is timed, never this interpreter's own start.
@@ -110,6 +114,23 @@ def square_us_per_item(pool, items):
     if len(results) != items or results[-1] != (items - 1) ** 2:
         raise RuntimeError("Pool.map lost results")
     return (time.perf_counter() - start) / items * 1e6
+
+
+def submit_us_per_round_trip(pool, trips):
+    start = time.perf_counter()
+    for i in range(trips):
+        if pool.apply_async(square, (i,)).get() != i * i:
+            raise RuntimeError("apply_async lost its result")
+    return (time.perf_counter() - start) / trips * 1e6
+
+
+def bytes_mib_per_s(pool):
+    inputs = [b"q" * (1 << 20)] * 64
+    start = time.perf_counter()
+    results = pool.map(echo, inputs)
+    if len(results) != 64 or results[-1] != inputs[-1]:
+        raise RuntimeError("Pool.map lost bytes")
+    return 64 / (time.perf_counter() - start)
 
 
 def pool_us_per_task(pool, tasks):
@@ -219,6 +240,10 @@ def main():
                    (pool_us_per_task(pool, tasks) for _ in range(rounds)))
             report("pool_map_square", f"python_pool_{method}", "us_per_item",
                    (square_us_per_item(pool, 100000) for _ in range(rounds)))
+            report("pool_submit_roundtrip", f"python_pool_{method}", "us_per_round_trip",
+                   (submit_us_per_round_trip(pool, 1000 if quick else 5000) for _ in range(rounds)))
+            report("pool_bytes", f"python_pool_{method}", "mib_per_s",
+                   (bytes_mib_per_s(pool) for _ in range(rounds)))
 
 
 if __name__ == "__main__":

@@ -434,6 +434,55 @@ void pool_map_square(const Settings& s) {
   run_case("pool_map_square", "us_per_item", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
 }
 
+// pool_submit_roundtrip: one typed submit(...).get() at a time on a warm pool of 4 (Python's
+// peer: apply_async(square, (i,)).get()); us per round trip.
+double submit_us_per_round_trip(interproc::ProcessPool& pool, long trips) {
+  const std::int64_t start = bench::now_ns();
+  for (long i = 0; i < trips; ++i) {
+    if (pool.submit(bench_square, i).get() != i * i) throw std::runtime_error("typed pool submit lost its result");
+  }
+  return seconds_since(start) * 1e6 / static_cast<double>(trips);
+}
+
+// pool_bytes: the typed map of an echo over 64 strings of 1 MiB, automatic chunksize, on a
+// warm pool of 4; MiB per second through the pool (each MiB goes there and back).
+std::string bench_echo_bytes(const std::string& bytes) { return bytes; }
+INTERPROC_FUNCTION(bench_echo_bytes);
+
+double bytes_mib_per_s(interproc::ProcessPool& pool) {
+  const std::vector<std::string> inputs(64, std::string(std::size_t{1} << 20, 'q'));
+  const std::int64_t start = bench::now_ns();
+  const std::vector<std::string> results = pool.map(bench_echo_bytes, inputs);
+  if (results.size() != inputs.size() || results.back() != inputs.back()) {
+    throw std::runtime_error("typed pool map lost bytes");
+  }
+  return 64.0 / seconds_since(start);
+}
+
+// The pool cases over spawn workers, then fork workers where there are.
+template <class Measure>
+void pool_case(const Settings& s, const char* case_name, const char* metric, Measure measure) {
+  interproc::ProcessPool spawn_pool(4, {}, StartMethod::spawn);
+  std::vector<PoolImpl> impls{{"interproc_pool_spawn", [&] { return measure(spawn_pool); }}};
+  std::optional<interproc::ProcessPool> fork_pool;
+  if (bench::has_fork) {
+    fork_pool.emplace(4, std::vector<interproc::SharedObject>{}, StartMethod::fork);
+    impls.push_back({"interproc_pool_fork", [&] { return measure(*fork_pool); }});
+  }
+  for (auto& impl : impls) impl.us_per_task();  // warm up
+  run_case(case_name, metric, impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
+}
+
+void pool_submit_roundtrip(const Settings& s) {
+  const long trips = s.children >= 50 ? 5000 : 1000;
+  pool_case(s, "pool_submit_roundtrip", "us_per_round_trip",
+            [trips](interproc::ProcessPool& pool) { return submit_us_per_round_trip(pool, trips); });
+}
+
+void pool_bytes(const Settings& s) {
+  pool_case(s, "pool_bytes", "mib_per_s", [](interproc::ProcessPool& pool) { return bytes_mib_per_s(pool); });
+}
+
 // ---- messaging: queue_1p1c, queue_4p1c (ns per 64-byte item), pingpong (ns per round trip) ----
 
 struct Item64 {
@@ -552,6 +601,8 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
   }
   cases.push_back({"pool_map_tiny", [&s] { pool_map_tiny(s); }});
   cases.push_back({"pool_map_square", [&s] { pool_map_square(s); }});
+  cases.push_back({"pool_submit_roundtrip", [&s] { pool_submit_roundtrip(s); }});
+  cases.push_back({"pool_bytes", [&s] { pool_bytes(s); }});
   cases.push_back({"messaging", [&s] { messaging(s); }});
   return cases;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The typed ProcessPool calls over INTERPROC_FUNCTION functions, with real worker processes:
 // map (automatic and explicit chunksize), starmap, imap, imap_unordered, submit, the pool's
-// objects through TaskContext&, a throwing task, a crashing task, an unregistered function.
+// objects through TaskContext&, a throwing task, a crashing task, an unregistered function;
+// the initializer (run, replaced workers, one that throws or crashes), PoolOptions::chunksize,
+// submit's callbacks, map_async and starmap_async, submit that never waits, join before close.
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
@@ -10,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -69,6 +73,30 @@ long crashes_on_seven(long x) {
 }
 INTERPROC_FUNCTION(crashes_on_seven);
 long not_registered(long x) { return x; }
+
+long base_value = 0;  // set in each worker by its initializer
+long set_base(long base) { return base_value = base; }
+INTERPROC_FUNCTION(set_base);
+long plus_base(long x) { return x + base_value; }
+INTERPROC_FUNCTION(plus_base);
+long count_start(interproc::TaskContext& ctx, long by) {
+  auto& starts = ctx.value<long>(0);
+  std::lock_guard<interproc::InterprocessMutex> hold(starts.get_lock());
+  return starts.value() += by;
+}
+INTERPROC_FUNCTION(count_start);
+long refuse_start(long) { throw std::runtime_error("no start today"); }
+INTERPROC_FUNCTION(refuse_start);
+long crash_start(long) { std::abort(); }
+INTERPROC_FUNCTION(crash_start);
+long calls_in_this_worker = 0;
+long count_calls(long) { return ++calls_in_this_worker; }  // with one task per worker: the place in its chunk
+INTERPROC_FUNCTION(count_calls);
+long sleep_ms(long ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+INTERPROC_FUNCTION(sleep_ms);
 
 std::vector<long> iota(long n) {
   std::vector<long> xs;
@@ -161,4 +189,149 @@ TEST(TypedPool, ADefaultPoolHasOneWorkerPerHardwareThread) {
   ProcessPool pool;
   EXPECT_EQ(pool.size(), std::max(1u, std::thread::hardware_concurrency()));
   EXPECT_EQ(pool.map(square, std::vector<long>{4}), std::vector<long>{16});
+}
+
+TEST(TypedPool, TheInitializerRunsInEveryWorkerBeforeItsFirstTaskAndInReplacements) {
+  for (StartMethod method : test::start_methods()) {
+    interproc::PoolOptions options;
+    options.method = method;
+    options.max_tasks_per_worker = 1;  // every chunk in a new worker
+    options.initializer = interproc::pool_initializer(set_base, 100L);
+    ProcessPool pool(2, {}, options);
+    const std::vector<long> inputs = iota(10);
+    const std::vector<long> results = pool.map(plus_base, inputs, 1);
+    for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(results[i], inputs[i] + 100);
+    EXPECT_EQ(pool.submit(plus_base, 5L).get(), 105);
+  }
+}
+
+TEST(TypedPool, TheInitializerGetsThePoolsObjects) {
+  auto starts = interproc::SharedValue<long>::create(0);
+  {
+    interproc::PoolOptions options;
+    options.max_tasks_per_worker = 1;
+    options.initializer = interproc::pool_initializer(count_start, 1L);
+    ProcessPool pool(2, {starts}, options);
+    EXPECT_EQ(pool.map(square, iota(6), 1).size(), 6u);
+  }
+  EXPECT_GE(starts.value(), 6);  // one per chunk's worker, and the replacements still starting
+}
+
+TEST(TypedPool, AThrowingInitializerBreaksThePoolWithItsMessage) {
+  interproc::PoolOptions options;
+  options.initializer = interproc::pool_initializer(refuse_start, 0L);
+  ProcessPool pool(2, {}, options);
+  EXPECT_SYSTEM_ERROR(pool.map(square, iota(100)), errc::pool_broken, "no start today");
+  EXPECT_SYSTEM_ERROR(pool.submit(square, 2L), errc::pool_broken, "refuse_start");
+}
+
+TEST(TypedPool, ACrashingInitializerBreaksThePool) {
+  for (StartMethod method : test::start_methods()) {
+    interproc::PoolOptions options;
+    options.method = method;
+    options.initializer = interproc::pool_initializer(crash_start, 0L);
+    ProcessPool pool(2, {}, options);
+    EXPECT_SYSTEM_ERROR(pool.submit(square, 2L).get(), errc::pool_broken, "crash_start");
+    EXPECT_SYSTEM_ERROR(pool.map(square, iota(10)), errc::pool_broken, "ended its worker");
+  }
+}
+
+TEST(TypedPool, AnInitializerMustBeRegistered) {
+  EXPECT_SYSTEM_ERROR(interproc::pool_initializer(not_registered, 1L), errc::unknown_entry, "never registered");
+}
+
+TEST(TypedPool, PoolOptionsChunksizeIsTheDefaultAndAnExplicitOneOverridesIt) {
+  // One chunk per worker, so count_calls numbers each chunk's items 1, 2, ...
+  const auto chunks_of = [](std::size_t size, std::size_t items) {
+    std::vector<long> expected;
+    for (std::size_t i = 0; i < items; ++i) expected.push_back(static_cast<long>(i % size + 1));
+    return expected;
+  };
+  interproc::PoolOptions options;
+  options.max_tasks_per_worker = 1;
+  options.chunksize = 5;
+  ProcessPool pool(1, {}, options);
+  EXPECT_EQ(pool.map(count_calls, iota(12)), chunks_of(5, 12));
+  EXPECT_EQ(pool.map(count_calls, iota(12), 4), chunks_of(4, 12));
+  options.chunksize = 0;
+  ProcessPool automatic(1, {}, options);
+  EXPECT_EQ(automatic.map(count_calls, iota(12)), chunks_of(3, 12));  // four chunks per worker
+}
+
+TEST(TypedPool, SubmitCallsItsCallbackBeforeTheFutureIsReady) {
+  ProcessPool pool(2);
+  std::atomic<long> seen{0};
+  std::atomic<int> errors{0};
+  auto f = pool.submit(
+      add, std::tuple{2L, 3L}, [&](long r) { seen = r; }, [&](const std::system_error&) { ++errors; });
+  EXPECT_EQ(f.get(), 5L);
+  EXPECT_EQ(seen.load(), 5L);
+  std::string message;
+  auto g = pool.submit(
+      fails_on_seven, std::tuple{7L}, [&](long) { seen = -1; },
+      [&](const std::system_error& e) {
+        EXPECT_EQ(e.code(), errc::task_failed);
+        message = e.what();
+      });
+  EXPECT_SYSTEM_ERROR(g.get(), errc::task_failed, "seven is refused");
+  EXPECT_NE(message.find("seven is refused"), std::string::npos) << message;
+  EXPECT_EQ(seen.load(), 5L);
+  EXPECT_EQ(errors.load(), 0);
+}
+
+TEST(TypedPool, ManyCallbacksEachRunOnceAndMaySubmitMore) {
+  ProcessPool pool(2);
+  std::mutex mutex;
+  long sum = 0;
+  std::vector<interproc::TypedFuture<long>> futures;
+  for (long i = 0; i < 300; ++i) {
+    futures.push_back(pool.submit(square, std::tuple{i}, [&](long r) {
+      std::lock_guard<std::mutex> hold(mutex);
+      sum += r;
+    }));
+  }
+  for (auto& f : futures) f.get();
+  long expected = 0;
+  for (long i = 0; i < 300; ++i) expected += i * i;
+  EXPECT_EQ(sum, expected);
+  // A callback runs outside the pool's lock: it may submit (not wait: it would hold back
+  // the results, its own among them).
+  std::optional<interproc::TypedFuture<long>> inner;
+  pool.submit(square, std::tuple{3L}, [&](long r) { inner.emplace(pool.submit(square, r)); }).get();
+  ASSERT_TRUE(inner.has_value());
+  EXPECT_EQ(inner->get(), 81L);
+}
+
+TEST(TypedPool, MapAsyncAndStarmapAsyncGiveTheWholeResult) {
+  ProcessPool pool(3);
+  const std::vector<long> inputs = iota(1000);
+  auto f = pool.map_async(square, inputs);
+  auto sums = pool.starmap_async(add, std::vector<std::tuple<long, long>>{{1, 2}, {3, 4}});
+  EXPECT_EQ(f.get(), pool.map(square, inputs));
+  EXPECT_EQ(sums.get(), (std::vector<long>{3, 7}));
+  EXPECT_TRUE(pool.map_async(square, std::vector<long>{}).get().empty());
+  EXPECT_SYSTEM_ERROR(pool.map_async(fails_on_seven, iota(20), 3).get(), errc::task_failed, "seven is refused");
+  EXPECT_SYSTEM_ERROR(pool.map_async(not_registered, std::vector<long>{}), errc::unknown_entry, "map_async");
+}
+
+TEST(TypedPool, SubmitNeverWaitsAndTerminateFailsWhatIsPending) {
+  ProcessPool pool(2);
+  std::vector<interproc::TypedFuture<long>> futures;
+  for (int i = 0; i < 2000; ++i) futures.push_back(pool.submit(sleep_ms, 1000L));  // 1000 s of work
+  pool.terminate();
+  for (auto& f : futures) EXPECT_SYSTEM_ERROR(f.get(), errc::task_failed, "terminated");
+}
+
+TEST(TypedPool, JoinBeforeCloseIsRefused) {
+  ProcessPool pool(1);
+  EXPECT_SYSTEM_ERROR(pool.join(), errc::invalid_argument, "still running");
+  EXPECT_EQ(pool.submit(square, 3L).get(), 9L);
+  pool.close();
+  pool.join();
+}
+
+TEST(TypedPool, TheUnknownEntryErrorNamesTheCallAndTheFunctionsType) {
+  ProcessPool pool(1);
+  EXPECT_SYSTEM_ERROR(pool.map(not_registered, std::vector<long>{1}), errc::unknown_entry, "ProcessPool::map");
+  EXPECT_SYSTEM_ERROR(pool.submit(not_registered, 1L), errc::unknown_entry, "(*)(long");
 }

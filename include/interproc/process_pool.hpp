@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <future>
 #include <string>
@@ -78,6 +79,14 @@ template <class F>
 struct function_traits;
 template <class F>
 using result_t = typename function_traits<F>::result;
+// How a task ended, told to the typed calls (on the pool's collector thread, outside its
+// lock): its result bytes, or else its failure.
+using TaskEnd = std::function<void(const std::string* result, std::exception_ptr failure)>;
+// The callback of a submit() given none.
+struct ignore_t {
+  template <class... X>
+  void operator()(const X&...) const noexcept {}
+};
 }  // namespace detail
 
 /// Registers a task under `name` (letters, digits and '_'); the body sees `ctx`, an
@@ -113,15 +122,39 @@ class TaskFuture {
   std::shared_future<std::string> result_;
 };
 
+/// What each worker runs once before its first task (Python's initializer and initargs),
+/// made by pool_initializer(fn, args...) over an INTERPROC_FUNCTION function. Empty: none.
+struct PoolInitializer {
+  std::string function;   ///< the registered name of the function; empty for none
+  std::string arguments;  ///< its arguments, encoded as the payload of a chunk of one input
+};
+
 /// How a pool starts and recycles its workers.
 struct PoolOptions {
+  PoolOptions() = default;
+  /// PoolOptions{method, max_tasks_per_worker}; the other members as they default.
+  PoolOptions(StartMethod start, std::size_t max_tasks = 0) : method(start), max_tasks_per_worker(max_tasks) {}
+
   StartMethod method = StartMethod::spawn;  ///< how workers start (fork: POSIX only)
   std::size_t max_tasks_per_worker = 0;     ///< Python's maxtasksperchild: 0 keeps workers for good
+  /// Run in every worker, replacements too, before its first task. One that throws or kills
+  /// its worker breaks the pool: the pool stops, and its tasks and later calls fail with
+  /// errc::pool_broken naming the initializer and why (Python's would re-spawn forever).
+  PoolInitializer initializer;
+  /// The typed calls' chunksize when they are given 0: 0 is automatic (Python's: about four
+  /// chunks per worker).
+  std::size_t chunksize = 0;
 };
+
+/// The initializer fn(args...) for PoolOptions::initializer; fn is an INTERPROC_FUNCTION
+/// function (errc::unknown_entry if not), its result is ignored.
+template <class F, class... A>
+PoolInitializer pool_initializer(F* fn, A&&... args);
 
 /// Python's multiprocessing.Pool: `workers` processes, started once, that run registered
 /// tasks until the pool closes. Tasks and their arguments and results of any size travel
-/// through shared queues (large ones through a named segment each), never a pipe. Tasks wait
+/// through shared queues (large ones through a per-worker inbox and outbox segment, reused by
+/// every task; past 8 MiB a named segment each), never a pipe. Tasks wait
 /// in this process and each goes to whichever worker is free, so a long task holds back no
 /// other while a worker is idle. A worker that crashes or is killed fails the task it was
 /// running, with its exit code, signal or Windows NTSTATUS named in the message, and is
@@ -148,7 +181,7 @@ class INTERPROC_EXPORT ProcessPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  /// Queues task `task` with `args`. Throws errc::unknown_entry for a name no INTERPROC_TASK
+  /// Queues task `task` with `args`; never waits (tasks wait in this process). Throws errc::unknown_entry for a name no INTERPROC_TASK
   /// registered, errc::closed after close() or terminate(), errc::pool_broken once a worker
   /// could not be replaced, errc::invalid_argument for a task name or arguments the worker
   /// could not be given.
@@ -167,9 +200,26 @@ class INTERPROC_EXPORT ProcessPool {
   // A function no INTERPROC_FUNCTION registered is errc::unknown_entry. chunksize 0 is
   // automatic: about four chunks per worker, as Python's.
 
-  /// Runs fn(args...) in a worker; its future result.
+  /// Runs fn(args...) in a worker; its future result. Never waits: tasks wait in this process.
   template <class F, class... A>
   auto submit(F* fn, A&&... args) -> TypedFuture<detail::result_t<F*>>;
+  /// Python's apply_async(fn, args, callback=, error_callback=): runs fn(args...) and then
+  /// calls callback(const R&) or error_callback(const std::system_error&) in this process, on
+  /// the pool's collector thread, before the future is ready. Callbacks should be quick (they
+  /// hold back the other results) and must not throw (what they throw is dropped).
+  template <class F, class... T, class OnResult, class OnError = detail::ignore_t>
+  auto submit(F* fn, std::tuple<T...> args, OnResult callback, OnError error_callback = {})
+      -> std::enable_if_t<std::is_invocable_v<OnResult&, const detail::result_t<F*>&>,
+                          TypedFuture<detail::result_t<F*>>>;
+  /// map() without waiting: a future of the whole result vector (Python's map_async). Its
+  /// get() throws the first failure in input order.
+  template <class F, class In>
+  auto map_async(F* fn, const std::vector<In>& inputs, std::size_t chunksize = 0)
+      -> TypedFuture<std::vector<detail::result_t<F*>>>;
+  /// starmap() without waiting (Python's starmap_async).
+  template <class F, class... T>
+  auto starmap_async(F* fn, const std::vector<std::tuple<T...>>& inputs, std::size_t chunksize = 0)
+      -> TypedFuture<std::vector<detail::result_t<F*>>>;
   /// fn over every input, results in input order; the first failure is rethrown at the end.
   template <class F, class In>
   auto map(F* fn, const std::vector<In>& inputs, std::size_t chunksize = 0) -> std::vector<detail::result_t<F*>>;
@@ -188,7 +238,9 @@ class INTERPROC_EXPORT ProcessPool {
 
   /// No more tasks: submit() throws errc::closed; queued tasks still run.
   void close();
-  /// Waits until every task has finished and the workers have ended. Call close() first.
+  /// Waits until every task has finished and the workers have ended. Before close() or
+  /// terminate() it throws errc::invalid_argument ("the pool is still running", as Python's
+  /// ValueError).
   void join();
   /// Ends the workers now: tasks not finished fail with errc::task_failed.
   void terminate();
@@ -196,6 +248,13 @@ class INTERPROC_EXPORT ProcessPool {
   std::size_t size() const noexcept;
 
  private:
+  // The chunk size for `items` inputs: `requested`, else PoolOptions::chunksize, else
+  // automatic.
+  std::size_t chunk_size_for(std::size_t items, std::size_t requested) const;
+  // Throws as submit() would (errc::closed, errc::pool_broken), for `call`.
+  void check_accepting(const char* call);
+  // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
+  TaskFuture submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end);
   template <class F, class In, class OnResult>
   auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
       -> std::enable_if_t<std::is_function_v<F>>;

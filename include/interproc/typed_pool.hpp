@@ -9,9 +9,19 @@
 #include <interproc/codec.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <exception>
+#include <future>
+#include <iterator>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -66,17 +76,37 @@ decltype(auto) call_with(TaskContext& ctx, Item& item) {
   }
 }
 
-// The worker side of a typed function: one chunk in, one buffer of results out.
+template <class T>
+constexpr bool is_raw_v = is_raw_encodable_v<T> && !std::is_same_v<T, bool>;
+
+// The worker side of a typed function: one chunk in, one buffer of results out, each item
+// decoded and each result encoded in place (the encoding of a std::vector: a count, then
+// the items).
 template <auto Fn>
 std::string run_typed_chunk(TaskContext& ctx) {
   using F = decltype(Fn);
-  const auto items = decode<std::vector<item_t<F>>>(ctx.args().at(0));
-  std::vector<result_t<F>> results;
-  results.reserve(items.size());
-  for (auto& item : const_cast<std::vector<item_t<F>>&>(items)) results.push_back(call_with<Fn>(ctx, item));
+  using R = result_t<F>;
+  Reader in(ctx.args().at(0));
+  const std::size_t count = in.read_count(is_raw_v<item_t<F>> ? sizeof(item_t<F>) : 1);
   std::string out;
-  encode(out, results);
+  if constexpr (is_raw_v<R>) out.reserve(sizeof(std::uint64_t) + count * sizeof(R));
+  Writer<std::string> w(out);
+  w.write_count(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    item_t<F> item = decode<item_t<F>>(in);
+    encode(w, static_cast<const R&>(call_with<Fn>(ctx, item)));
+  }
+  if (in.remaining() != 0) Reader::fail("bytes left over after the value");
   return out;
+}
+
+// Calls on_result(R) for each result of a chunk's encoded results, decoded in place.
+template <class R, class OnResult>
+void for_each_result(const std::string& bytes, OnResult&& on_result) {
+  Reader in(bytes);
+  const std::size_t count = in.read_count(is_raw_v<R> ? sizeof(R) : 1);
+  for (std::size_t i = 0; i < count; ++i) on_result(decode<R>(in));
+  if (in.remaining() != 0) Reader::fail("bytes left over after the value");
 }
 
 // Function pointer to registered name, for the parent to find the task of a function.
@@ -96,12 +126,31 @@ bool register_function(const char* name) {
   return register_task(name, &run_typed_chunk<Fn>);
 }
 
+// The type of `T` as the compiler spells it ("long int (*)(long int)"), for messages.
+template <class T>
+std::string type_name() {
+#if defined(_MSC_VER) && !defined(__clang__)
+  const std::string_view text = __FUNCSIG__;  // "... type_name<long(__cdecl *)(long)>(void)"
+  const std::size_t begin = text.find("type_name<") + 10, end = text.rfind(">(");
+#else
+  const std::string_view text = __PRETTY_FUNCTION__;  // "... [with T = long int (*)(long int); ...]"
+  const std::size_t begin = text.find("T = ") + 4, end = text.find_first_of(";]", begin);
+#endif
+  return begin < end && end != std::string_view::npos ? std::string(text.substr(begin, end - begin)) : "?";
+}
+
+// The registered name of `fn`; errc::unknown_entry, naming its type and address, for a
+// function no INTERPROC_FUNCTION registered (C++ cannot tell a function's name from a pointer).
 template <class F>
-const std::string& function_name(F fn) {
+const std::string& function_name(F fn, const char* call) {
   const auto found = function_names().find(reinterpret_cast<void (*)()>(fn));
-  if (found == function_names().end())
+  if (found == function_names().end()) {
+    char address[32];
+    std::snprintf(address, sizeof address, "%p", reinterpret_cast<const void*>(fn));
     throw std::system_error(make_error_code(errc::unknown_entry),
-                            "ProcessPool: a function that no INTERPROC_FUNCTION registered");
+                            std::string(call) + ": the function " + type_name<F>() + " at " + address +
+                                " was never registered: add INTERPROC_FUNCTION(its name) after it");
+  }
   return found->second;
 }
 
@@ -120,67 +169,218 @@ Item to_item(const In& input) {
   }
 }
 
-template <class F, class In>
-std::vector<std::string> encode_chunks(const std::vector<In>& inputs, std::size_t chunksize) {
-  std::vector<std::string> chunks;
-  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize) {
-    const std::size_t end = std::min(inputs.size(), begin + chunksize);
-    std::vector<item_t<F>> items;
-    items.reserve(end - begin);
-    for (std::size_t i = begin; i < end; ++i) items.push_back(to_item<item_t<F>>(inputs[i]));
-    std::string chunk;
-    encode(chunk, items);
-    chunks.push_back(std::move(chunk));
-  }
-  return chunks;
+// A chunk travels as the only argument of a string task, so its payload is that argument
+// list (process_pool.cpp's encode_args): a 4-byte count (1), the chunk's 4-byte length, then
+// the chunk, encoded in place behind that header.
+constexpr std::size_t chunk_header = 8;
+inline std::string begin_payload(std::size_t expected) {
+  std::string payload;
+  payload.reserve(chunk_header + expected);
+  payload.resize(chunk_header);
+  return payload;
 }
+inline std::string end_payload(std::string payload) {
+  const std::size_t length = payload.size() - chunk_header;
+  if (length > UINT32_MAX) {
+    throw std::system_error(make_error_code(errc::invalid_argument), "ProcessPool: a chunk of more than 4 GiB");
+  }
+  const std::uint32_t header[2] = {1, static_cast<std::uint32_t>(length)};
+  std::memcpy(&payload[0], header, sizeof header);
+  return payload;
+}
+
+// The payload of one input fn(args...).
+template <class F, class... A>
+std::string encode_one(A&&... args) {
+  using Item = item_t<F>;
+  std::string payload = begin_payload(is_raw_v<Item> ? 8 + sizeof(Item) : 64);
+  Writer<std::string> w(payload);
+  w.write_count(1);
+  encode(w, Item(std::forward<A>(args)...));
+  return end_payload(std::move(payload));
+}
+
+// The payload of inputs [begin, end): the encoding of their std::vector<item>, written
+// straight from the inputs (one memcpy when they are the items and raw).
+template <class F, class In>
+std::string encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
+  using Item = item_t<F>;
+  std::string payload = begin_payload(8 + (end - begin) * (is_raw_v<Item> ? sizeof(Item) : 8));
+  Writer<std::string> w(payload);
+  w.write_count(end - begin);
+  if constexpr (std::is_same_v<In, Item> && is_raw_v<Item>) {
+    w.write(inputs.data() + begin, (end - begin) * sizeof(Item));
+  } else {
+    for (std::size_t i = begin; i < end; ++i) {
+      if constexpr (std::is_same_v<In, Item>) {
+        encode(w, inputs[i]);
+      } else {
+        encode(w, to_item<Item>(inputs[i]));
+      }
+    }
+  }
+  return end_payload(std::move(payload));
+}
+
+template <class Callback, class... X>
+void call_quietly(Callback& callback, const X&... x) noexcept {
+  try {
+    callback(x...);
+  } catch (...) {  // documented: a callback's exception is dropped, the pool goes on
+  }
+}
+
+// The end of a typed submit(): decodes the result, calls the callback, then fulfils the promise.
+template <class R, class OnResult, class OnError>
+TaskEnd deliver_one(std::shared_ptr<std::promise<R>> promise, OnResult callback, OnError error_callback) {
+  return [promise, callback, error_callback](const std::string* bytes, std::exception_ptr failure) mutable {
+    std::optional<R> value;
+    if (!failure) {
+      try {
+        value.emplace(std::move(decode<std::vector<R>>(*bytes).at(0)));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    if (value) {
+      call_quietly(callback, *value);
+      promise->set_value(std::move(*value));
+      return;
+    }
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::system_error& e) {
+      call_quietly(error_callback, e);
+    } catch (...) {
+    }
+    promise->set_exception(failure);
+  };
+}
+
+// map_async's chunks: each arrives (on the collector thread, or terminate()'s), the last
+// one assembles the results in input order or gives the first failure in input order.
+template <class R>
+struct MapJob {
+  explicit MapJob(std::size_t chunks) : parts(chunks), failures(chunks), remaining(chunks) {}
+  void arrive(std::size_t chunk, const std::string* bytes, std::exception_ptr failure) {
+    if (!failure) {
+      try {
+        parts[chunk] = decode<std::vector<R>>(*bytes);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    std::lock_guard<std::mutex> hold(mutex);
+    failures[chunk] = failure;
+    if (--remaining == 0) complete();
+  }
+  void complete() {
+    for (const std::exception_ptr& failure : failures) {
+      if (failure) return promise.set_exception(failure);
+    }
+    std::vector<R> results;
+    std::size_t total = 0;
+    for (const std::vector<R>& part : parts) total += part.size();
+    results.reserve(total);
+    for (std::vector<R>& part : parts) std::move(part.begin(), part.end(), std::back_inserter(results));
+    promise.set_value(std::move(results));
+  }
+
+  std::mutex mutex;
+  std::vector<std::vector<R>> parts;
+  std::vector<std::exception_ptr> failures;
+  std::size_t remaining;
+  std::promise<std::vector<R>> promise;
+};
 
 }  // namespace detail
 
-/// The future of one typed task (ProcessPool::submit over a registered function): get()
-/// returns its result, or throws as TaskFuture::get() does.
+/// The future of a typed task (ProcessPool::submit over a registered function) or of a whole
+/// map_async: get() returns its result, or throws as TaskFuture::get() does. Copyable; get()
+/// may be called more than once.
 template <class R>
 class TypedFuture {
  public:
-  /// Wraps the string future of the task's chunk of one.
-  explicit TypedFuture(TaskFuture future) : future_(std::move(future)) {}
-  /// The result; throws as TaskFuture::get() does.
-  R get() const { return std::move(decode<std::vector<R>>(future_.get()).at(0)); }
+  /// Wraps the future the pool fulfils.
+  explicit TypedFuture(std::shared_future<R> future) : future_(std::move(future)) {}
+  /// The result (a copy); throws as TaskFuture::get() does.
+  R get() const { return future_.get(); }
   /// Whether the result (or failure) has arrived.
-  bool ready() const { return future_.ready(); }
+  bool ready() const { return future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
   /// Waits up to `timeout` for the result; whether it arrived.
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return future_.wait_for(timeout);
+    return future_.wait_for(timeout) == std::future_status::ready;
   }
 
  private:
-  TaskFuture future_;
+  std::shared_future<R> future_;
 };
 
 template <class F, class... A>
+PoolInitializer pool_initializer(F* fn, A&&... args) {
+  return PoolInitializer{detail::function_name(fn, "pool_initializer"), detail::encode_one<F*>(std::forward<A>(args)...)};
+}
+
+template <class F, class... A>
 auto ProcessPool::submit(F* fn, A&&... args) -> TypedFuture<detail::result_t<F*>> {
-  using Item = detail::item_t<F*>;
-  std::vector<Item> one;
-  one.push_back(Item(std::forward<A>(args)...));
-  std::string chunk;
-  encode(chunk, one);
-  return TypedFuture<detail::result_t<F*>>(submit(detail::function_name(fn), {std::move(chunk)}));
+  return submit(fn, std::forward_as_tuple(std::forward<A>(args)...), detail::ignore_t{});
+}
+
+template <class F, class... T, class OnResult, class OnError>
+auto ProcessPool::submit(F* fn, std::tuple<T...> args, OnResult callback, OnError error_callback)
+    -> std::enable_if_t<std::is_invocable_v<OnResult&, const detail::result_t<F*>&>,
+                        TypedFuture<detail::result_t<F*>>> {
+  using R = detail::result_t<F*>;
+  const std::string& name = detail::function_name(fn, "ProcessPool::submit");
+  std::string chunk = std::apply([](auto&&... a) { return detail::encode_one<F*>(std::forward<decltype(a)>(a)...); },
+                                 std::move(args));
+  auto promise = std::make_shared<std::promise<R>>();
+  TypedFuture<R> future(promise->get_future().share());
+  submit_chunk(name, chunk, detail::deliver_one<R>(promise, std::move(callback), std::move(error_callback)));
+  return future;
+}
+
+template <class F, class In>
+auto ProcessPool::map_async(F* fn, const std::vector<In>& inputs, std::size_t chunksize)
+    -> TypedFuture<std::vector<detail::result_t<F*>>> {
+  using R = detail::result_t<F*>;
+  const std::string& name = detail::function_name(fn, "ProcessPool::map_async");
+  check_accepting("ProcessPool::map_async");
+  chunksize = chunk_size_for(inputs.size(), chunksize);
+  const std::size_t chunks = (inputs.size() + chunksize - 1) / chunksize;
+  auto job = std::make_shared<detail::MapJob<R>>(chunks);
+  TypedFuture<std::vector<R>> future(job->promise.get_future().share());
+  if (chunks == 0) job->complete();
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t begin = c * chunksize, end = std::min(inputs.size(), begin + chunksize);
+    submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, end),
+                 [job, c](const std::string* bytes, std::exception_ptr failure) { job->arrive(c, bytes, failure); });
+  }
+  return future;
+}
+
+template <class F, class... T>
+auto ProcessPool::starmap_async(F* fn, const std::vector<std::tuple<T...>>& inputs, std::size_t chunksize)
+    -> TypedFuture<std::vector<detail::result_t<F*>>> {
+  return map_async(fn, inputs, chunksize);
 }
 
 template <class F, class In, class OnResult>
 auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
     -> std::enable_if_t<std::is_function_v<F>> {
   using R = detail::result_t<F*>;
-  const std::string& name = detail::function_name(fn);
-  if (chunksize == 0) chunksize = detail::auto_chunksize(inputs.size(), size());
+  const std::string& name = detail::function_name(fn, "ProcessPool::map");
+  check_accepting("ProcessPool::map");
+  chunksize = chunk_size_for(inputs.size(), chunksize);
   std::vector<TaskFuture> futures;
-  for (std::string& chunk : detail::encode_chunks<F*>(inputs, chunksize))
-    futures.push_back(submit(name, {std::move(chunk)}));
+  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize)
+    futures.push_back(
+        submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize)), {}));
   std::exception_ptr first_failure;
   for (const TaskFuture& future : futures) {
     try {
-      for (R& result : decode<std::vector<R>>(future.get())) on_result(std::move(result));
+      detail::for_each_result<R>(future.get(), on_result);
     } catch (const std::system_error&) {
       if (!first_failure) first_failure = std::current_exception();
     }
@@ -213,12 +413,16 @@ template <class F, class In, class OnResult>
 auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize)
     -> std::enable_if_t<std::is_function_v<F>> {
   using R = detail::result_t<F*>;
-  if (chunksize == 0) chunksize = detail::auto_chunksize(inputs.size(), size());
+  const std::string& name = detail::function_name(fn, "ProcessPool::imap_unordered");
+  chunksize = chunk_size_for(inputs.size(), chunksize);
   std::vector<std::vector<std::string>> chunks;
-  for (std::string& chunk : detail::encode_chunks<F*>(inputs, chunksize)) chunks.push_back({std::move(chunk)});
-  imap_unordered(detail::function_name(fn), chunks, [&](std::size_t chunk, const std::string& bytes) {
+  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize) {
+    std::string payload = detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize));
+    chunks.push_back({payload.substr(detail::chunk_header)});  // the string call adds its own header
+  }
+  imap_unordered(name, chunks, [&](std::size_t chunk, const std::string& bytes) {
     std::size_t index = chunk * chunksize;
-    for (R& result : decode<std::vector<R>>(bytes)) on_result(index++, std::move(result));
+    detail::for_each_result<R>(bytes, [&](R&& result) { on_result(index++, std::move(result)); });
   });
 }
 

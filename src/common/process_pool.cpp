@@ -11,7 +11,9 @@
 // pool: the tasks waiting fail with errc::pool_broken, and so do later submissions.
 //
 // Payloads (arguments, results) up to payload_bytes travel inside the queue items; larger
-// ones in a named segment each, created by the sender and removed by the receiver. Windows
+// ones up to arena_bytes in the slot's inbox (written by dispatch()) or outbox (written by
+// the worker, read by the collector before the slot gets its next task); larger still in a
+// named segment each, created by the sender and removed by the receiver. Windows
 // keeps a named segment only while a handle is open, so the sender keeps its handle until
 // the receiver is done: the parent until the task finishes, a worker until the parent
 // releases the slot's `taken` semaphore for that result.
@@ -44,8 +46,14 @@ namespace detail {
 namespace {
 
 constexpr std::size_t payload_bytes = 960;
-constexpr std::size_t slot_capacity = 32;     // tasks waiting in the parent per worker before submit() waits
-constexpr std::size_t first_pool_object = 3;  // after the worker's task queue, result queue and semaphore
+constexpr std::size_t slot_capacity = 32;     // the result queue's room per worker
+constexpr std::size_t first_pool_object = 6;  // after the queues, semaphore, initializer, inbox, outbox
+// Payloads over payload_bytes and up to arena_bytes travel in the slot's inbox or outbox: a
+// segment made once per slot, reused by every task (the slot runs one at a time), whose
+// pages are touched only as far as payloads reach. Larger ones take a named segment each.
+constexpr std::size_t arena_bytes = std::size_t{8} << 20;
+constexpr std::uint32_t in_arena = 2;  // TaskItem/ResultItem::spilled: 1 a named segment, 2 the arena
+constexpr std::uint64_t initializer_id = 0;   // the result id of a worker's initializer (tasks start at 1)
 
 struct TaskItem {
   std::uint64_t id;
@@ -61,6 +69,7 @@ struct ResultItem {
   std::uint32_t size;
   std::uint32_t spilled;
   std::uint32_t failed;
+  std::uint32_t slot;  // the sender's slot (read for initializer_id only)
   char data[payload_bytes];
 };
 
@@ -106,6 +115,10 @@ std::string take_payload(const Item& item, const std::string& name) {
   return std::string(reinterpret_cast<const char*>(spill.bytes().data()), size);
 }
 
+std::string_view arena_view(SharedSegment& arena, std::size_t size) {
+  return std::string_view(reinterpret_cast<const char*>(arena.bytes().data()), std::min(size, arena.size()));
+}
+
 // Arguments as one byte string: a 4-byte count, then each as a 4-byte length and its bytes.
 void append_u32(std::string& out, std::size_t value) {
   const auto v = static_cast<std::uint32_t>(value);
@@ -123,7 +136,7 @@ std::string encode_args(const std::vector<std::string>& args) {
   return out;
 }
 
-std::vector<std::string> decode_args(const std::string& bytes) {
+std::vector<std::string> decode_args(std::string_view bytes) {
   std::size_t at = 0;
   const auto read_u32 = [&]() -> std::size_t {
     std::uint32_t v = 0;
@@ -136,7 +149,7 @@ std::vector<std::string> decode_args(const std::string& bytes) {
   for (std::string& arg : args) {
     const std::size_t length = read_u32();
     if (bytes.size() - at < length) fail(errc::invalid_argument, "ProcessPool: truncated task arguments");
-    arg.assign(bytes, at, length);
+    arg.assign(bytes.substr(at, length));
     at += length;
   }
   return args;
@@ -157,7 +170,7 @@ std::pair<bool, std::string> run_one(TaskFunction fn, ChildContext& ctx, std::ve
 }
 
 // A batch's results as one list: each entry a status byte ('1' done, '0' failed) and bytes.
-std::string run_batch(TaskFunction fn, ChildContext& ctx, const std::string& payload) {
+std::string run_batch(TaskFunction fn, ChildContext& ctx, std::string_view payload) {
   std::vector<std::string> outcomes;
   for (const std::string& args : decode_args(payload)) {
     auto [done, output] = run_one(fn, ctx, decode_args(args));
@@ -168,27 +181,55 @@ std::string run_batch(TaskFunction fn, ChildContext& ctx, const std::string& pay
 
 ResultItem run_task(ChildContext& ctx, const TaskItem& task, const std::string& nonce,
                     std::deque<SharedSegment>& open_spills) {
-  ResultItem result{task.id, 0, 0, 0, {}};
+  ResultItem result{task.id, 0, 0, 0, 0, {}};
   std::string output;
   try {
     const char* name_end = std::find(task.task, task.task + sizeof task.task, '\0');
     const TaskFunction fn = find_task(std::string_view(task.task, static_cast<std::size_t>(name_end - task.task)));
     if (fn == nullptr) fail(errc::unknown_entry, "ProcessPool: the worker has no such task");
-    const std::string payload = take_payload(task, spill_name(nonce, task.id, 'a'));
+    // An inbox payload is read in place: its arguments are the only copy.
+    std::string payload;
+    if (task.spilled != in_arena) payload = take_payload(task, spill_name(nonce, task.id, 'a'));
+    const std::string_view bytes = task.spilled == in_arena ? arena_view(ctx.segment(4), task.size) : payload;
     bool done = true;
     if (task.batch != 0) {
-      output = run_batch(fn, ctx, payload);
+      output = run_batch(fn, ctx, bytes);
     } else {
-      std::tie(done, output) = run_one(fn, ctx, decode_args(payload));
+      std::tie(done, output) = run_one(fn, ctx, decode_args(bytes));
     }
     result.failed = done ? 0 : 1;
   } catch (const std::exception& e) {
     result.failed = 1;
     output = e.what();
   }
-  if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r')))
+  if (output.size() > payload_bytes && output.size() <= arena_bytes) {
+    result.size = static_cast<std::uint32_t>(output.size());
+    result.spilled = in_arena;
+    std::memcpy(ctx.segment(5).bytes().data(), output.data(), output.size());  // the parent read the last
+  } else if (auto spill = put_payload(result, output, spill_name(nonce, task.id, 'r'))) {
     open_spills.push_back(std::move(*spill));
+  }
   return result;
+}
+
+// Runs the pool's initializer, if any, and tells the parent how it went (initializer_id): a
+// failure's message, cut to fit the item, since the worker ends at once.
+bool run_initializer(ChildContext& ctx, const std::string& function, std::uint32_t slot,
+                     SharedQueue<ResultItem>& results) {
+  if (function.empty()) return true;
+  ResultItem note{initializer_id, 0, 0, 0, slot, {}};
+  std::pair<bool, std::string> outcome{false, "no such function in the worker"};
+  if (const TaskFunction fn = find_task(function)) {
+    const auto bytes = ctx.segment(3).bytes();
+    const std::size_t size = std::stoull(ctx.args().at(4));
+    const std::string_view payload(reinterpret_cast<const char*>(bytes.data()), std::min(size, bytes.size()));
+    outcome = run_one(fn, ctx, decode_args(payload));  // a payload as submit_chunk's
+  }
+  note.failed = outcome.first ? 0 : 1;
+  note.size = static_cast<std::uint32_t>(std::min(outcome.second.size(), payload_bytes));
+  if (note.failed != 0) std::memcpy(note.data, outcome.second.data(), note.size);
+  results.push(note);
+  return outcome.first;
 }
 
 // Closes the spilled results the parent has taken; with `all`, waits until it took them all.
@@ -210,14 +251,18 @@ bool register_task(std::string_view name, TaskFunction task) {
 
 }  // namespace detail
 
-// Objects: 0 the slot's task queue, 1 the result queue, 2 the slot's `taken` semaphore, then
-// the pool's objects. Args: the pool's nonce, the most tasks to run (0: no limit).
+// Objects: 0 the slot's task queue, 1 the result queue, 2 the slot's `taken` semaphore, 3 the
+// initializer's arguments, then the pool's objects. Args: the pool's nonce, the most tasks to
+// run (0: no limit), the slot's index, the initializer's function ("" for none) and the size
+// of its arguments.
 INTERPROC_CHILD_ENTRY(interproc_pool_worker) {
   auto& tasks = ctx.queue<detail::TaskItem>(0);
   auto& results = ctx.queue<detail::ResultItem>(1);
   auto& taken = ctx.semaphore(2);
   const std::string& nonce = ctx.args().at(0);
   const unsigned long long most = std::stoull(ctx.args().at(1));
+  const auto slot = static_cast<std::uint32_t>(std::stoul(ctx.args().at(2)));
+  if (!detail::run_initializer(ctx, ctx.args().at(3), slot, results)) return 3;
   std::deque<SharedSegment> open_spills;
   for (unsigned long long done = 0; most == 0 || done < most; ++done) {
     detail::close_taken_spills(taken, open_spills, false);
@@ -237,7 +282,10 @@ namespace {
 struct WorkerSlot {
   SharedQueue<TaskItem> tasks = SharedQueue<TaskItem>::create(slot_capacity);
   InterprocessSemaphore taken = InterprocessSemaphore::create(0);
+  SharedSegment inbox = SharedSegment::create(arena_bytes);   // the task's payload, parent to worker
+  SharedSegment outbox = SharedSegment::create(arena_bytes);  // its result's, worker to parent
   std::optional<Child> child;
+  bool initialized = false;           // its worker ran the pool's initializer (or there is none)
   std::deque<std::uint64_t> pending;  // handed to this slot and not finished (at most one)
 };
 
@@ -256,7 +304,9 @@ struct PendingTask {
   std::string name;
   TaskItem item{};
   std::optional<SharedSegment> spill;  // its arguments, kept open until it finishes
+  std::string payload;                 // its arguments until dispatch() puts them in an inbox
   std::function<void()> on_done;       // imap_unordered's notice
+  TaskEnd on_end;                      // the typed calls' delivery, run outside the lock
 };
 
 std::string random_nonce() {
@@ -285,10 +335,16 @@ struct PoolState {
   std::string broken;     // why the pool is broken; empty while it is not
   bool stopping = false;  // no more replacements: joining or terminating
   std::thread collector;
+  SharedSegment initializer_arguments;
+  std::vector<std::function<void()>> deferred;  // on_end calls to run outside `mutex`
 
   PoolState(std::size_t workers, const std::vector<SharedObject>& objs, const PoolOptions& opts)
       : options(opts), objects(objs), results(SharedQueue<ResultItem>::create(workers * (slot_capacity + 1))),
-        slots(workers) {}
+        slots(workers),
+        initializer_arguments(SharedSegment::create(std::max<std::size_t>(1, opts.initializer.arguments.size()))) {
+    std::memcpy(initializer_arguments.bytes().data(), opts.initializer.arguments.data(),
+                opts.initializer.arguments.size());
+  }
   PoolState(const PoolState&) = delete;
   PoolState& operator=(const PoolState&) = delete;
   // Workers still running (a constructor that threw) end once their queues close; each
@@ -299,24 +355,41 @@ struct PoolState {
 
   void start_worker(std::size_t index) {
     WorkerSlot& slot = slots[index];
-    std::vector<SharedObject> passed{slot.tasks, results, slot.taken};
+    std::vector<SharedObject> passed{slot.tasks, results, slot.taken, initializer_arguments, slot.inbox, slot.outbox};
     passed.insert(passed.end(), objects.begin(), objects.end());
     SpawnOptions spawn;
     spawn.method = options.method;
     spawn.die_with_parent = true;  // a worker never outlives the pool's process, however it ends
-    slot.child =
-        spawn_child("interproc_pool_worker", {nonce, std::to_string(options.max_tasks_per_worker)}, passed, spawn);
+    slot.initialized = options.initializer.function.empty();
+    slot.child = spawn_child("interproc_pool_worker",
+                             {nonce, std::to_string(options.max_tasks_per_worker), std::to_string(index),
+                              options.initializer.function, std::to_string(options.initializer.arguments.size())},
+                             passed, spawn);
+  }
+
+  // Runs the deliveries that finish() left, outside `mutex` (they run user callbacks).
+  void run_deferred() {
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard<std::mutex> hold(mutex);
+      ready.swap(deferred);
+    }
+    for (const auto& delivery : ready) delivery();
   }
 
   // Under `mutex`: hands waiting tasks to the live workers that have nothing to do.
   void dispatch() {
     for (WorkerSlot& slot : slots) {
-      if (waiting.empty() || !broken.empty()) return;
+      if (waiting.empty() || !broken.empty() || stopping) return;  // stopping: its workers are gone
       if (!slot.child || !slot.pending.empty()) continue;
       const std::uint64_t id = waiting.front();
       waiting.pop_front();
       PendingTask& task = tasks.at(id);
       task.slot = static_cast<std::size_t>(&slot - slots.data());
+      if (task.item.spilled == in_arena) {  // the slot's previous task is done with its inbox
+        std::memcpy(slot.inbox.bytes().data(), task.payload.data(), task.payload.size());
+        std::string().swap(task.payload);
+      }
       slot.tasks.push(task.item);  // never waits: the slot holds at most this task
       slot.pending.push_back(id);
     }
@@ -328,11 +401,18 @@ struct PoolState {
     const auto found = tasks.find(id);
     if (found == tasks.end()) return;
     PendingTask& task = found->second;
+    std::exception_ptr error;
     if (result) {
-      task.promise.set_value(std::move(*result));
+      task.promise.set_value(task.on_end ? *result : std::move(*result));
     } else {
-      task.promise.set_exception(std::make_exception_ptr(
-          std::system_error(make_error_code(code), "ProcessPool: task \"" + task.name + "\": " + failure)));
+      error = std::make_exception_ptr(
+          std::system_error(make_error_code(code), "ProcessPool: task \"" + task.name + "\": " + failure));
+      task.promise.set_exception(error);
+    }
+    if (task.on_end) {
+      deferred.push_back([end = std::move(task.on_end), bytes = std::move(result), error] {
+        end(bytes ? &*bytes : nullptr, error);
+      });
     }
     if (task.slot == SIZE_MAX) {
       waiting.erase(std::remove(waiting.begin(), waiting.end(), id), waiting.end());
@@ -357,21 +437,33 @@ struct PoolState {
     for (const std::uint64_t id : stranded) finish(id, std::nullopt, "the pool is broken: " + why, errc::pool_broken);
   }
 
+  // Under `mutex`: the initializer failed or killed its worker: the pool stops for good.
+  void fail_initializer(const std::string& why) {
+    broken = "the initializer " + options.initializer.function + " " + why;
+    stop_and_fail_all("the pool is broken: " + broken, errc::pool_broken);
+  }
+
   void handle(const ResultItem& item) {
     std::lock_guard<std::mutex> hold(mutex);
+    if (item.id == initializer_id) {
+      if (item.failed != 0) return fail_initializer("failed: " + std::string(item.data, std::min<std::size_t>(item.size, payload_bytes)));
+      if (item.slot < slots.size()) slots[item.slot].initialized = true;
+      return;
+    }
     const auto found = tasks.find(item.id);
     if (found == tasks.end()) {  // it failed already (terminate()): its spilled result is nobody's
-      if (item.spilled != 0) SharedSegment::remove_named(spill_name(nonce, item.id, 'r'));
+      if (item.spilled == 1) SharedSegment::remove_named(spill_name(nonce, item.id, 'r'));
       return;
     }
     std::string payload;
     try {
-      payload = take_payload(item, spill_name(nonce, item.id, 'r'));
+      payload = item.spilled == in_arena ? std::string(arena_view(slots[found->second.slot].outbox, item.size))
+                                         : take_payload(item, spill_name(nonce, item.id, 'r'));
     } catch (const std::system_error& e) {
       finish(item.id, std::nullopt, std::string("its result could not be read: ") + e.what());
       return;
     }
-    if (item.spilled != 0) slots[found->second.slot].taken.release();
+    if (item.spilled == 1) slots[found->second.slot].taken.release();
     if (item.failed != 0) return finish(item.id, std::nullopt, payload);
     finish(item.id, std::move(payload), "");
   }
@@ -389,6 +481,7 @@ struct PoolState {
       finish(lost, std::nullopt, death_message(code) + " (pid " + std::to_string(pid) + ") while running it");
     }
     if (stopping) return;
+    if (!slot.initialized) return fail_initializer("ended its worker: " + describe_exit_status(code));
     try {
       start_worker(index);
     } catch (const std::exception& e) {  // descriptors or processes exhausted: tell the callers
@@ -417,6 +510,7 @@ struct PoolState {
     } catch (const std::exception& e) {
       give_up(e.what());
     }
+    run_deferred();
   }
 
   void give_up(const std::string& why) noexcept {
@@ -448,9 +542,11 @@ struct PoolState {
       }
       if (const auto item = results.pop_for(std::chrono::milliseconds(20))) {
         handle(*item);
+        run_deferred();
         continue;
       }
       check_workers();
+      run_deferred();
     }
   }
 };
@@ -514,12 +610,11 @@ void check_submittable(PoolState& s, std::string_view task, const char* call) {
 
 // Queues `payload` (a task's encoded arguments, or with `batch` a list of them) for the
 // next free worker.
-TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string& payload, bool batch,
-                          const std::function<void()>& on_done = {}) {
+// Never waits for room: tasks wait in the parent, as Python's apply_async never blocks.
+TaskFuture submit_payload(PoolState& s, std::string_view task, std::string payload, bool batch,
+                          const std::function<void()>& on_done = {}, TaskEnd on_end = {}) {
   check_known_task(task, "ProcessPool::submit");
-  std::unique_lock<std::mutex> hold(s.mutex);
-  const std::size_t most_waiting = s.slots.size() * slot_capacity;
-  s.changed.wait(hold, [&] { return s.closed || !s.broken.empty() || s.waiting.size() < most_waiting; });
+  std::lock_guard<std::mutex> hold(s.mutex);
   check_open(s, "ProcessPool::submit");
   const std::uint64_t id = s.next_id++;
   PendingTask pending;
@@ -527,7 +622,14 @@ TaskFuture submit_payload(PoolState& s, std::string_view task, const std::string
   std::memcpy(pending.item.task, task.data(), task.size());
   pending.name = std::string(task);
   pending.on_done = on_done;
-  pending.spill = put_payload(pending.item, payload, spill_name(s.nonce, id, 'a'));
+  pending.on_end = std::move(on_end);
+  if (payload.size() > payload_bytes && payload.size() <= arena_bytes) {
+    pending.item.size = static_cast<std::uint32_t>(payload.size());
+    pending.item.spilled = in_arena;
+    pending.payload = std::move(payload);  // written into its worker's inbox by dispatch()
+  } else {
+    pending.spill = put_payload(pending.item, payload, spill_name(s.nonce, id, 'a'));
+  }
   std::shared_future<std::string> result = pending.promise.get_future().share();
   s.tasks.emplace(id, std::move(pending));
   s.waiting.push_back(id);
@@ -561,11 +663,25 @@ TaskFuture ProcessPool::submit(std::string_view task, const std::vector<std::str
   return detail::submit_payload(*state_, task, detail::encode_args(args), false);
 }
 
+std::size_t ProcessPool::chunk_size_for(std::size_t items, std::size_t requested) const {
+  if (requested == 0) requested = state_->options.chunksize;
+  return requested != 0 ? requested : std::max<std::size_t>(1, detail::auto_chunksize(items, size()));
+}
+
+void ProcessPool::check_accepting(const char* call) {
+  std::lock_guard<std::mutex> hold(state_->mutex);
+  detail::check_open(*state_, call);
+}
+
+TaskFuture ProcessPool::submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end) {
+  return detail::submit_payload(*state_, name, std::move(payload), false, {}, std::move(on_end));
+}
+
 // Inputs travel in chunks, as Python's Pool.map sends them: about four per worker, so that
 // the cost of a round trip is shared by many small tasks and the workers stay balanced.
 std::vector<std::string> ProcessPool::map(std::string_view task, const std::vector<std::vector<std::string>>& inputs) {
   detail::check_submittable(*state_, task, "ProcessPool::map");
-  const std::size_t chunk = std::max<std::size_t>(1, detail::auto_chunksize(inputs.size(), size()));
+  const std::size_t chunk = chunk_size_for(inputs.size(), 0);
   std::vector<TaskFuture> batches;
   for (std::size_t first = 0; first < inputs.size(); first += chunk) {
     std::vector<std::string> encoded;
@@ -630,12 +746,13 @@ void ProcessPool::join() {
   detail::PoolState& s = *state_;
   {
     std::unique_lock<std::mutex> hold(s.mutex);
-    Expects(s.closed);  // join() before close() would wait forever
+    if (!s.closed) detail::fail(errc::invalid_argument, "ProcessPool::join: the pool is still running (close() first)");
     s.changed.wait(hold, [&s] { return s.tasks.empty(); });
     s.stopping = true;
     for (detail::WorkerSlot& slot : s.slots) slot.tasks.close();  // each worker then ends
   }
   if (s.collector.joinable()) s.collector.join();
+  s.run_deferred();
 }
 
 void ProcessPool::terminate() {
@@ -645,6 +762,7 @@ void ProcessPool::terminate() {
     std::lock_guard<std::mutex> hold(s.mutex);
     unfinished = s.stop_and_fail_all("the pool was terminated", errc::task_failed);
   }
+  s.run_deferred();
   if (s.collector.joinable()) s.collector.join();  // every worker has ended: no result is made any more
   // A killed worker may have made a result's segment without sending it.
   for (const std::uint64_t id : unfinished) SharedSegment::remove_named(detail::spill_name(s.nonce, id, 'r'));
