@@ -181,6 +181,22 @@ TEST(SpawnIo, AClearedEnvironmentHoldsOnlyTheGivenVariables) {
   }
 }
 
+// Windows' names are one variable whatever their case; POSIX's are two.
+TEST(SpawnIo, NamesCompareAsTheOsComparesThem) {
+  test::set_environment_variable("INTERPROC_IO_CASE", "parent");
+  SpawnOptions options;
+  options.std_out = Redirect::pipe();
+  options.env = {{"interproc_io_case", "child"}};
+  Child child = spawn_child("io_print_env", {"INTERPROC_IO_CASE"}, {}, options);
+  EXPECT_EQ(child.communicate().out, test::is_windows() ? "INTERPROC_IO_CASE=child;" : "INTERPROC_IO_CASE=parent;");
+  options.env = {{"INTERPROC_IO_CASE", "a"}, {"interproc_io_case", "b"}};
+  if (test::is_windows()) {
+    EXPECT_SYSTEM_ERROR(spawn_child("io_exit_at_once", {}, {}, options), errc::invalid_argument, "twice");
+  } else {
+    EXPECT_EQ(spawn_child("io_exit_at_once", {}, {}, options).wait(), 0);
+  }
+}
+
 TEST(SpawnIo, BadEnvironmentNamesAreRefused) {
   for (const std::string& name : {std::string(), std::string("A=B"), std::string("INTERPROC_SPAWNED_CHILD"),
                                   std::string("NUL\0INSIDE", 10)}) {
