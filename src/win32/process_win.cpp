@@ -186,7 +186,8 @@ bool is_console_pseudo_handle(HANDLE h) noexcept {
   return (reinterpret_cast<std::uintptr_t>(h) & 3) == 3 && ::GetFileType(h) == FILE_TYPE_CHAR;
 }
 
-// The three standard handles as the child receives them. PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+// The three standard handles as the child receives them (this process's, or those SpawnOptions
+// chose: the null device, a file, a pipe end). PROC_THREAD_ATTRIBUTE_HANDLE_LIST
 // only accepts inheritable handles; one that is not gets an inheritable duplicate, closed
 // once CreateProcessW has returned, so this process's own handles are never changed. (A
 // standard handle is no shared object: another program that catches such a duplicate
