@@ -15,11 +15,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace interproc {
@@ -37,6 +39,28 @@ namespace interproc {
 ///   to a new one; when that one does not answer either, spawn_child throws
 ///   std::system_error with std::errc::timed_out.
 enum class StartMethod { fork, spawn, forkserver };
+
+/// Where a child's standard stream comes from (stdin) or goes to (stdout, stderr): see
+/// SpawnOptions::std_in, std_out and std_err. Like Python's subprocess: None (inherit),
+/// DEVNULL, an open file, PIPE.
+struct Redirect {
+  enum class Kind : std::uint8_t {
+    inherit,      ///< this process's own stream (the default)
+    null_device,  ///< /dev/null, NUL on Windows: reads end at once, writes vanish
+    file,         ///< the file at `path`: read from (stdin) or created and written (stdout, stderr)
+    pipe          ///< a pipe whose other end this process's Child holds (write_stdin, read_output, ...)
+  };
+  Kind kind = Kind::inherit;
+  /// Kind::file: a UTF-8 path, relative to this process's working directory (not the child's).
+  std::string path{};
+  /// Kind::file for stdout / stderr: append to the file instead of truncating it.
+  bool append = false;
+
+  static Redirect inherit() { return {}; }
+  static Redirect null_device() { return {Kind::null_device, {}, false}; }
+  static Redirect pipe() { return {Kind::pipe, {}, false}; }
+  static Redirect file(std::string path, bool append = false) { return {Kind::file, std::move(path), append}; }
+};
 
 /// How spawn_child starts a child and ties its lifetime to this process. Every field has a
 /// default, so `SpawnOptions{}` is spawn_child's plain behaviour.
@@ -59,6 +83,39 @@ struct SpawnOptions {
   /// ends (`while True: q.get()`) does not keep this program from ending. Combine it with
   /// die_with_parent for a child that must also end when this process is killed.
   bool daemon = false;
+
+  /// What the child starts with. The environment: this process's (as it is now; with
+  /// forkserver too), without the names in `unset_env`, or none of it with `clear_env`,
+  /// then every `env` entry set, replacing one of the same name (Windows: names compare
+  /// without case, as the OS does). A name is not empty and holds no '=' or NUL, a value no
+  /// NUL, else spawn_child throws errc::invalid_argument. The library's own markers
+  /// (INTERPROC_*) are kept out of the caller's hands: such a name is refused too.
+  std::map<std::string, std::string> env{};
+  /// Start the child's environment empty instead of from this process's.
+  bool clear_env = false;
+  /// Names removed from the environment the child starts from.
+  std::vector<std::string> unset_env{};
+  /// The directory the child starts in (UTF-8; relative to this process's); empty: this
+  /// process's. One that does not exist, or is no directory, makes spawn_child throw
+  /// std::system_error with the OS code (ENOENT / ENOTDIR, ERROR_DIRECTORY ...) before any
+  /// child starts.
+  std::string cwd{};
+  /// The child's stdin, stdout and stderr (see Redirect). A file that cannot be opened makes
+  /// spawn_child throw std::system_error with the OS code before any child starts. With a
+  /// pipe, read the child's output through its Child (read_output, communicate, ...), which
+  /// drains every output pipe of the child whenever it waits, so a child that fills one pipe
+  /// while this process waits on another cannot stall.
+  Redirect std_in{};
+  Redirect std_out{};  ///< see std_in
+  Redirect std_err{};  ///< see std_in
+};
+
+/// What Child::read_output() and Child::communicate() return: bytes the child wrote to its
+/// stdout and stderr pipes (empty for a stream that is not piped).
+struct ChildOutput {
+  std::string out;     ///< from the stdout pipe
+  std::string err;     ///< from the stderr pipe
+  bool ended = false;  ///< both pipes are at their end: the child closed them, nothing more comes
 };
 
 /// @var exit_entry_threw
@@ -249,6 +306,30 @@ class INTERPROC_EXPORT Child {
   /// Without a group or job of its own it kills the child only, as kill(). No effect once
   /// the child has been waited for.
   void kill_tree();
+
+  /// Standard streams piped with Redirect::pipe() (see SpawnOptions::std_in). Asking for a
+  /// pipe the child was not given is a caller bug (Expects). Each call that waits also
+  /// drains every output pipe into this Child, so no pipe left unread can stall the child;
+  /// what it read waits for the read_* calls. wait() and wait_for() drain them too.
+  ///
+  /// Writes all of `data` to the child's stdin pipe, waiting while the pipe is full. Throws
+  /// std::system_error with std::errc::broken_pipe once the child has closed its end (this
+  /// process gets no SIGPIPE).
+  void write_stdin(std::string_view data);
+  /// Closes the stdin pipe, so that the child reads end of file. No effect once closed.
+  void close_stdin() noexcept;
+  /// Everything the child writes to its stdout pipe until it closes it (usually by ending).
+  std::string read_stdout();
+  /// Everything the child writes to its stderr pipe until it closes it.
+  std::string read_stderr();
+  /// Reading as it comes: waits up to `timeout` until the stdout or stderr pipe holds bytes
+  /// or ends, and returns what both hold by then. Empty strings without `ended`: the
+  /// timeout passed. Loop until `ended` (the last call may still return bytes).
+  ChildOutput read_output(std::chrono::milliseconds timeout);
+  /// Python's Popen.communicate(): writes `input` to the stdin pipe (if piped) and closes
+  /// it, reads both output pipes until they end, all at once so that no full pipe can stall
+  /// the child, then waits for the child (wait() then returns its code at once).
+  ChildOutput communicate(std::string_view input = {});
 
  private:
   friend struct detail::ChildAccess;

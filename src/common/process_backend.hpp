@@ -11,14 +11,43 @@
 
 #include <interproc/spawn.hpp>
 
-#include <optional>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace interproc::detail {
+
+// Per backend: I/O on a child's pipes still under way (Windows: overlapped reads and
+// writes); POSIX has none. Destroying it cancels and finishes that I/O.
+struct PendingPipeIo;
+struct PendingPipeIoDeleter {
+  void operator()(PendingPipeIo* io) const noexcept;
+};
+
+// This process's ends of a child's pipes (Redirect::pipe()), indexed 0 stdin, 1 stdout,
+// 2 stderr, and what was read from them but not yet taken by the Child's read calls.
+struct ChildPipes {
+  ScopedHandle ends[3];     // invalid: not piped, closed, or at its end
+  bool piped[3] = {};       // the stream was piped (stays true once its end is gone)
+  std::string received[3];  // [1] and [2]
+  std::unique_ptr<PendingPipeIo, PendingPipeIoDeleter> pending;  // destroyed before `ends` close
+};
+
+// One step of I/O on `pipes`: waits until a pipe can move bytes or has ended, or until
+// `deadline`; then writes what the stdin pipe takes of `input` (removing it from `input`),
+// appends what the output pipes hold to `received`, and closes an output pipe at its end.
+// false: the deadline passed first, or no pipe was left to wait on. Throws
+// std::system_error: std::errc::broken_pipe (stdin's end is then closed) once the child has
+// closed its end of the stdin pipe, the OS code when a call fails.
+bool pump_pipes(ChildPipes& pipes, std::string_view& input, std::optional<Clock::time_point> deadline);
+// Whether a write to the stdin pipe is still under way (Windows); POSIX: never.
+bool input_pending(const ChildPipes& pipes) noexcept;
+// Closes this process's end of pipe `stream`, cancelling its I/O under way.
+void close_pipe(ChildPipes& pipes, int stream) noexcept;
 
 // A started child as its backend knows it. What a Child owns.
 struct ChildProcess {
@@ -29,6 +58,7 @@ struct ChildProcess {
   ScopedHandle job;              // Windows: its own job object, for die_with_parent / own_process_group
   ScopedHandle link;             // POSIX forkserver child: the server's socket that reports its end, takes kills
   bool daemon = false;           // SpawnOptions::daemon: killed, not waited for, when its Child is destroyed
+  ChildPipes pipes;              // this process's ends of the child's piped standard streams
 };
 
 struct ChildAccess {
@@ -116,6 +146,9 @@ std::string received_token(std::string_view argument);
 // Set in a spawn-style child's environment by the parent and removed by child_main():
 // a spawn_child() that still sees it runs in a child whose main() skipped the guard.
 inline constexpr char guard_marker_name[] = "INTERPROC_SPAWNED_CHILD";
+// Set in a die_with_parent spawn child's environment by a POSIX parent; read and removed by
+// follow_parent_lifetime(). SpawnOptions::env may name neither marker.
+inline constexpr char lifetime_marker_name[] = "INTERPROC_DIE_WITH_PARENT";
 bool guard_marker_present() noexcept;
 void remove_guard_marker() noexcept;
 

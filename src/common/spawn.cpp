@@ -102,6 +102,35 @@ void check_arguments(const std::vector<std::string>& args, const std::vector<Sha
   }
 }
 
+void check_text(const std::string& text, const char* what) {
+  if (text.find('\0') != std::string::npos) fail(errc::invalid_argument, std::string("spawn_child: ") + what + " contains a NUL character");
+}
+
+// An environment name the OS can hold, and not one of the library's own markers.
+void check_variable_name(const std::string& name) {
+  check_text(name, "an environment variable's name");
+  if (name.empty() || name.find('=') != std::string::npos)
+    fail(errc::invalid_argument, "spawn_child: environment variable name " + quoted(name) + " is empty or holds '='");
+  if (name == guard_marker_name || name == lifetime_marker_name)
+    fail(errc::invalid_argument, "spawn_child: " + name + " is the library's own environment variable");
+}
+
+void check_redirect(const Redirect& redirect) {
+  if (redirect.kind != Redirect::Kind::file) return;
+  if (redirect.path.empty()) fail(errc::invalid_argument, "spawn_child: a Redirect::file without a path");
+  check_text(redirect.path, "a Redirect::file path");
+}
+
+void check_start_options(const SpawnOptions& options) {
+  for (const auto& [name, value] : options.env) {
+    check_variable_name(name);
+    check_text(value, "an environment variable's value");
+  }
+  for (const std::string& name : options.unset_env) check_variable_name(name);
+  check_text(options.cwd, "the child's directory");
+  for (const Redirect* redirect : {&options.std_in, &options.std_out, &options.std_err}) check_redirect(*redirect);
+}
+
 SegmentRecord segment_record(const SharedSegment& s) {
   Expects(s);  // a moved-from SharedSegment
   return {static_cast<std::uint64_t>(SegmentAccess::handle(s)), s.size()};
@@ -388,6 +417,7 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
          "spawn_child: no entry \"" + std::string(entry) + "\" is registered (INTERPROC_CHILD_ENTRY)");
   }
   check_arguments(args, objects);
+  check_start_options(options);
   ChildToken token{std::string(entry), {}};
   for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::record_of(object));
   // Each object once: passing one twice would make the child own its handle twice.

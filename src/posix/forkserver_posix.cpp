@@ -7,6 +7,7 @@
 
 #include "posix/forkserver_posix.hpp"
 
+#include "posix/child_setup_posix.hpp"
 #include "posix/descriptor_passing_posix.hpp"
 #include "posix/lifetime_posix.hpp"
 #include "posix/process_posix.hpp"
@@ -137,14 +138,16 @@ class ForkServer {
   pid_t server_ = -1;
 };
 
-// The standard streams, the watch descriptor and the token's handles, in protocol order,
-// with the flags that say which are there.
-std::vector<int> request_descriptors(Request& request, ChildToken& token, const SpawnOptions& options) {
+// The standard streams, the watch descriptor, the directory and the token's handles, in
+// protocol order, with the flags that say which are there; and the environment.
+std::vector<int> request_descriptors(Request& request, ChildToken& token, const SpawnOptions& options,
+                                     const ChildSetup& setup) {
   std::vector<int> descriptors;
   for (int stream = 0; stream < 3; ++stream) {
-    if (::fcntl(stream, F_GETFD) == -1) continue;  // closed here: /dev/null in the child
+    const int chosen = static_cast<int>(setup.streams[stream].get());
+    if (chosen < 0 && ::fcntl(stream, F_GETFD) == -1) continue;  // closed here: /dev/null in the child
     request.flags |= Request::stream_open(stream);
-    descriptors.push_back(stream);
+    descriptors.push_back(chosen >= 0 ? chosen : stream);
   }
   if (options.die_with_parent) {
     request.flags |= Request::die_with_parent;
@@ -154,6 +157,14 @@ std::vector<int> request_descriptors(Request& request, ChildToken& token, const 
     }
   }
   if (options.own_process_group) request.flags |= Request::own_process_group;
+  if (setup.directory.valid()) {
+    request.flags |= Request::has_directory;
+    descriptors.push_back(static_cast<int>(setup.directory.get()));
+  }
+  if (setup.environment) {
+    request.flags |= Request::has_environment;
+    for (const std::string& entry : *setup.environment) request.environment.append(entry).push_back('\0');
+  }
   for (const std::uint64_t* field : handle_fields(token)) descriptors.push_back(static_cast<int>(*field));
   return descriptors;
 }
@@ -161,16 +172,22 @@ std::vector<int> request_descriptors(Request& request, ChildToken& token, const 
 // Sends the request and returns the link once the server has answered on it. A server that
 // does not answer within server_answer_timeout is wedged (stopped by SIGSTOP, or stuck):
 // it is killed, and the request goes once more to a new server.
-ScopedHandle request_child(ChildToken& token, const std::vector<std::string>& args, const SpawnOptions& options) {
+ScopedHandle request_child(ChildToken& token, const std::vector<std::string>& args, const SpawnOptions& options,
+                           const ChildSetup& setup) {
   for (int attempt = 0;; ++attempt) {
     auto [link, server_end] = socket_pair();
     Request request;
     std::vector<int> descriptors{static_cast<int>(server_end.get())};
-    const std::vector<int> rest = request_descriptors(request, token, options);
+    const std::vector<int> rest = request_descriptors(request, token, options, setup);
     descriptors.insert(descriptors.end(), rest.begin(), rest.end());
     request.token = encode_token(token);
     request.args = args;
-    const pid_t server = ForkServer::instance().send(request.encode(), descriptors);
+    const std::string bytes = request.encode();
+    if (bytes.size() > max_request_bytes) {
+      fail(errc::invalid_argument, "spawn_child: the environment and arguments take " + std::to_string(bytes.size()) +
+                                       " bytes, a fork server request at most " + std::to_string(max_request_bytes));
+    }
+    const pid_t server = ForkServer::instance().send(bytes, descriptors);
     server_end.reset();  // so that the server's end is the link's only other end
     if (readable_by(static_cast<int>(link.get()), Clock::now() + server_answer_timeout)) return std::move(link);
     // A child the wedged server forked just before it stopped is left running unwaited:
@@ -183,7 +200,8 @@ ScopedHandle request_child(ChildToken& token, const std::vector<std::string>& ar
 }  // namespace
 
 ChildProcess launch_forkserver(ChildToken token, const std::vector<std::string>& args, const SpawnOptions& options) {
-  ScopedHandle link = request_child(token, args, options);
+  ChildSetup setup = prepare_child_setup(options);
+  ScopedHandle link = request_child(token, args, options, setup);
   int pid = 0;
   if (!receive_number(static_cast<int>(link.get()), pid)) {
     fail(errc::child_lost, "the fork server ended before it started the child");
@@ -191,6 +209,7 @@ ChildProcess launch_forkserver(ChildToken token, const std::vector<std::string>&
   if (pid < 0) fail_errno(-pid, "fork() in the fork server");
   ChildProcess child = started_child(pid, options.own_process_group);
   child.link = std::move(link);
+  child.pipes = std::move(setup.pipes);
   return child;
 }
 

@@ -6,10 +6,12 @@
 //
 // The control socket is the server's descriptor 3. The server writes server_ready once it
 // runs; then the client sends one frame per child (descriptor_passing_posix.hpp):
-//   bytes:       a flags byte (Request::flags), then the token text and each argument, each
-//                as a u32 length and its bytes;
-//   descriptors: the child's link, the standard streams the flags name, the watch descriptor
-//                if flagged, then the token's handles in handle_fields() order.
+//   bytes:       a flags byte (Request::flags), then the token text, the environment if
+//                flagged (its "NAME=value" entries, each ended by a NUL) and each argument,
+//                each as a u32 length and its bytes;
+//   descriptors: the child's link, the standard streams the flags name (this process's, or
+//                those SpawnOptions chose), the watch descriptor if flagged, the directory
+//                to enter if flagged, then the token's handles in handle_fields() order.
 // On the link the server writes the child's pid (-errno if it could not fork) and, once the
 // child has ended, its exit code as wait_process() gives it. The client writes one command
 // byte per signal; the server sends it only while the child is unreaped, so that no signal
@@ -38,9 +40,12 @@ struct Request {
     own_process_group = 2,
     has_watch = 4,
     stdin_open = 8,  // then stdout_open = 16, stderr_open = 32
+    has_directory = 64,
+    has_environment = 128,
   };
   std::uint8_t flags = 0;
   std::string token;
+  std::string environment;  // with has_environment: the entries, each ended by a NUL
   std::vector<std::string> args;
 
   static constexpr std::uint8_t stream_open(int stream) { return static_cast<std::uint8_t>(stdin_open << stream); }
@@ -48,6 +53,7 @@ struct Request {
   std::string encode() const {
     std::string out(1, static_cast<char>(flags));
     put(out, token);
+    if ((flags & has_environment) != 0) put(out, environment);
     for (const std::string& arg : args) put(out, arg);
     return out;
   }
@@ -59,6 +65,7 @@ struct Request {
     request.flags = static_cast<std::uint8_t>(bytes[0]);
     bytes.remove_prefix(1);
     request.token = take(bytes);
+    if ((request.flags & has_environment) != 0) request.environment = take(bytes);
     while (!bytes.empty()) request.args.push_back(take(bytes));
     return request;
   }

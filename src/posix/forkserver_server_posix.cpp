@@ -6,6 +6,7 @@
 // file on the control socket). It ignores SIGINT, as Python's forkserver does: a terminal's
 // Ctrl-C reaches its children and the program that started it, which decides.
 
+#include "posix/child_setup_posix.hpp"
 #include "posix/descriptor_passing_posix.hpp"
 #include "posix/forkserver_posix.hpp"
 #include "posix/lifetime_posix.hpp"
@@ -158,7 +159,7 @@ class Server {
       const pid_t pid = ::fork();
       if (pid < 0) fail_errno(errno, "fork()");
       if (pid == 0) {
-        become_child(request.flags, frame, link, server);
+        become_child(request, frame, link, server);
         run_child(*child);
       }
       if ((request.flags & Request::own_process_group) != 0) ::setpgid(pid, pid);  // and the child: whichever is first
@@ -168,6 +169,19 @@ class Server {
       const int code = e.code().category() == std::generic_category() ? e.code().value() : EPROTO;
       (void)send_number(static_cast<int>(link.get()), -code);
     }
+  }
+
+  // Pointers to the NUL-ended entries of `block` (which the child keeps), null-ended.
+  static std::vector<char*> environment_entries(std::string& block) {
+    std::vector<char*> entries;
+    for (std::size_t at = 0; at < block.size();) {
+      const std::size_t end = block.find('\0', at);
+      if (end == std::string::npos) break;  // not sent by this library's client
+      entries.push_back(&block[at]);
+      at = end + 1;
+    }
+    entries.push_back(nullptr);
+    return entries;
   }
 
   [[noreturn]] static void run_child(PreparedChild& child) noexcept {
@@ -195,13 +209,15 @@ class Server {
   // How many descriptors come between the link and the token's handles.
   static std::size_t extras(std::uint8_t flags) {
     std::size_t count = (flags & Request::has_watch) != 0 ? 1U : 0U;
+    count += (flags & Request::has_directory) != 0 ? 1U : 0U;
     for (int stream = 0; stream < 3; ++stream) count += (flags & Request::stream_open(stream)) != 0 ? 1U : 0U;
     return count;
   }
 
   // In the forked child: drops the server's descriptors and signal handling, takes the
-  // client's standard streams, and applies the lifetime options.
-  void become_child(std::uint8_t flags, Frame& frame, ScopedHandle& link, pid_t server) {
+  // client's standard streams, directory and environment, and applies the lifetime options.
+  void become_child(Request& request, Frame& frame, ScopedHandle& link, pid_t server) {
+    const std::uint8_t flags = request.flags;
     set_signals(SIG_DFL, SIG_DFL);
     control_.reset();
     sigchld_read_.reset();
@@ -221,6 +237,16 @@ class Server {
       }
     }
     const int watch = (flags & Request::has_watch) != 0 ? static_cast<int>(frame.descriptors[at].get()) : -1;
+    const std::size_t directory_at = at + ((flags & Request::has_watch) != 0 ? 1U : 0U);
+    const int directory =
+        (flags & Request::has_directory) != 0 ? static_cast<int>(frame.descriptors[directory_at].get()) : -1;
+    const int keep_streams[3] = {-1, -1, -1};
+    // This process is single-threaded: the child may allocate its environment's array, which
+    // lives as long as the child does.
+    static std::vector<char*> environment;
+    if ((flags & Request::has_environment) != 0) environment = environment_entries(request.environment);
+    enter_child_setup(keep_streams, directory, environment.empty() ? nullptr : environment.data());
+    if (directory >= 0) frame.descriptors[directory_at].reset();
     if ((flags & Request::own_process_group) != 0) ::setpgid(0, 0);
     // die_with_parent: the child dies with this server, which dies with the client (Linux), or
     // it watches the client's own pipe (portable).

@@ -72,8 +72,16 @@ void InheritPlan::place(int fd, int end, std::uint64_t* field) {
   pairs_.emplace_back(std::move(copy), target);
 }
 
-void InheritPlan::add_to(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes) const {
-  for (int stream = 0; stream < first_object; ++stream) add_standard_stream(actions, stream);
+void InheritPlan::add_to(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attributes,
+                         const int (&streams)[3]) const {
+  // The chosen streams are dup2'd first, before any object takes their numbers.
+  for (int stream = 0; stream < first_object; ++stream) {
+    if (streams[stream] < 0) {
+      add_standard_stream(actions, stream);
+    } else {
+      check(::posix_spawn_file_actions_adddup2(&actions, streams[stream], stream), "posix_spawn_file_actions_adddup2");
+    }
+  }
   // dup2 onto a different number clears FD_CLOEXEC on the target: exactly these survive exec.
   for (const auto& [copy, target] : pairs_) {
     check(::posix_spawn_file_actions_adddup2(&actions, static_cast<int>(copy.get()), target),

@@ -6,6 +6,7 @@
 
 #include "common/fail.hpp"
 #include "common/process_backend.hpp"
+#include "posix/child_setup_posix.hpp"
 #include "posix/executable_path_posix.hpp"
 #include "posix/forkserver_posix.hpp"
 #include "posix/handoff_posix.hpp"
@@ -25,9 +26,6 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#ifdef __APPLE__
-#include <crt_externs.h>
-#endif
 
 namespace interproc::detail {
 namespace {
@@ -64,35 +62,41 @@ struct SpawnSetup {
           "posix_spawnattr_setflags(POSIX_SPAWN_SETPGROUP)");
     check(::posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup");
   }
+  // The child starts in the directory `fd` names: the first file action, before any dup2
+  // could take that number.
+  void enter_directory(int fd) {
+#if defined(__APPLE__) || (defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 29)) || defined(__FreeBSD__)
+    // glibc 2.29, macOS 10.15, FreeBSD 13.1 (posix_spawn_file_actions_addfchdir_np(3)).
+    check(::posix_spawn_file_actions_addfchdir_np(&actions, fd), "posix_spawn_file_actions_addfchdir_np");
+#else
+    (void)fd;
+    fail(errc::not_supported, "SpawnOptions::cwd: this C library's posix_spawn cannot change directory");
+#endif
+  }
   static void check(int result, const char* call) {
     if (result != 0) fail_errno(result, call);
   }
 };
 
-// The current environment. macOS: _NSGetEnviron(), since a shared library cannot link
-// against `environ` there (environ(7)).
-char** process_environment() noexcept {
-#ifdef __APPLE__
-  return *_NSGetEnviron();
-#else
-  return environ;
-#endif
-}
-
-// Set in a die_with_parent child's environment: "<parent pid>" or, with a watch
-// descriptor, "<parent pid>:<descriptor>"; read and removed by follow_parent_lifetime().
-constexpr char lifetime_marker_name[] = "INTERPROC_DIE_WITH_PARENT";
+// lifetime_marker_name's value: "<parent pid>" or, with a watch descriptor,
+// "<parent pid>:<descriptor>".
 
 bool has_name(std::string_view entry, std::string_view name) noexcept {
   return entry.size() > name.size() && entry.substr(0, name.size()) == name && entry[name.size()] == '=';
 }
 
-// The parent's environment without either marker, then the guard marker and, when
-// `lifetime` is not empty, the lifetime marker.
-std::vector<std::string> child_environment(const std::string& lifetime) {
+// `chosen` (SpawnOptions' environment, free of markers) or else the parent's environment
+// without either marker, then the guard marker and, when `lifetime` is not empty, the
+// lifetime marker.
+std::vector<std::string> child_environment(const std::optional<std::vector<std::string>>& chosen,
+                                           const std::string& lifetime) {
   std::vector<std::string> env;
-  for (char** entry = process_environment(); entry != nullptr && *entry != nullptr; ++entry) {
-    if (!has_name(*entry, guard_marker_name) && !has_name(*entry, lifetime_marker_name)) env.emplace_back(*entry);
+  if (chosen) {
+    env = *chosen;
+  } else {
+    for (char** entry = process_environment(); entry != nullptr && *entry != nullptr; ++entry) {
+      if (!has_name(*entry, guard_marker_name) && !has_name(*entry, lifetime_marker_name)) env.emplace_back(*entry);
+    }
   }
   env.push_back(std::string(guard_marker_name) + "=1");
   if (!lifetime.empty()) env.push_back(std::string(lifetime_marker_name) + "=" + lifetime);
@@ -141,18 +145,19 @@ void flush_output() {
   std::fflush(nullptr);
 }
 
+// A fork child holds every descriptor of its parent: it closes the setup's, which it has
+// taken as its streams and directory, and above all this process's ends of its own pipes,
+// or it would never read end of file on its stdin.
+void forget_in_forked_child(ChildSetup& setup) noexcept {
+  for (ScopedHandle& end : setup.pipes.ends) end.reset();
+  for (ScopedHandle& stream : setup.streams) stream.reset();
+  setup.directory.reset();
+}
+
 // The fork-style child's half of SpawnOptions, before it runs its entry.
 void apply_in_forked_child(const SpawnOptions& options, pid_t parent, int watch) {
   if (options.own_process_group) ::setpgid(0, 0);  // the parent sets it too: whichever runs first
   if (options.die_with_parent) die_with_parent_or_exit(parent, watch);
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> result;
-  result.reserve(strings.size() + 1);
-  for (std::string& s : strings) result.push_back(s.data());
-  result.push_back(nullptr);
-  return result;
 }
 
 // Waits with waitpid(2) flags `options`: the exit code, or std::nullopt if WNOHANG found
@@ -236,17 +241,29 @@ void follow_parent_lifetime() {
   die_with_parent(static_cast<pid_t>(parent), watch);
 }
 
+// The descriptors of `setup`'s streams, -1 where the child keeps this process's.
+void stream_descriptors(const ChildSetup& setup, int (&streams)[3]) noexcept {
+  for (int stream = 0; stream < 3; ++stream) streams[stream] = static_cast<int>(setup.streams[stream].get());
+}
+
 ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
                           const SpawnOptions& options) {
+  ChildSetup child_setup = prepare_child_setup(options);
   InheritPlan plan(token, options.die_with_parent ? parent_watch_descriptor() : -1);
   SpawnSetup setup;
-  plan.add_to(setup.actions, setup.attributes);
+  if (child_setup.directory.valid()) setup.enter_directory(static_cast<int>(child_setup.directory.get()));
+  int streams[3];
+  stream_descriptors(child_setup, streams);
+  plan.add_to(setup.actions, setup.attributes, streams);
   if (options.own_process_group) setup.new_process_group();
   std::vector<std::string> argv{path, std::string(child_flag) + encode_token(token)};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<std::string> env =
-      child_environment(options.die_with_parent ? lifetime_marker(plan.watch_target()) : std::string());
-  return started_child(spawn_program(path, setup, std::move(argv), std::move(env)), options.own_process_group);
+  std::vector<std::string> env = child_environment(
+      child_setup.environment, options.die_with_parent ? lifetime_marker(plan.watch_target()) : std::string());
+  ChildProcess child =
+      started_child(spawn_program(path, setup, std::move(argv), std::move(env)), options.own_process_group);
+  child.pipes = std::move(child_setup.pipes);
+  return child;
 }
 
 pid_t launch_fork_server(int control) {
@@ -254,28 +271,41 @@ pid_t launch_fork_server(int control) {
   InheritPlan plan(none, control);  // control becomes descriptor 3, the first after the (no) objects
   Expects(plan.watch_target() == server_descriptor);
   SpawnSetup setup;
-  plan.add_to(setup.actions, setup.attributes);
+  const int own_streams[3] = {-1, -1, -1};
+  plan.add_to(setup.actions, setup.attributes, own_streams);
   const std::string path = executable_path();
   std::vector<std::string> argv{path, std::string(child_flag) + std::string(forkserver_argument)};
-  return spawn_program(path, setup, std::move(argv), child_environment(std::string()), " of the fork server");
+  return spawn_program(path, setup, std::move(argv), child_environment(std::nullopt, std::string()),
+                       " of the fork server");
 }
 
 ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options) {
   const pid_t parent = options.die_with_parent ? ::getpid() : -1;
   const int watch = options.die_with_parent ? parent_watch_descriptor() : -1;
+  // Made here, before fork(): the child then allocates nothing to take them.
+  ChildSetup child_setup = prepare_child_setup(options);
+  int streams[3];
+  stream_descriptors(child_setup, streams);
+  std::vector<char*> environment;
+  if (child_setup.environment) environment = pointers(*child_setup.environment);
   flush_output();  // or the child would write the parent's buffered output a second time
   const pid_t pid = ::fork();
   if (pid < 0) fail_errno(errno, "fork()");
   if (pid == 0) {
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
+    enter_child_setup(streams, static_cast<int>(child_setup.directory.get()),
+                      environment.empty() ? nullptr : environment.data());
+    forget_in_forked_child(child_setup);
     apply_in_forked_child(options, parent, watch);
     leave_forked_child(body(data));
   }
   // setpgid(2): both sides set the group, so it exists whichever runs first. ESRCH / EACCES:
   // the child got there first and has ended / moved on.
   if (options.own_process_group) ::setpgid(pid, pid);
-  return started_child(pid, options.own_process_group);
+  ChildProcess child = started_child(pid, options.own_process_group);
+  child.pipes = std::move(child_setup.pipes);
+  return child;
 }
 
 std::optional<int> wait_process(const ChildProcess& process, std::optional<Clock::time_point> deadline) {

@@ -7,16 +7,21 @@
 #include "common/fail.hpp"
 #include "common/process_backend.hpp"
 #include "win32/handoff_win.hpp"
+#include "win32/pipes_win.hpp"
 #include "win32/text_win.hpp"
 #include "win32/win_util.hpp"
 
 #include <windows.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
+#include <cstring>
 #include <cwchar>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -26,7 +31,7 @@ namespace {
 // CreateProcessW's lpCommandLine holds at most 32767 characters with its terminating NUL.
 constexpr std::size_t max_command_line = 32767;
 
-// ---- the environment: the parent's, plus the guard marker ----
+// ---- the environment: the parent's or SpawnOptions', plus the guard marker ----
 
 constexpr auto marker_name() noexcept {
   std::array<wchar_t, sizeof guard_marker_name> name{};
@@ -34,36 +39,140 @@ constexpr auto marker_name() noexcept {
   return name;
 }
 constexpr auto wide_marker = marker_name();
-constexpr int marker_length = static_cast<int>(sizeof guard_marker_name - 1);
 
-// Compares an entry's name ("NAME=value"; "=C:=C:\dir" entries start with '=') with the
-// marker's the way the block is sorted: ordinal, ignoring case.
-int compare_with_marker(const wchar_t* entry) noexcept {
-  const wchar_t* equals = std::wcschr(entry + 1, L'=');
-  const int length = equals != nullptr ? static_cast<int>(equals - entry) : static_cast<int>(std::wcslen(entry));
-  return ::CompareStringOrdinal(entry, length, wide_marker.data(), marker_length, TRUE) - CSTR_EQUAL;
+// An entry's name: up to its '=' ("=C:=C:\dir" entries, the per-drive directories, start
+// with one, which is part of the name).
+std::wstring_view name_of(std::wstring_view entry) noexcept {
+  return entry.substr(0, entry.find(L'=', 1));
 }
 
-// GetEnvironmentStringsW's block with any marker entry replaced by "<marker>=1", kept in
-// the block's case-insensitive order (CreateProcessW's documentation asks for sorted blocks).
-std::wstring environment_block() {
+// Names compare as the OS does and as the block is sorted: ordinal, ignoring case
+// (CreateProcessW's documentation, "Changing Environment Variables").
+int compare_names(std::wstring_view a, std::wstring_view b) noexcept {
+  return ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), TRUE) -
+         CSTR_EQUAL;
+}
+
+bool same_name(std::wstring_view a, std::wstring_view b) noexcept { return compare_names(a, b) == 0; }
+
+std::wstring wide(const char* ascii) { return std::wstring(ascii, ascii + std::strlen(ascii)); }
+
+// What SpawnOptions sets, as UTF-16 entries; two names that differ only in case are one
+// variable on Windows, so giving both is refused.
+std::vector<std::wstring> chosen_entries(const SpawnOptions& options) {
+  std::vector<std::wstring> entries;
+  for (const auto& [name, value] : options.env) {
+    const std::wstring entry = to_utf16(name) + L"=" + to_utf16(value);
+    for (const std::wstring& other : entries) {
+      if (same_name(name_of(other), name_of(entry)))
+        fail(errc::invalid_argument, "SpawnOptions::env names " + quoted(name) + " twice (Windows ignores case)");
+    }
+    entries.push_back(entry);
+  }
+  return entries;
+}
+
+// The parent's entries (unless options.clear_env) that the child keeps: not a marker, not
+// unset, not replaced by `chosen`.
+std::vector<std::wstring> kept_entries(const SpawnOptions& options, const std::vector<std::wstring>& chosen) {
+  std::vector<std::wstring> dropped{wide(guard_marker_name), wide(lifetime_marker_name)};
+  for (const std::string& name : options.unset_env) dropped.push_back(to_utf16(name));
+  for (const std::wstring& entry : chosen) dropped.emplace_back(name_of(entry));
+  std::vector<std::wstring> kept;
+  if (options.clear_env) return kept;
   wchar_t* strings = ::GetEnvironmentStringsW();
   if (strings == nullptr) fail_last_error("GetEnvironmentStringsW", "this process");
-  const std::wstring marker_entry = std::wstring(wide_marker.data()) + L"=1";
-  std::wstring block;
-  bool added = false;
   for (const wchar_t* entry = strings; *entry != L'\0'; entry += std::wcslen(entry) + 1) {
-    const int order = compare_with_marker(entry);
-    if (!added && order >= 0) {
-      block.append(marker_entry).push_back(L'\0');
-      added = true;
-    }
-    if (order != 0) block.append(entry).push_back(L'\0');
+    const std::wstring_view name = name_of(entry);
+    if (std::none_of(dropped.begin(), dropped.end(), [&](const std::wstring& d) { return same_name(d, name); }))
+      kept.emplace_back(entry);
   }
   ::FreeEnvironmentStringsW(strings);
-  if (!added) block.append(marker_entry).push_back(L'\0');
-  block.push_back(L'\0');  // the block ends with an empty string
+  return kept;
+}
+
+// The child's environment block: kept and chosen entries and "<marker>=1", sorted by name
+// (CreateProcessW asks for a sorted block), each ended by a NUL, then one NUL more.
+std::wstring environment_block(const SpawnOptions& options) {
+  std::vector<std::wstring> entries = chosen_entries(options);
+  std::vector<std::wstring> kept = kept_entries(options, entries);
+  entries.insert(entries.end(), kept.begin(), kept.end());
+  entries.push_back(wide(guard_marker_name) + L"=1");
+  std::stable_sort(entries.begin(), entries.end(), [](const std::wstring& a, const std::wstring& b) {
+    return compare_names(name_of(a), name_of(b)) < 0;
+  });
+  std::wstring block;
+  for (const std::wstring& entry : entries) block.append(entry).push_back(L'\0');
+  block.push_back(L'\0');
   return block;
+}
+
+// ---- the directory, and files for the standard streams ----
+
+// A path that is not there as ENOENT, a file where a directory is needed as ENOTDIR: the
+// codes POSIX gives, so a caller tests one code on every OS; the message keeps Windows'.
+[[noreturn]] void fail_path(DWORD error, const std::string& what) {
+  const std::string message = what + ": " + std::system_category().message(static_cast<int>(error));
+  if (error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND || error == ERROR_INVALID_NAME)
+    throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory), message);
+  if (error == ERROR_DIRECTORY) throw std::system_error(std::make_error_code(std::errc::not_a_directory), message);
+  throw_win32(error, message);
+}
+
+// The child's directory as a full path (lpCurrentDirectory takes no relative one), checked
+// to be a directory before the child is created.
+std::wstring child_directory(const std::string& cwd) {
+  const std::string shown = "the child's directory " + quoted(cwd);
+  const std::wstring path = to_utf16(cwd);
+  const DWORD attributes = ::GetFileAttributesW(path.c_str());
+  if (attributes == INVALID_FILE_ATTRIBUTES) fail_path(::GetLastError(), shown);
+  if ((attributes & FILE_ATTRIBUTE_DIRECTORY) == 0) fail_path(ERROR_DIRECTORY, shown);
+  const DWORD size = ::GetFullPathNameW(path.c_str(), 0, nullptr, nullptr);
+  std::wstring full(size, L'\0');
+  const DWORD length = ::GetFullPathNameW(path.c_str(), size, full.data(), nullptr);
+  if (size == 0 || length == 0 || length >= size) fail_path(::GetLastError(), shown);
+  full.resize(length);
+  return full;
+}
+
+ScopedHandle open_for(int stream, const std::string& path, bool append) {
+  const std::wstring wide_path = to_utf16(path);
+  const DWORD access = stream == 0 ? GENERIC_READ : append ? FILE_APPEND_DATA : GENERIC_WRITE;
+  const DWORD disposition = stream == 0 ? OPEN_EXISTING : append ? OPEN_ALWAYS : CREATE_ALWAYS;
+  ScopedHandle file(from_handle(::CreateFileW(wide_path.c_str(), access,
+                                              FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                                              disposition, FILE_ATTRIBUTE_NORMAL, nullptr)));
+  if (!file.valid()) fail_path(::GetLastError(), "CreateFileW(" + quoted(path) + ") for the child's stream");
+  return file;
+}
+
+// The standard streams SpawnOptions chose and this process's ends of the pipes among them.
+struct StreamChoice {
+  ScopedHandle streams[3];  // invalid: this process's own
+  ChildPipes pipes;
+};
+
+void choose_stream(StreamChoice& choice, int stream, const Redirect& redirect) {
+  switch (redirect.kind) {
+    case Redirect::Kind::inherit: return;
+    case Redirect::Kind::null_device: choice.streams[stream] = open_for(stream, "NUL", false); return;
+    case Redirect::Kind::file: choice.streams[stream] = open_for(stream, redirect.path, redirect.append); return;
+    case Redirect::Kind::pipe: {
+      ChildPipeEnds ends = make_child_pipe(stream);
+      choice.pipes.ends[stream] = std::move(ends.mine);
+      choice.pipes.piped[stream] = true;
+      choice.streams[stream] = std::move(ends.theirs);
+      return;
+    }
+  }
+}
+
+StreamChoice choose_streams(const SpawnOptions& options) {
+  StreamChoice choice;
+  choose_stream(choice, 0, options.std_in);
+  choose_stream(choice, 1, options.std_out);
+  choose_stream(choice, 2, options.std_err);
+  return choice;
 }
 
 // ---- the standard handles: the only handles the child inherits ----
@@ -77,7 +186,8 @@ bool is_console_pseudo_handle(HANDLE h) noexcept {
   return (reinterpret_cast<std::uintptr_t>(h) & 3) == 3 && ::GetFileType(h) == FILE_TYPE_CHAR;
 }
 
-// The three standard handles as the child receives them. PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+// The three standard handles as the child receives them (this process's, or those SpawnOptions
+// chose: the null device, a file, a pipe end). PROC_THREAD_ATTRIBUTE_HANDLE_LIST
 // only accepts inheritable handles; one that is not gets an inheritable duplicate, closed
 // once CreateProcessW has returned, so this process's own handles are never changed. (A
 // standard handle is no shared object: another program that catches such a duplicate
@@ -85,9 +195,11 @@ bool is_console_pseudo_handle(HANDLE h) noexcept {
 // or stale handle becomes NULL, which must not make spawning fail.
 class StandardHandles {
  public:
-  StandardHandles() {
+  // `chosen`: the streams SpawnOptions chose, invalid where the child takes this process's.
+  explicit StandardHandles(const ScopedHandle (&chosen)[3]) {
     const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
-    for (int i = 0; i < 3; ++i) values_[i] = for_child(::GetStdHandle(which[i]));
+    for (int i = 0; i < 3; ++i)
+      values_[i] = for_child(chosen[i].valid() ? as_handle(chosen[i].get()) : ::GetStdHandle(which[i]));
   }
   StandardHandles(const StandardHandles&) = delete;
   StandardHandles& operator=(const StandardHandles&) = delete;
@@ -229,15 +341,23 @@ bool guard_marker_present() noexcept {
   return ::GetEnvironmentVariableW(wide_marker.data(), nullptr, 0) != 0;
 }
 
-void remove_guard_marker() noexcept { ::SetEnvironmentVariableW(wide_marker.data(), nullptr); }
+// The C runtime keeps its own copy of the environment, read once at start (getenv sees
+// that copy): _wputenv_s with an empty value removes the marker there too.
+void remove_guard_marker() noexcept {
+  ::_wputenv_s(wide_marker.data(), L"");
+  ::SetEnvironmentVariableW(wide_marker.data(), nullptr);
+}
 
 ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::vector<std::string>& args,
                           const SpawnOptions& options) {
   const std::string shown = quoted(path);
   const std::wstring application = to_utf16(path);
-  std::wstring environment = environment_block();
+  std::wstring environment = environment_block(options);
+  const std::optional<std::wstring> directory =
+      options.cwd.empty() ? std::nullopt : std::optional<std::wstring>(child_directory(options.cwd));
+  StreamChoice choice = choose_streams(options);
 
-  const StandardHandles standard;
+  const StandardHandles standard(choice.streams);
   STARTUPINFOEXW startup{};
   startup.StartupInfo.cb = sizeof startup;
   startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
@@ -269,13 +389,16 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
 
   PROCESS_INFORMATION info{};
   if (!::CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, inherited.empty() ? FALSE : TRUE, flags,
-                        environment.data(), nullptr, &startup.StartupInfo, &info)) {
+                        environment.data(), directory ? directory->c_str() : nullptr, &startup.StartupInfo,
+                        &info)) {
     fail_last_error("CreateProcessW", shown);
   }
   SuspendedChild child(info);  // terminated if anything below throws
   ScopedHandle job = job_for(child.process(), options);
   hand_over(child.process(), boot_argument, std::move(token));
-  return child.resume(shown, std::move(job));
+  ChildProcess started = child.resume(shown, std::move(job));
+  started.pipes = std::move(choice.pipes);
+  return started;
 }
 
 ChildProcess launch_fork(int (* /*body*/)(void*), void* /*data*/, const SpawnOptions& /*options*/) {

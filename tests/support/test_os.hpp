@@ -44,6 +44,9 @@ inline std::vector<StartMethod> start_methods() {
   if (is_windows()) return {StartMethod::spawn};
   return {StartMethod::spawn, StartMethod::fork, StartMethod::forkserver};
 }
+// Sets a variable in this process's environment, where spawn_child reads it (POSIX setenv,
+// Windows SetEnvironmentVariableW).
+void set_environment_variable(const std::string& name, const std::string& value);
 // Sleeps forever (a child waiting to be killed).
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).

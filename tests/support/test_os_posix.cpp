@@ -65,6 +65,10 @@ long current_pid() { return static_cast<long>(::getpid()); }
 
 long parent_pid() { return static_cast<long>(::getppid()); }
 
+void set_environment_variable(const std::string& name, const std::string& value) {
+  ::setenv(name.c_str(), value.c_str(), 1);
+}
+
 void hang() {
   for (;;) ::pause();
 }

@@ -152,6 +152,11 @@ long current_pid() { return static_cast<long>(::GetCurrentProcessId()); }
 
 long parent_pid() { return -1; }
 
+void set_environment_variable(const std::string& name, const std::string& value) {
+  ::SetEnvironmentVariableW(std::wstring(name.begin(), name.end()).c_str(),
+                            std::wstring(value.begin(), value.end()).c_str());  // ASCII in the tests
+}
+
 void hang() {
   for (;;) Sleep(INFINITE);
 }
