@@ -44,6 +44,9 @@ inline std::vector<StartMethod> start_methods() {
   if (is_windows()) return {StartMethod::spawn};
   return {StartMethod::spawn, StartMethod::fork, StartMethod::forkserver};
 }
+// Writes `size` bytes to `handle` (a descriptor / HANDLE) as they are, past any framing:
+// for tests that forge what a peer sends. True if all were written.
+bool write_raw(std::intptr_t handle, const void* bytes, std::size_t size);
 // Sleeps forever (a child waiting to be killed).
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).
