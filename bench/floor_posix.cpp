@@ -194,7 +194,29 @@ double pipe_round_trips(long trips) {
   return ns;
 }
 
+// A forked child writes `messages` blocks of `bytes` into a pipe(2); this process reads them all.
+double pipe_throughput(std::size_t bytes, long messages) {
+  int ends[2];
+  if (::pipe(ends) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  std::vector<char> block(bytes, 1);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ends[0]);
+    for (long i = 0; i < messages; ++i) transfer_all(ends[1], block.data(), bytes, true);
+    ::_exit(0);
+  }
+  ::close(ends[1]);
+  const std::int64_t start = now_ns();  // the child runs: what it wrote so far fits the pipe's buffer
+  for (long i = 0; i < messages; ++i) transfer_all(ends[0], block.data(), bytes, false);
+  const double seconds = static_cast<double>(now_ns() - start) * 1e-9;
+  ::close(ends[0]);
+  wait_zero(pid, "pipe_floor");
+  return static_cast<double>(bytes) * static_cast<double>(messages) / seconds / double(1u << 30);
+}
+
 }  // namespace
+
+std::vector<ThroughputFloor> throughput_floors() { return {{"pipe_floor", &pipe_throughput}}; }
 
 std::vector<MessageFloor> message_floors() { return {{"pipe_floor", &pipe_items, &pipe_round_trips}}; }
 

@@ -553,6 +553,8 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
   cases.push_back({"pool_map_tiny", [&s] { pool_map_tiny(s); }});
   cases.push_back({"pool_map_square", [&s] { pool_map_square(s); }});
   cases.push_back({"messaging", [&s] { messaging(s); }});
+  cases.push_back({"pipe_pingpong", [&s] { bench::pipe_pingpong(s.rounds, s.children < 50); }});
+  cases.push_back({"pipe_bytes", [&s] { bench::pipe_bytes(s.rounds, s.children < 50); }});
   return cases;
 }
 
