@@ -156,7 +156,8 @@ TEST(Connection, CarriesCodecValuesAndBytesInProcess) {
   EXPECT_FALSE(right.poll(std::chrono::milliseconds(10)));
   // Duplex, and a several-MiB message from a thread while this one reads.
   const std::vector<std::byte> big = pattern(5u << 20);
-  std::thread sender([&] { right.send_bytes(big); });
+  Connection& writer = right;  // a lambda captures no structured binding before C++20
+  std::thread sender([&] { writer.send_bytes(big); });
   EXPECT_EQ(left.recv_bytes(), big);
   sender.join();
   left.send_bytes({});
