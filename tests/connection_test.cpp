@@ -144,7 +144,7 @@ void round_trip(Connection& conn) {
 
 }  // namespace
 
-TEST(Connection, CarriesCodecValuesAndBytesInProcess) {
+TEST(Connection, InProcessCarriesCodecValuesAndBytes) {
   auto [left, right] = Pipe::create();
   left.send(std::string("hello"));
   left.send(std::vector<double>{1.5, 2.5});
@@ -228,7 +228,7 @@ TEST(Connection, AChildAskingForAnotherKindIsRefused) {
   EXPECT_NE(spawn_child("conn_asks_for_mutex", {}, {right}).wait(), 0);
 }
 
-TEST(Connection, AnotherTypeIsRefusedAndTheMessageKept) {
+TEST(Connection, InProcessAnotherTypeIsRefusedAndTheMessageKept) {
   auto [left, right] = Pipe::create();
   left.send(std::string("text"));
   left.send(5L);
@@ -244,7 +244,7 @@ TEST(Connection, AnotherTypeIsRefusedAndTheMessageKept) {
   EXPECT_EQ(right.recv_bytes().size(), sizeof(long));  // raw: any message's payload
 }
 
-TEST(Connection, MessagesOverTheMaximumAreRefused) {
+TEST(Connection, InProcessMessagesOverTheMaximumAreRefused) {
   EXPECT_SYSTEM_ERROR(Pipe::create(0), errc::invalid_size, "0");
   auto [left, right] = Pipe::create(1000);
   EXPECT_EQ(left.max_message(), 1000u);
@@ -260,7 +260,7 @@ TEST(Connection, MessagesOverTheMaximumAreRefused) {
   EXPECT_SYSTEM_ERROR(right.recv<long>(), errc::invalid_message, "out of step");
 }
 
-TEST(Connection, ForgedAndTornHeadersAreInvalid) {
+TEST(Connection, InProcessForgedAndTornHeadersAreInvalid) {
   {
     auto [left, right] = Pipe::create();
     write_forged(left, header(0x12345678, 8, 0));
@@ -292,7 +292,7 @@ TEST(Connection, ForgedAndTornHeadersAreInvalid) {
   }
 }
 
-TEST(Connection, CloseEndsBothSides) {
+TEST(Connection, InProcessCloseEndsBothSides) {
   auto [left, right] = Pipe::create();
   left.send(1L);
   left.close();
@@ -306,7 +306,7 @@ TEST(Connection, CloseEndsBothSides) {
   EXPECT_SYSTEM_ERROR(right.send(3L), errc::closed, "closed");
 }
 
-TEST(Wait, ReturnsTheReadyConnectionsInOrder) {
+TEST(Wait, InProcessReturnsTheReadyConnectionsInOrder) {
   auto [a, a_peer] = Pipe::create();
   auto [b, b_peer] = Pipe::create();
   EXPECT_TRUE(interproc::wait({a, b}, 50ms).empty());
@@ -322,6 +322,26 @@ TEST(Wait, ReturnsTheReadyConnectionsInOrder) {
   ASSERT_EQ(ready.size(), 2u);
   EXPECT_TRUE(ready[0] == a);
   EXPECT_TRUE(ready[1] == b);
+}
+
+TEST(Wait, InProcessWakesForAnotherThread) {
+  auto [left, right] = Pipe::create();
+  auto q = SharedQueue<long>::create(2);
+  Connection& peer = right;
+  std::thread sender([&] {
+    std::this_thread::sleep_for(100ms);
+    peer.send(3L);
+    std::this_thread::sleep_for(100ms);
+    q.push(4);
+  });
+  std::vector<Waitable> ready = interproc::wait({left, q}, 20s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_TRUE(ready[0] == left);
+  EXPECT_EQ(left.recv<long>(), 3);
+  ready = interproc::wait({q}, 20s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(q.pop(), 4);
+  sender.join();
 }
 
 TEST(Wait, WakesForAChildsMessageAndItsExit) {
