@@ -5,7 +5,7 @@
 // in native byte order (both ends are the same program on the same machine). Received bytes
 // gather in a buffer, so a small message costs one read; a large payload is read straight
 // into its own vector, which grows with what arrives: a forged length never allocates more
-// than what the peer really sent plus one step.
+// than twice what the peer really sent plus 1 MiB.
 
 #include "common/connection_backend.hpp"
 #include "common/fail.hpp"
