@@ -108,6 +108,7 @@ struct MessageFloor {
   double (*ns_per_round_trip)(long trips);
 };
 std::vector<MessageFloor> message_floors();   // pipe_floor (POSIX), none on Windows
+std::vector<MessageFloor> socket_floors();    // socketpair_floor: round trips only (POSIX), none on Windows
 std::vector<MessageFloor> boost_messaging();  // boost message_queue / interprocess_condition (POSIX), or none
 
 // A raw byte stream's throughput: `messages` writes of `bytes` each from a forked child,

@@ -137,4 +137,6 @@ std::vector<MessageFloor> message_floors() { return {}; }
 
 std::vector<ThroughputFloor> throughput_floors() { return {}; }
 
+std::vector<MessageFloor> socket_floors() { return {}; }
+
 }  // namespace bench

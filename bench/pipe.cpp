@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // pipe_pingpong (ns per round trip of a `long` over a Connection, there and back) and
 // pipe_bytes (GiB/s of 1 MiB messages from a child), each beside the raw pipe floor
-// (floor_posix.cpp); bench/baseline.py measures Python's multiprocessing.Pipe alike.
+// (floor_posix.cpp), pipe_pingpong also beside a raw socketpair's; bench/baseline.py measures Python's
+// multiprocessing.Pipe alike.
 
 #include "bench.hpp"
 
@@ -64,8 +65,8 @@ double connection_round_trips(long trips) {
 
 double connection_throughput(std::size_t bytes, long messages) {
   auto [left, right] = interproc::Pipe::create();
-  interproc::Child child = interproc::spawn_child("bench_pipe_source", {std::to_string(bytes), std::to_string(messages)},
-                                                  {right}, method());
+  interproc::Child child =
+      interproc::spawn_child("bench_pipe_source", {std::to_string(bytes), std::to_string(messages)}, {right}, method());
   right.close();
   (void)left.recv<long>();  // the child is running and has its block ready
   const std::int64_t start = now_ns();
@@ -84,6 +85,8 @@ void pipe_pingpong(int rounds, bool quick) {
   const long trips = quick ? 4000 : 20000;
   std::vector<Impl> impls{{"interproc", [=] { return connection_round_trips(trips); }}};
   for (const auto& floor : message_floors())
+    impls.push_back({floor.name, [=] { return floor.ns_per_round_trip(trips); }});
+  for (const auto& floor : socket_floors())
     impls.push_back({floor.name, [=] { return floor.ns_per_round_trip(trips); }});
   run("pipe_pingpong", "ns_per_round_trip", impls, rounds);
 }

@@ -101,8 +101,9 @@ FrameHeader next_header(ConnectionState& s) {
   std::memcpy(&header, s.buffer.data() + s.begin, sizeof header);
   if (header.magic != frame_magic || header.zero != 0) lose_step(s, errc::invalid_message, "not a message header");
   if (header.length > s.max_message) {
-    lose_step(s, errc::message_too_large, "a message of " + std::to_string(header.length) + " bytes, over the " +
-                                              std::to_string(s.max_message) + "-byte maximum");
+    lose_step(s, errc::message_too_large,
+              "a message of " + std::to_string(header.length) + " bytes, over the " + std::to_string(s.max_message) +
+                  "-byte maximum");
   }
   s.begin += sizeof header;
   return header;
@@ -210,8 +211,6 @@ void Connection::close() noexcept {
 
 bool Connection::closed() const noexcept { return state_ == nullptr || !state_->channel.valid(); }
 
-std::size_t Connection::max_message() const noexcept {
-  return state_ != nullptr ? state_->max_message : 0;
-}
+std::size_t Connection::max_message() const noexcept { return state_ != nullptr ? state_->max_message : 0; }
 
 }  // namespace interproc

@@ -30,7 +30,7 @@ constexpr int socket_type = SOCK_STREAM;  // macOS: no SOCK_CLOEXEC (socketpair(
 #if defined(MSG_NOSIGNAL)
 constexpr int send_flags = MSG_NOSIGNAL;
 #else
-constexpr int send_flags = 0;  // macOS: SO_NOSIGPIPE, set on the socket below
+constexpr int send_flags = 0;             // macOS: SO_NOSIGPIPE, set on the socket below
 #endif
 
 // What socketpair could not set atomically on this system. Without SOCK_CLOEXEC a fork by

@@ -37,8 +37,8 @@ std::wstring unique_pipe_name() {
   unsigned long long random = 0;
   if (!::RtlGenRandom(&random, sizeof random)) fail_last_error("RtlGenRandom", "pipe name");
   wchar_t name[96];
-  std::swprintf(name, 96, L"\\\\.\\pipe\\interproc.conn.%lu.%lu.%016llx", ::GetCurrentProcessId(),
-                counter.fetch_add(1), random);
+  std::swprintf(name, 96, L"\\\\.\\pipe\\interproc.conn.%lu.%lu.%016llx", ::GetCurrentProcessId(), counter.fetch_add(1),
+                random);
   return name;
 }
 
@@ -65,13 +65,13 @@ void write_all(HANDLE pipe, const std::byte* bytes, std::size_t size) {
 std::pair<ScopedHandle, ScopedHandle> create_channel_pair() {
   OwnerOnlySecurity security;
   const std::wstring name = unique_pipe_name();
-  ScopedHandle server(from_handle(::CreateNamedPipeW(
-      name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, pipe_buffer, pipe_buffer, 0,
-      security.get())));
+  ScopedHandle server(
+      from_handle(::CreateNamedPipeW(name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                     PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
+                                     pipe_buffer, pipe_buffer, 0, security.get())));
   if (!server.valid()) fail_last_error("CreateNamedPipeW", "connection pipe");
-  ScopedHandle client(from_handle(::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, security.get(),
-                                                OPEN_EXISTING, 0, nullptr)));
+  ScopedHandle client(from_handle(
+      ::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, security.get(), OPEN_EXISTING, 0, nullptr)));
   if (!client.valid()) fail_last_error("CreateFileW", "connection pipe");
   // The client is connected already: ConnectNamedPipe says so with ERROR_PIPE_CONNECTED.
   if (!::ConnectNamedPipe(as_handle(server.get()), nullptr) && ::GetLastError() != ERROR_PIPE_CONNECTED)

@@ -27,7 +27,8 @@ void sleep_on_any(const std::vector<Waitable>& objects, std::optional<Clock::tim
     }
   }
   long long wait = -1;
-  if (deadline) wait = std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count());
+  if (deadline)
+    wait = std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count());
   if (sliced && (wait < 0 || wait > slice.count())) wait = slice.count();
   if (processes.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::max<long long>(wait, 0)));
