@@ -13,6 +13,9 @@ each the median of several rounds and their range:
                     started, then all joined (us per child)
   queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
   pingpong          python_mp    a round trip through two Events
+  pipe_pingpong     python_mp    an int there and back over a Pipe (send / recv)
+  pipe_bytes        python_mp    1 MiB messages from a child over a Pipe (send_bytes /
+                    recv_bytes), GiB/s
   pool_map_square   python_pool_spawn / python_pool_fork: Pool(4).map(square, range(100000))
   pool_submit_roundtrip  python_pool_spawn / python_pool_fork: apply_async(square, (i,)).get(),
                     one at a time (us per round trip)
@@ -184,6 +187,53 @@ def pingpong_ns(ctx, trips):
     return elapsed / trips * 1e9
 
 
+def pipe_pong(conn, trips):
+    conn.send(conn.recv())
+    for _ in range(trips):
+        conn.send(conn.recv() + 1)
+
+
+def pipe_pingpong_ns(ctx, trips):
+    """ns per round trip of an int over a Pipe."""
+    left, right = ctx.Pipe()
+    p = ctx.Process(target=pipe_pong, args=(right, trips))
+    p.start()
+    right.close()
+    left.send(0)
+    left.recv()
+    start = time.perf_counter()
+    value = 0
+    for _ in range(trips):
+        left.send(value)
+        value = left.recv()
+    elapsed = time.perf_counter() - start
+    p.join()
+    return elapsed / trips * 1e9
+
+
+def pipe_source(conn, size, messages):
+    block = bytes(size)
+    conn.send(0)
+    conn.recv()
+    for _ in range(messages):
+        conn.send_bytes(block)
+
+
+def pipe_bytes_gib_per_s(ctx, size, messages):
+    """GiB/s of `messages` messages of `size` bytes from a child over a Pipe."""
+    left, right = ctx.Pipe()
+    p = ctx.Process(target=pipe_source, args=(right, size, messages))
+    p.start()
+    right.close()
+    left.recv()
+    start = time.perf_counter()
+    left.send(1)
+    total = sum(len(left.recv_bytes()) for _ in range(messages))
+    elapsed = time.perf_counter() - start
+    p.join()
+    return total / elapsed / (1 << 30)
+
+
 def available_contexts():
     """(name, context) of each start method this Python has, with a note for the others."""
     for method in ("spawn", "fork", "forkserver"):
@@ -229,6 +279,10 @@ def main():
         report(case, "python_mp", "ns_per_item", (queue_ns(ctx, producers, items) for _ in range(rounds)))
     report("pingpong", "python_mp", "ns_per_round_trip",
            (pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
+    report("pipe_pingpong", "python_mp", "ns_per_round_trip",
+           (pipe_pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
+    report("pipe_bytes", "python_mp", "gib_per_s",
+           (pipe_bytes_gib_per_s(ctx, 1 << 20, 128 if quick else 512) for _ in range(rounds)))
 
     tasks = 2000 if quick else 10000
     for method in ("spawn", "fork"):

@@ -108,6 +108,19 @@ struct MessageFloor {
   double (*ns_per_round_trip)(long trips);
 };
 std::vector<MessageFloor> message_floors();   // pipe_floor (POSIX), none on Windows
+std::vector<MessageFloor> socket_floors();    // socketpair_floor: round trips only (POSIX), none on Windows
 std::vector<MessageFloor> boost_messaging();  // boost message_queue / interprocess_condition (POSIX), or none
+
+// A raw byte stream's throughput: `messages` writes of `bytes` each from a forked child,
+// read here; GiB per second. pipe_floor (POSIX), none on Windows.
+struct ThroughputFloor {
+  std::string name;
+  double (*gib_per_s)(std::size_t bytes, long messages);
+};
+std::vector<ThroughputFloor> throughput_floors();
+
+// ---- bench/pipe.cpp: pipe_pingpong and pipe_bytes (Connection) ----
+void pipe_pingpong(int rounds, bool quick);
+void pipe_bytes(int rounds, bool quick);
 
 }  // namespace bench

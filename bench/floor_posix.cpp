@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
@@ -194,8 +195,59 @@ double pipe_round_trips(long trips) {
   return ns;
 }
 
+// pipe_round_trips over one socketpair(AF_UNIX, SOCK_STREAM), the channel a Connection
+// uses: what part of a Connection's round trip is the socket's own.
+double socketpair_round_trips(long trips) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, ends) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  const pid_t pid = ::fork();
+  char byte = 1;
+  if (pid == 0) {
+    for (long i = 0; i < trips; ++i) {
+      transfer_all(ends[1], &byte, 1, false);
+      transfer_all(ends[1], &byte, 1, true);
+    }
+    ::_exit(0);
+  }
+  const std::int64_t start = now_ns();
+  for (long i = 0; i < trips; ++i) {
+    transfer_all(ends[0], &byte, 1, true);
+    transfer_all(ends[0], &byte, 1, false);
+  }
+  const double ns = static_cast<double>(now_ns() - start) / static_cast<double>(trips);
+  ::close(ends[0]);
+  ::close(ends[1]);
+  wait_zero(pid, "socketpair_floor");
+  return ns;
+}
+
+// A forked child writes `messages` blocks of `bytes` into a pipe(2); this process reads them all.
+double pipe_throughput(std::size_t bytes, long messages) {
+  int ends[2];
+  if (::pipe(ends) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  std::vector<char> block(bytes, 1);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ends[0]);
+    for (long i = 0; i < messages; ++i) transfer_all(ends[1], block.data(), bytes, true);
+    ::_exit(0);
+  }
+  ::close(ends[1]);
+  const std::int64_t start = now_ns();  // the child runs: what it wrote so far fits the pipe's buffer
+  for (long i = 0; i < messages; ++i) transfer_all(ends[0], block.data(), bytes, false);
+  const double seconds = static_cast<double>(now_ns() - start) * 1e-9;
+  ::close(ends[0]);
+  wait_zero(pid, "pipe_floor");
+  return static_cast<double>(bytes) * static_cast<double>(messages) / seconds / double(1u << 30);
+}
+
 }  // namespace
 
+std::vector<ThroughputFloor> throughput_floors() { return {{"pipe_floor", &pipe_throughput}}; }
+
 std::vector<MessageFloor> message_floors() { return {{"pipe_floor", &pipe_items, &pipe_round_trips}}; }
+
+std::vector<MessageFloor> socket_floors() { return {{"socketpair_floor", nullptr, &socketpair_round_trips}}; }
 
 }  // namespace bench

@@ -135,4 +135,8 @@ std::vector<BurstImpl> burst_floors(const std::string&) {
 
 std::vector<MessageFloor> message_floors() { return {}; }
 
+std::vector<ThroughputFloor> throughput_floors() { return {}; }
+
+std::vector<MessageFloor> socket_floors() { return {}; }
+
 }  // namespace bench

@@ -604,6 +604,8 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
   cases.push_back({"pool_submit_roundtrip", [&s] { pool_submit_roundtrip(s); }});
   cases.push_back({"pool_bytes", [&s] { pool_bytes(s); }});
   cases.push_back({"messaging", [&s] { messaging(s); }});
+  cases.push_back({"pipe_pingpong", [&s] { bench::pipe_pingpong(s.rounds, s.children < 50); }});
+  cases.push_back({"pipe_bytes", [&s] { bench::pipe_bytes(s.rounds, s.children < 50); }});
   return cases;
 }
 

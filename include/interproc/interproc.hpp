@@ -3,6 +3,7 @@
 // interproc: shared memory, robust interprocess mutexes, events, semaphores, conditions,
 // queues and child processes, one API for POSIX and Windows.
 #include <interproc/condition.hpp>
+#include <interproc/connection.hpp>
 #include <interproc/error.hpp>
 #include <interproc/event.hpp>
 #include <interproc/interprocess_mutex.hpp>
@@ -12,4 +13,5 @@
 #include <interproc/shared_segment.hpp>
 #include <interproc/shared_value.hpp>
 #include <interproc/spawn.hpp>
+#include <interproc/wait.hpp>
 #include <interproc/version.hpp>

@@ -43,6 +43,8 @@ class TaskContext {
   InterprocessSemaphore& semaphore(std::size_t index) { return child_.semaphore(at(index)); }
   /// The pool's object `index` as an InterprocessCondition (see segment()).
   InterprocessCondition& condition(std::size_t index) { return child_.condition(at(index)); }
+  /// As ChildContext::connection.
+  Connection& connection(std::size_t index) { return child_.connection(at(index)); }
   /// The pool's object `index` as a SharedValue<T> of exactly this T (see segment()).
   template <class T>
   SharedValue<T>& value(std::size_t index) {

@@ -3,6 +3,7 @@
 /// @file
 /// Child processes: spawn_child, the child_main guard, child entries and Child.
 #include <interproc/condition.hpp>
+#include <interproc/connection.hpp>
 #include <interproc/event.hpp>
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
@@ -141,7 +142,8 @@ enum class ObjectKind : std::uint8_t {
   event = 5,
   semaphore = 6,
   condition = 7,
-  queue = 8
+  queue = 8,
+  connection = 9
 };
 
 // The parts a child received for one object, from which ChildContext makes the typed one.
@@ -201,6 +203,8 @@ class INTERPROC_EXPORT ChildContext {
   /// Object `index`, which the parent passed as a SharedQueue<T> of exactly this T.
   template <class T>
   SharedQueue<T>& queue(std::size_t index);
+  /// Object `index`, which the parent passed as a Connection.
+  Connection& connection(std::size_t index);
 
  private:
   friend struct detail::ChildContextAccess;
@@ -240,6 +244,10 @@ class SharedObject {
   SharedObject(const InterprocessSemaphore& s) noexcept : kind_(detail::ObjectKind::semaphore), waits_(&s) {}
   /// Passes a condition; the child gets it with ChildContext::condition().
   SharedObject(const InterprocessCondition& c) noexcept : kind_(detail::ObjectKind::condition), waits_(&c) {}
+  /// Passes a connection end; the child gets it with ChildContext::connection(). This
+  /// process keeps its own copy: close it once the child has it, so that the peer end sees
+  /// the child's end close when the child ends.
+  SharedObject(const Connection& c) noexcept : kind_(detail::ObjectKind::connection), connection_(&c) {}
   /// Passes a value and its lock; the child gets it with ChildContext::value<T>().
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;
@@ -256,6 +264,7 @@ class SharedObject {
   const SharedSegment* segment_ = nullptr;
   const InterprocessMutex* mutex_ = nullptr;
   const detail::WaitingObject* waits_ = nullptr;
+  const Connection* connection_ = nullptr;
   std::size_t element_size_ = 0;
   std::uint64_t type_fingerprint_ = 0;
 };

@@ -66,6 +66,7 @@ struct ChildAccess {
     process.daemon = options.daemon;
     return Child(new ChildProcess(std::move(process)));
   }
+  static const ChildProcess& process(const Child& child) noexcept { return *child.process_; }
 };
 
 // Starts `path` (UTF-8) as a spawn-style child running `token`, with `args` after the

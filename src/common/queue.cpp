@@ -18,6 +18,7 @@
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/name_rules.hpp"
+#include "common/wait_many.hpp"
 #include "common/waiting.hpp"
 
 #include <cstring>
@@ -236,5 +237,25 @@ std::size_t QueueCore::size() const {
 }
 
 std::size_t QueueCore::capacity() const { return capacity_; }
+
+}  // namespace interproc::detail
+
+// ---- for interproc::wait (common/wait_many.hpp) ----
+
+namespace interproc::detail {
+
+bool queue_ready(const QueueCore& core) noexcept {
+  const QueueWords& w = QueueAccess::words(core);
+  return w.tail.load(std::memory_order_acquire) != w.head.load(std::memory_order_acquire) ||
+         w.closed.load(std::memory_order_acquire) != 0;
+}
+
+void sleep_on_queue(const QueueCore& core, std::optional<Clock::time_point> deadline) {
+  QueueWords& w = QueueAccess::words(core);
+  // The ticket first, then the look: a push after the look bumps the word past the ticket.
+  const std::uint32_t ticket = w.not_empty.value.load(std::memory_order_seq_cst);
+  if (queue_ready(core)) return;
+  wait_on(w.not_empty, QueueAccess::companion(core, not_empty_index), ticket, deadline);
+}
 
 }  // namespace interproc::detail

@@ -3,6 +3,7 @@
 // every OS. Objects travel as records of the transfer codec (common/transfer.hpp); starting
 // processes is behind common/process_backend.hpp.
 
+#include "common/connection_backend.hpp"
 #include "common/entry_registry.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
@@ -61,6 +62,7 @@ struct ChildSlot {
   std::optional<InterprocessSemaphore> semaphore;
   std::optional<InterprocessCondition> condition;
   std::optional<QueueCore> queue;
+  std::optional<Connection> connection;
   TypedObject typed;  // made on first use
 };
 
@@ -152,6 +154,13 @@ StateRecord waits_record(const WaitingObject& object) {
   return state_record(WaitAccess::state(object).words, WaitAccess::handles(object));
 }
 
+SegmentRecord channel_record(const Connection& c) {
+  const ConnectionState* state = ConnectionAccess::state(c);
+  Expects(state != nullptr);  // a moved-from Connection
+  if (!state->channel.valid()) fail(errc::closed, "spawn_child: the Connection passed is closed");
+  return {static_cast<std::uint64_t>(state->channel.get()), state->max_message};
+}
+
 // ---- child side: records to objects ----
 
 SharedSegment rebuild_segment(const SegmentRecord& record) {
@@ -201,6 +210,10 @@ ChildSlot rebuild(const ObjectRecord& record) {
   if (parts.element) check_element(record, parts);
   if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
   if (parts.waits) place_waits(slot, rebuild_waits(record.kind, record.waits));
+  if (parts.channel) {
+    slot.connection =
+        ConnectionAccess::adopt(static_cast<native_handle>(record.channel.handle), record.channel.size);
+  }
   return slot;
 }
 
@@ -219,6 +232,7 @@ void give_back(ChildSlot& slot) noexcept {
   if (slot.semaphore) WaitAccess::forget(*slot.semaphore);
   if (slot.condition) WaitAccess::forget(*slot.condition);
   if (slot.queue) forget_queue(*slot.queue);
+  if (slot.connection) ConnectionAccess::forget(*slot.connection);
 }
 
 struct ChildContextAccess {
@@ -231,6 +245,7 @@ struct ChildContextAccess {
     if (parts.element) record.element = {object.element_size_, object.type_fingerprint_};
     if (parts.lock) record.lock = lock_record(*object.mutex_);
     if (parts.waits) record.waits = waits_record(*object.waits_);
+    if (parts.channel) record.channel = channel_record(*object.connection_);
     return record;
   }
 
@@ -242,6 +257,7 @@ struct ChildContextAccess {
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
     if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
+    if (object.connection_ != nullptr) slot.connection = ConnectionAccess::alias(*object.connection_);
     if (object.waits_ != nullptr) {
       const WaitState& original = WaitAccess::state(*object.waits_);
       WaitState copy{SegmentAccess::alias(original.words), {}};
@@ -387,6 +403,10 @@ void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType&
     return slot.typed.make(type, parts);
   }
   return slot.typed.get();
+}
+
+Connection& ChildContext::connection(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::connection).connection;
 }
 
 InterprocessEvent& ChildContext::event(std::size_t index) {

@@ -48,6 +48,7 @@ std::vector<std::uint64_t> numbers_of(const ObjectRecord& object) {
   if (parts.element) numbers.insert(numbers.end(), {object.element.size, object.element.fingerprint});
   if (parts.lock) append_state(numbers, object.lock);
   if (parts.waits) append_state(numbers, object.waits);
+  if (parts.channel) numbers.insert(numbers.end(), {object.channel.handle, object.channel.size});
   return numbers;
 }
 
@@ -87,6 +88,7 @@ ObjectRecord parse_object(std::string_view text) {
   if (parts->element) object.element = {in.next(), in.next()};
   if (parts->lock) object.lock = in.state();
   if (parts->waits) object.waits = in.state();
+  if (parts->channel) object.channel = {in.next(), in.next()};
   if (!in.done()) reject("object \"" + shown_prefix(text, 40) + "\" has too many fields");
   return object;
 }
@@ -96,6 +98,7 @@ void for_each_handle(Token& token, Visit visit) {
   for (auto& object : token.objects) {
     const KindParts parts = *kind_parts(object.kind);
     if (parts.data) visit(object.data.handle);
+    if (parts.channel) visit(object.channel.handle);
     for (auto* state : {parts.lock ? &object.lock : nullptr, parts.waits ? &object.waits : nullptr}) {
       if (state == nullptr) continue;
       visit(state->words.handle);
@@ -108,15 +111,16 @@ void for_each_handle(Token& token, Visit visit) {
 
 std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
   switch (kind) {
-    // data, element, one element, lock, waits
-    case ObjectKind::segment: return KindParts{true, false, false, false, false, "SharedSegment"};
-    case ObjectKind::mutex: return KindParts{false, false, false, true, false, "InterprocessMutex"};
-    case ObjectKind::value: return KindParts{true, true, true, true, false, "SharedValue"};
-    case ObjectKind::array: return KindParts{true, true, false, true, false, "SharedArray"};
-    case ObjectKind::event: return KindParts{false, false, false, false, true, "InterprocessEvent"};
-    case ObjectKind::semaphore: return KindParts{false, false, false, false, true, "InterprocessSemaphore"};
-    case ObjectKind::condition: return KindParts{false, false, false, false, true, "InterprocessCondition"};
-    case ObjectKind::queue: return KindParts{false, true, false, true, true, "SharedQueue"};
+    // data, element, one element, lock, waits, channel
+    case ObjectKind::segment: return KindParts{true, false, false, false, false, false, "SharedSegment"};
+    case ObjectKind::mutex: return KindParts{false, false, false, true, false, false, "InterprocessMutex"};
+    case ObjectKind::value: return KindParts{true, true, true, true, false, false, "SharedValue"};
+    case ObjectKind::array: return KindParts{true, true, false, true, false, false, "SharedArray"};
+    case ObjectKind::event: return KindParts{false, false, false, false, true, false, "InterprocessEvent"};
+    case ObjectKind::semaphore: return KindParts{false, false, false, false, true, false, "InterprocessSemaphore"};
+    case ObjectKind::condition: return KindParts{false, false, false, false, true, false, "InterprocessCondition"};
+    case ObjectKind::queue: return KindParts{false, true, false, true, true, false, "SharedQueue"};
+    case ObjectKind::connection: return KindParts{false, false, false, false, false, true, "Connection"};
   }
   return std::nullopt;
 }

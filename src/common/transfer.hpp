@@ -11,7 +11,7 @@
 //   checksum = FNV-1a (32 bit, 8 hex digits) of everything before the last ':'
 // The fields are the object's parts in kind_parts() order: data (handle, size), element
 // (size, type fingerprint), lock and waits (handle, size, companion count, companion
-// handles). Handles are the child's own; sizes are the creators'. The decoder accepts
+// handles), channel (handle, maximum message size). Handles are the child's own; sizes are the creators'. The decoder accepts
 // nothing else: a wrong field count, a missing or bad checksum (truncation), an overlong
 // number or a repeated handle is refused.
 
@@ -40,6 +40,7 @@ struct KindParts {
   bool one_element;  // the data holds exactly one element
   bool lock;         // an InterprocessMutex
   bool waits;        // the words of an event, semaphore, condition or queue, with companions
+  bool channel;      // a Connection's channel, with its maximum message size
   const char* name;
 };
 std::optional<KindParts> kind_parts(ObjectKind kind) noexcept;
@@ -67,6 +68,7 @@ struct ObjectRecord {
   ElementRecord element;  // if kind_parts(kind)->element
   StateRecord lock;       // if kind_parts(kind)->lock
   StateRecord waits;      // if kind_parts(kind)->waits
+  SegmentRecord channel;  // if kind_parts(kind)->channel: handle, maximum message size
 };
 
 struct ChildToken {

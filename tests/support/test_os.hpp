@@ -47,6 +47,9 @@ inline std::vector<StartMethod> start_methods() {
 // Sets a variable in this process's environment, where spawn_child reads it (POSIX setenv,
 // Windows SetEnvironmentVariableW).
 void set_environment_variable(const std::string& name, const std::string& value);
+// Writes `size` bytes to `handle` (a descriptor / HANDLE) as they are, past any framing:
+// for tests that forge what a peer sends. True if all were written.
+bool write_raw(std::intptr_t handle, const void* bytes, std::size_t size);
 // Sleeps forever (a child waiting to be killed).
 [[noreturn]] void hang();
 // Ends this process at once the way a crash would (SIGKILL / TerminateProcess).

@@ -73,6 +73,10 @@ void hang() {
   for (;;) ::pause();
 }
 
+bool write_raw(std::intptr_t handle, const void* bytes, std::size_t size) {
+  return ::write(static_cast<int>(handle), bytes, size) == static_cast<ssize_t>(size);
+}
+
 void die_abruptly() {
   ::kill(::getpid(), SIGKILL);
   ::_exit(99);

@@ -161,6 +161,12 @@ void hang() {
   for (;;) Sleep(INFINITE);
 }
 
+bool write_raw(std::intptr_t handle, const void* bytes, std::size_t size) {
+  DWORD written = 0;
+  return WriteFile(reinterpret_cast<HANDLE>(handle), bytes, static_cast<DWORD>(size), &written, nullptr) &&
+         written == size;
+}
+
 void die_abruptly() {
   TerminateProcess(GetCurrentProcess(), 99);
   ExitProcess(99);
