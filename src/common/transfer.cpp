@@ -117,6 +117,8 @@ std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
     case ObjectKind::semaphore: return KindParts{false, false, false, false, true, "InterprocessSemaphore"};
     case ObjectKind::condition: return KindParts{false, false, false, false, true, "InterprocessCondition"};
     case ObjectKind::queue: return KindParts{false, true, false, true, true, "SharedQueue"};
+    case ObjectKind::joinable_queue: return KindParts{false, true, false, true, true, "JoinableQueue"};
+    case ObjectKind::codec_queue: return KindParts{false, true, false, true, true, "SharedQueue of encoded items"};
   }
   return std::nullopt;
 }
