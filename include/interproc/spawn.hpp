@@ -327,7 +327,7 @@ struct SharedDataAccess {
     static_cast<Shared*>(shared)->~Shared();
   }
   template <class T>
-  static const QueueCore& core(const SharedQueue<T>& q) noexcept {
+  static const auto& core(const SharedQueue<T>& q) noexcept {
     return q.core_;
   }
   template <class T>
