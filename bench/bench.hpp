@@ -110,4 +110,9 @@ struct MessageFloor {
 std::vector<MessageFloor> message_floors();   // pipe_floor (POSIX), none on Windows
 std::vector<MessageFloor> boost_messaging();  // boost message_queue / interprocess_condition (POSIX), or none
 
+// ---- defined by the case files ----
+// queue_strings (queue_strings.cpp): ns per std::string item of 16 B to 4 KiB, `items` of them
+// from one child to this process through a SharedQueue<std::string>.
+double queue_strings_ns(long items);
+
 }  // namespace bench

@@ -553,6 +553,12 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
   cases.push_back({"pool_map_tiny", [&s] { pool_map_tiny(s); }});
   cases.push_back({"pool_map_square", [&s] { pool_map_square(s); }});
   cases.push_back({"messaging", [&s] { messaging(s); }});
+  cases.push_back({"queue_strings", [&s] {
+                     const long items = s.children >= 50 ? 200000 : 40000;
+                     const std::vector<MessageImpl> impls{{"interproc", [=] { return bench::queue_strings_ns(items); }}};
+                     run_case("queue_strings", "ns_per_item", impls, s.rounds,
+                              [](const MessageImpl& impl) { return impl.measure(); });
+                   }});
   return cases;
 }
 
