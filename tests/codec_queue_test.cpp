@@ -18,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -310,5 +311,32 @@ TEST(CodecQueue, AnOwnerKilledHoldingTheLockLeavesAWorkingQueue) {
     while (const auto item = q.try_pop()) EXPECT_EQ(*item, std::string(1 << 20, 'z'));
     EXPECT_TRUE(q.push_for(std::string("after"), 10s));
     EXPECT_EQ(q.pop_for(10s).value(), "after");
+  }
+}
+
+// A pool task sends its argument back through the pool's string queue (object 0), and marks
+// a joinable queue's item done (object 1).
+INTERPROC_TASK(codec_queue_pool_task) {
+  ctx.queue<std::string>(0).push("from task " + ctx.args().at(0));
+  auto& work = ctx.joinable_queue<long>(1);
+  if (work.pop_for(30s)) work.task_done();
+  return {};
+}
+
+TEST(CodecQueue, PoolTasksReachStringAndJoinableQueues) {
+  for (StartMethod method : test::start_methods()) {
+    auto lines = Strings::create(8, 256);
+    auto work = interproc::JoinableQueue<long>::create(8);
+    interproc::ProcessPool pool(2, {lines, work}, method);
+    std::vector<interproc::TaskFuture> results;
+    for (int i = 0; i < 4; ++i) {
+      work.push(i);
+      results.push_back(pool.submit("codec_queue_pool_task", {std::to_string(i)}));
+    }
+    for (auto& r : results) EXPECT_EQ(r.get(), "");
+    work.join();
+    std::multiset<std::string> got;
+    while (const auto line = lines.try_pop()) got.insert(*line);
+    EXPECT_EQ(got, (std::multiset<std::string>{"from task 0", "from task 1", "from task 2", "from task 3"}));
   }
 }
