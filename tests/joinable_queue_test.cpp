@@ -5,12 +5,15 @@
 #include "support/expect.hpp"
 #include "support/test_os.hpp"
 
+#include "common/waiting.hpp"
+
 #include <interproc/interproc.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +71,25 @@ TEST(JoinableQueue, TaskDonePastTheItemsTakenIsRefused) {
   EXPECT_TRUE(jq.join_for(0ms));
   EXPECT_SYSTEM_ERROR(JoinableQueue<std::string>::create(4, 8).push(std::string(1, 'x')), errc::message_too_large,
                       "maximum of 8");
+}
+
+// An item forged in shared memory is refused and counts as done: no caller holds it, so
+// join() does not wait for it.
+TEST(JoinableQueue, AForgedItemIsRefusedAndNeverWaitedFor) {
+  auto jq = JoinableQueue<std::string>::create(4, 64);
+  jq.push("forged-length-item");
+  jq.push("forged-bytes-item");
+  const gsl::span<std::byte> bytes =
+      interproc::detail::WaitAccess::state(interproc::detail::SharedDataAccess::core(jq)).words.bytes();
+  const std::string_view all(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::uint64_t huge = 1u << 30;
+  std::memcpy(bytes.data() + all.find("forged-length-item") - 16, &huge, sizeof huge);
+  const std::uint64_t shorter = 9;
+  std::memcpy(bytes.data() + all.find("forged-bytes-item") - 16, &shorter, sizeof shorter);
+  EXPECT_SYSTEM_ERROR(jq.pop(), errc::invalid_message, "maximum of 64");
+  EXPECT_SYSTEM_ERROR(jq.pop(), errc::invalid_message, "");
+  EXPECT_TRUE(jq.join_for(0ms));
+  EXPECT_SYSTEM_ERROR(jq.task_done(), errc::invalid_argument, "");
 }
 
 // Pops and marks done until the queue is closed and drained.

@@ -69,9 +69,15 @@ class JoinableQueue {
   bool push_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
     return push_within(item, detail::saturated_milliseconds(timeout));
   }
+  /// Adds `item` if there is room before `deadline`, on the deadline's own clock.
+  template <class Clock, class Duration>
+  bool push_until(const T& item, const std::chrono::time_point<Clock, Duration>& deadline) {
+    return detail::retry_until(deadline, [&](std::chrono::milliseconds left) { return push_within(item, left); });
+  }
 
   /// The oldest item, waiting while the queue is empty; std::nullopt once closed and drained.
-  /// Each item popped is owed one task_done().
+  /// Each item popped is owed one task_done(). An item that does not decode as T (forged in
+  /// shared memory) throws errc::invalid_message and counts as done: nobody holds it.
   std::optional<T> pop() { return pop_within(std::chrono::milliseconds::max()); }
   /// The oldest item if there is one now.
   std::optional<T> try_pop() { return pop_within(std::chrono::milliseconds(0)); }
@@ -79,6 +85,14 @@ class JoinableQueue {
   template <class Rep, class Period>
   std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
     return pop_within(detail::saturated_milliseconds(timeout));
+  }
+  /// The oldest item if one comes before `deadline`, on the deadline's own clock.
+  template <class Clock, class Duration>
+  std::optional<T> pop_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    std::optional<T> item;
+    detail::retry_until(deadline,
+                        [&](std::chrono::milliseconds left) { return (item = pop_within(left)).has_value(); });
+    return item;
   }
 
   /// One item this process popped is done. Throws errc::invalid_argument if this process
@@ -128,7 +142,12 @@ class JoinableQueue {
   std::optional<T> pop_within(std::chrono::milliseconds timeout) {
     thread_local std::string encoded;
     if (core_.pop(encoded, timeout) != detail::RecordQueueCore::Popped::item) return std::nullopt;
-    return interproc::decode<T>(encoded);
+    try {
+      return interproc::decode<T>(encoded);
+    } catch (...) {
+      core_.task_done();  // taken by this process, and no caller will ever hold it
+      throw;
+    }
   }
 
   detail::RecordQueueCore core_;

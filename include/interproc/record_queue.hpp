@@ -35,7 +35,8 @@ class INTERPROC_EXPORT RecordQueueCore : public WaitingObject {
   // full. errc::message_too_large over max_item_bytes(), errc::closed once closed.
   bool push(const void* bytes, std::size_t size, std::chrono::milliseconds timeout);
   // The oldest item's bytes into `out`. errc::invalid_message for an item whose recorded
-  // length is impossible (the item is taken out of the queue, so the next pop goes on).
+  // length is impossible (the item is taken out of the queue, so the next pop goes on; in a
+  // joinable queue it counts as done at once, since no caller holds it).
   Popped pop(std::string& out, std::chrono::milliseconds timeout);
   void close();
   bool is_closed() const;

@@ -215,6 +215,13 @@ Holder* find_holder(RecordWords& w, std::uint64_t pid) noexcept {
   return nullptr;
 }
 
+// One more task done; wakes join() when none is left. Under the lock.
+void finish_one(RecordWords& w, native_handle all_done_companion) {
+  const std::uint64_t all_done = w.done.load(std::memory_order_relaxed) + 1;
+  w.done.store(all_done, std::memory_order_release);
+  if (all_done == w.tail.load(std::memory_order_relaxed)) signal(w.all_done, all_done_companion, wake_all);
+}
+
 }  // namespace
 
 RecordQueueCore RecordQueueCore::create(std::size_t capacity, std::size_t max_item_bytes, std::uint64_t fingerprint,
@@ -303,12 +310,13 @@ RecordQueueCore::Popped RecordQueueCore::pop(std::string& out, std::chrono::mill
       std::memcpy(&length, slot, length_bytes);
       const bool valid = length <= max_item_bytes_;
       if (valid) out.assign(reinterpret_cast<const char*>(slot + length_bytes), static_cast<std::size_t>(length));
-      if (joinable_) {
+      if (joinable_ && valid) {
         Holder& mine = holder_of_this_process(w);
         mine.taken.store(mine.taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       }
       w.head.store(head + 1, std::memory_order_release);
       if (!valid) {
+        if (joinable_) finish_one(w, RecordQueueAccess::companion(*this, all_done_index));  // nobody can do it
         fail(errc::invalid_message, "SharedQueue::pop: an item claims " + std::to_string(length) +
                                         " bytes, more than the queue's maximum of " + std::to_string(max_item_bytes_));
       }
@@ -353,12 +361,9 @@ void RecordQueueCore::task_done() {
          "JoinableQueue::task_done: called more times than this process popped items (Python: ValueError)");
   }
   // The global count first (see the top).
-  const std::uint64_t all_done = w.done.load(std::memory_order_relaxed) + 1;
-  w.done.store(all_done, std::memory_order_release);
+  finish_one(w, RecordQueueAccess::companion(*this, all_done_index));
   mine->done.store(done + 1, std::memory_order_relaxed);
   if (done + 1 == taken) mine->pid.store(0, std::memory_order_release);  // holds nothing now: free the record
-  if (all_done == w.tail.load(std::memory_order_relaxed))
-    signal(w.all_done, RecordQueueAccess::companion(*this, all_done_index), wake_all);
 }
 
 std::size_t RecordQueueCore::unfinished() const {
