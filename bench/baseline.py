@@ -12,6 +12,8 @@ each the median of several rounds and their range:
   spawn_burst_<N>   python_spawn, python_fork, python_forkserver: N Processes (1, 8, 64)
                     started, then all joined (us per child)
   queue_1p1c, queue_4p1c  python_mp: 64-byte bytes through a Queue from 1 or 4 processes
+  queue_strings     python_mp: str items of 16 B to 4 KiB (16, 32, ... 4096 in turn) from one
+                    process through a Queue(1024)
   pingpong          python_mp    a round trip through two Events
   pipe_pingpong     python_mp    an int there and back over a Pipe (send / recv)
   pipe_bytes        python_mp    1 MiB messages from a child over a Pipe (send_bytes /
@@ -165,6 +167,29 @@ def queue_ns(ctx, producers, items):
     return elapsed / items * 1e9
 
 
+STRING_SIZES = [16 << k for k in range(9)]  # 16 B to 4 KiB
+
+
+def string_producer(q, n):
+    items = ["s" * size for size in STRING_SIZES]
+    for i in range(n):
+        q.put(items[i % len(items)])
+
+
+def queue_strings_ns(ctx, items):
+    """ns per str item of 16 B to 4 KiB from one process to this one through a Queue."""
+    q = ctx.Queue(1024)
+    worker = ctx.Process(target=string_producer, args=(q, items))
+    start = time.perf_counter()
+    worker.start()
+    for i in range(items):
+        if len(q.get()) != STRING_SIZES[i % len(STRING_SIZES)]:
+            raise RuntimeError("queue_strings: an item lost or changed")
+    elapsed = time.perf_counter() - start
+    worker.join()
+    return elapsed / items * 1e9
+
+
 def pong(ping, pong_event, trips):
     for _ in range(trips):
         ping.wait()
@@ -277,6 +302,7 @@ def main():
     items = 20000 if quick else 100000
     for producers, case in ((1, "queue_1p1c"), (4, "queue_4p1c")):
         report(case, "python_mp", "ns_per_item", (queue_ns(ctx, producers, items) for _ in range(rounds)))
+    report("queue_strings", "python_mp", "ns_per_item", (queue_strings_ns(ctx, items) for _ in range(rounds)))
     report("pingpong", "python_mp", "ns_per_round_trip",
            (pingpong_ns(ctx, 2000 if quick else 10000) for _ in range(rounds)))
     report("pipe_pingpong", "python_mp", "ns_per_round_trip",

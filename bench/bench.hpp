@@ -122,5 +122,9 @@ std::vector<ThroughputFloor> throughput_floors();
 // ---- bench/pipe.cpp: pipe_pingpong and pipe_bytes (Connection) ----
 void pipe_pingpong(int rounds, bool quick);
 void pipe_bytes(int rounds, bool quick);
+// ---- defined by the case files ----
+// queue_strings (queue_strings.cpp): ns per std::string item of 16 B to 4 KiB, `items` of them
+// from one child to this process through a SharedQueue<std::string>.
+double queue_strings_ns(long items);
 
 }  // namespace bench

@@ -50,6 +50,16 @@ INTERPROC_CHILD_ENTRY(fuzz_entry) {
       if (q.try_push(7)) q.try_pop();
     } catch (const std::system_error&) {
     }
+    try {
+      auto& q = ctx.queue<std::string>(i);
+      if (q.try_push("seven")) q.try_pop();
+    } catch (const std::system_error&) {
+    }
+    try {
+      auto& q = ctx.joinable_queue<long>(i);
+      if (q.try_push(7) && q.try_pop()) q.task_done();
+    } catch (const std::system_error&) {
+    }
   }
   return 0;
 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // interproc-demo count: the classic multiprocessing file-size counter. One child process per file adds the file's size
-// to a shared counter under the counter's lock; the parent prints each file name as it
-// starts its child, then the total.
+// to a shared counter under the counter's lock (or, with --via=queue, sends the file's name
+// and size back through a queue); the parent prints each file name as it starts its child,
+// then the total.
 #include "demo.hpp"
 #include "glob.hpp"
 #include "options.hpp"
 #include "platform.hpp"
 
 #include <interproc/process_pool.hpp>
+#include <interproc/shared_queue.hpp>
 #include <interproc/spawn.hpp>
 
 #include <algorithm>
@@ -65,6 +67,22 @@ INTERPROC_CHILD_ENTRY(count_file) {
   return 0;
 }
 
+// What a child sends back with --via=queue: its file's name and size, as the Queue version
+// of the classic counter does.
+using SizeReport = std::pair<std::string, long>;
+
+// A child for --via=queue: sends (args[0], its size) through the queue (object 0).
+INTERPROC_CHILD_ENTRY(report_file_size) {
+  const std::string& name = ctx.args().at(0);
+  try {
+    ctx.queue<SizeReport>(0).push({name, static_cast<long>(read_size(name))});
+  } catch (const std::runtime_error& e) {
+    report_problem(name, e.what());
+    return file_problem;
+  }
+  return 0;
+}
+
 // A pool task: the same work as count_file, for `count --pool N`. A file it cannot read is
 // its result ("" when it counted), so that the parent reports it as the children do.
 INTERPROC_TASK(count_file_task) {
@@ -83,6 +101,7 @@ namespace {
 struct CountOptions : ChildOptions {
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
   std::size_t pool = 0;  // 0: one child per file; else a pool of that many workers
+  bool via_queue = false;  // --via=queue: the children send their sizes through a queue
   std::vector<std::string> patterns;
 };
 
@@ -97,12 +116,17 @@ CountOptions parse_count_options(const Args& args) {
       jobs_given = true;
     } else if (auto pool = in.value("--pool")) {
       options.pool = static_cast<std::size_t>(parse_number("--pool", *pool, 4096));
+    } else if (auto via = in.value("--via")) {
+      if (*via != "counter" && *via != "queue") throw UsageError("--via takes counter or queue, not '" + *via + "'");
+      options.via_queue = *via == "queue";
     } else {
       options.patterns.push_back(in.operand());
     }
   }
   if (jobs_given && options.pool != 0)
     throw UsageError("--jobs and --pool cannot be combined: --pool N runs N workers");
+  if (options.via_queue && (options.pool != 0 || options.locking == Locking::without_lock))
+    throw UsageError("--via=queue goes with a child per file, without --pool or --no-lock");
   if (options.patterns.empty()) options.patterns = platform::default_file_patterns();
   return options;
 }
@@ -141,6 +165,39 @@ std::size_t count_in_children(const std::vector<std::string>& files, Counter& to
   while (!running.empty()) {
     if (wait_for_oldest(running)) ++problems;
   }
+  return problems;
+}
+
+// Adds up the reports waiting in `sizes`.
+std::uint64_t drain(interproc::SharedQueue<SizeReport>& sizes) {
+  std::uint64_t sum = 0;
+  while (const auto report = sizes.try_pop()) sum += static_cast<std::uint64_t>(report->second);
+  return sum;
+}
+
+// --via=queue: one child per file as count_in_children, each sending its file's name and
+// size through a queue. The queue holds as many reports as children run at once: the parent
+// takes what is queued before each wait, so every child it waits for can push. Returns how
+// many files had a problem.
+std::size_t count_through_queue(const std::vector<std::string>& files, Counter& total, const CountOptions& options) {
+  auto sizes = interproc::SharedQueue<SizeReport>::create(options.jobs);
+  std::deque<Running> running;
+  std::size_t problems = 0;
+  std::uint64_t sum = 0;
+  for (const std::string& file : files) {
+    if (running.size() == options.jobs) {
+      sum += drain(sizes);
+      if (wait_for_oldest(running)) ++problems;
+    }
+    std::cout << file << std::endl;  // flushed before a forked child could inherit it
+    running.push_back({file, interproc::spawn_child("report_file_size", {file}, {sizes}, options.start)});
+  }
+  while (!running.empty()) {
+    sum += drain(sizes);
+    if (wait_for_oldest(running)) ++problems;
+  }
+  sum += drain(sizes);
+  total.with_lock([sum](std::uint64_t& value) { value = sum; });
   return problems;
 }
 
@@ -202,7 +259,8 @@ int count(const Args& args) {
 
   Counter total = Counter::create(0);
   const std::size_t counted = options.pool != 0 ? count_in_pool(expansion.files, total, options)
-                                                : count_in_children(expansion.files, total, options);
+                              : options.via_queue ? count_through_queue(expansion.files, total, options)
+                                                  : count_in_children(expansion.files, total, options);
   const std::size_t problems = counted + expansion.unmatched.size() + folder_problems;
   std::cout << "Total = " << total.with_lock([](std::uint64_t& sum) { return sum; }) << std::endl;
   return problems == 0 ? exit_ok : exit_problem;
@@ -213,7 +271,7 @@ int count(const Args& args) {
 const Command count_command = {
     "count", "add up file sizes, one child process per file (the classic multiprocessing counter)",
     "usage: interproc-demo count [--start=fork|spawn|forkserver] [--no-lock] [--jobs N | --pool N] "
-    "[FILE_OR_GLOB_OR_FOLDER...]",
+    "[--via=counter|queue] [FILE_OR_GLOB_OR_FOLDER...]",
     "Adds up the sizes of the files in a shared counter (interproc::SharedValue): one child\n"
     "process per file reads its file and adds the size under the counter's lock. Prints each\n"
     "file name as it starts its child, then \"Total = N\", the sum in bytes.\n"
@@ -227,6 +285,9 @@ const Command count_command = {
     "  --jobs N       at most N children at a time (default: the number of CPUs)\n"
     "  --pool N       instead of a child per file, N worker processes (interproc::ProcessPool)\n"
     "                 that count one file per task (not with --jobs: N is the limit then)\n"
+    "  --via=queue    each child sends its file's name and size back through a queue\n"
+    "                 (interproc::SharedQueue<std::pair<std::string, long>>), which the\n"
+    "                 parent adds up; --via=counter (the default) is the shared counter\n"
     "\n"
     "A FOLDER counts every file under it, in its subfolders too (names starting with '.'\n"
     "included), in name order.\n"

@@ -60,6 +60,11 @@ class TaskContext {
   SharedQueue<T>& queue(std::size_t index) {
     return child_.queue<T>(at(index));
   }
+  /// The pool's object `index` as a JoinableQueue<T> of exactly this T (see segment()).
+  template <class T>
+  JoinableQueue<T>& joinable_queue(std::size_t index) {
+    return child_.joinable_queue<T>(at(index));
+  }
 
  private:
   // Past the end stays past the end, so that ChildContext reports it.

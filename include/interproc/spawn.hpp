@@ -7,6 +7,7 @@
 #include <interproc/event.hpp>
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/joinable_queue.hpp>
 #include <interproc/semaphore.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/shared_segment.hpp>
@@ -143,7 +144,9 @@ enum class ObjectKind : std::uint8_t {
   semaphore = 6,
   condition = 7,
   queue = 8,
-  connection = 9
+  connection = 9,
+  joinable_queue = 13,
+  codec_queue = 14  // a SharedQueue<T> of a T that is not trivially copyable
 };
 
 // The parts a child received for one object, from which ChildContext makes the typed one.
@@ -151,6 +154,7 @@ struct ChildParts {
   SharedSegment* segment;
   InterprocessMutex* mutex;
   QueueCore* queue;
+  RecordQueueCore* record_queue;  // codec_queue, joinable_queue
 };
 
 // The bytes a child keeps for each typed object, which it makes in place: a fork child
@@ -158,8 +162,9 @@ struct ChildParts {
 inline constexpr std::size_t typed_object_capacity = 64;
 
 // What a child needs to rebuild a SharedValue<T> / SharedArray<T> / SharedQueue<T>: T's
-// size, a fingerprint of T itself (so that float is not taken for int), and how to make the
-// object in `typed_object_capacity` bytes of storage and destroy it there.
+// size (0 for an encoded T, whose queue's slot size the parent gave), a fingerprint of T
+// itself (so that float is not taken for int), and how to make the object in
+// `typed_object_capacity` bytes of storage and destroy it there.
 struct ElementType {
   std::size_t size = 0;
   std::uint64_t fingerprint = 0;
@@ -205,6 +210,9 @@ class INTERPROC_EXPORT ChildContext {
   SharedQueue<T>& queue(std::size_t index);
   /// Object `index`, which the parent passed as a Connection.
   Connection& connection(std::size_t index);
+  /// Object `index`, which the parent passed as a JoinableQueue<T> of exactly this T.
+  template <class T>
+  JoinableQueue<T>& joinable_queue(std::size_t index);
 
  private:
   friend struct detail::ChildContextAccess;
@@ -257,6 +265,9 @@ class SharedObject {
   /// Passes a queue; the child gets it with ChildContext::queue<T>().
   template <class T>
   SharedObject(const SharedQueue<T>& q) noexcept;
+  /// Passes a joinable queue; the child gets it with ChildContext::joinable_queue<T>().
+  template <class T>
+  SharedObject(const JoinableQueue<T>& q) noexcept;
 
  private:
   friend struct detail::ChildContextAccess;
@@ -406,14 +417,29 @@ struct SharedDataAccess {
     static_cast<Shared*>(shared)->~Shared();
   }
   template <class T>
-  static const QueueCore& core(const SharedQueue<T>& q) noexcept {
+  static const auto& core(const SharedQueue<T>& q) noexcept {
+    return q.core_;
+  }
+  template <class T>
+  static const RecordQueueCore& core(const JoinableQueue<T>& q) noexcept {
     return q.core_;
   }
   static const InterprocessMutex& lock(const QueueCore& core) noexcept { return core.lock_; }
+  static const InterprocessMutex& lock(const RecordQueueCore& core) noexcept { return core.lock_; }
+  // The bytes of one slot of an encoded queue: what the child checks its ring against
+  // (common/record_queue.cpp lays slots out so: the length, the bytes, to 8 bytes).
+  static std::size_t slot_bytes(const RecordQueueCore& core) noexcept {
+    return (sizeof(std::uint64_t) + core.max_item_bytes() + 7) / 8 * 8;
+  }
   template <class Queue>
   static void* make_queue(ChildParts& parts, void* storage) {
     fits_in_place<Queue>();
     return ::new (storage) Queue(std::move(*parts.queue));
+  }
+  template <class Queue>
+  static void* make_record_queue(ChildParts& parts, void* storage) {
+    fits_in_place<Queue>();
+    return ::new (storage) Queue(std::move(*parts.record_queue));
   }
   template <class Shared>
   static constexpr void fits_in_place() noexcept {
@@ -439,6 +465,19 @@ template <class T>
 SharedObject::SharedObject(const SharedQueue<T>& q) noexcept
     : kind_(detail::ObjectKind::queue), mutex_(&detail::SharedDataAccess::lock(detail::SharedDataAccess::core(q))),
       waits_(&detail::SharedDataAccess::core(q)), element_size_(sizeof(T)),
+      type_fingerprint_(detail::type_fingerprint<T>()) {
+  if constexpr (!std::is_trivially_copyable_v<T>) {
+    kind_ = detail::ObjectKind::codec_queue;
+    element_size_ = detail::SharedDataAccess::slot_bytes(detail::SharedDataAccess::core(q));
+  }
+}
+
+template <class T>
+SharedObject::SharedObject(const JoinableQueue<T>& q) noexcept
+    : kind_(detail::ObjectKind::joinable_queue),
+      mutex_(&detail::SharedDataAccess::lock(detail::SharedDataAccess::core(q))),
+      waits_(&detail::SharedDataAccess::core(q)),
+      element_size_(detail::SharedDataAccess::slot_bytes(detail::SharedDataAccess::core(q))),
       type_fingerprint_(detail::type_fingerprint<T>()) {}
 
 template <class T>
@@ -460,9 +499,23 @@ SharedArray<T>& ChildContext::array(std::size_t index) {
 template <class T>
 SharedQueue<T>& ChildContext::queue(std::size_t index) {
   using Access = detail::SharedDataAccess;
-  const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make_queue<SharedQueue<T>>,
-                                 &Access::destroy<SharedQueue<T>>};
-  return *static_cast<SharedQueue<T>*>(typed(index, detail::ObjectKind::queue, type));
+  if constexpr (std::is_trivially_copyable_v<T>) {
+    const detail::ElementType type{sizeof(T), detail::type_fingerprint<T>(), &Access::make_queue<SharedQueue<T>>,
+                                   &Access::destroy<SharedQueue<T>>};
+    return *static_cast<SharedQueue<T>*>(typed(index, detail::ObjectKind::queue, type));
+  } else {
+    const detail::ElementType type{0, detail::type_fingerprint<T>(), &Access::make_record_queue<SharedQueue<T>>,
+                                   &Access::destroy<SharedQueue<T>>};
+    return *static_cast<SharedQueue<T>*>(typed(index, detail::ObjectKind::codec_queue, type));
+  }
+}
+
+template <class T>
+JoinableQueue<T>& ChildContext::joinable_queue(std::size_t index) {
+  using Access = detail::SharedDataAccess;
+  const detail::ElementType type{0, detail::type_fingerprint<T>(), &Access::make_record_queue<JoinableQueue<T>>,
+                                 &Access::destroy<JoinableQueue<T>>};
+  return *static_cast<JoinableQueue<T>*>(typed(index, detail::ObjectKind::joinable_queue, type));
 }
 
 }  // namespace interproc

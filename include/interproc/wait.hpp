@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 namespace interproc {
@@ -34,7 +35,10 @@ class INTERPROC_EXPORT Waitable {
   Waitable(Child& c) noexcept : kind_(Kind::child), object_(&c) {}
   /// Watches `q` through its core: any queue built on detail::QueueCore.
   template <class T>
-  Waitable(SharedQueue<T>& q) noexcept : kind_(Kind::queue), object_(&q), core_(&detail::SharedDataAccess::core(q)) {}
+  Waitable(SharedQueue<T>& q) noexcept : kind_(Kind::queue), object_(&q), core_(&detail::SharedDataAccess::core(q)) {
+    static_assert(std::is_trivially_copyable_v<T>,
+                  "interproc::wait watches queues of trivially copyable items; not yet a queue of encoded items");
+  }
   /// A queue `original` whose core is `core` (for other queue types built on QueueCore).
   Waitable(const detail::QueueCore& core, const void* original) noexcept
       : kind_(Kind::queue), object_(const_cast<void*>(original)), core_(&core) {}

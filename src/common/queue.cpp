@@ -255,7 +255,7 @@ void sleep_on_queue(const QueueCore& core, std::optional<Clock::time_point> dead
   // The ticket first, then the look: a push after the look bumps the word past the ticket.
   const std::uint32_t ticket = w.not_empty.value.load(std::memory_order_seq_cst);
   if (queue_ready(core)) return;
-  wait_on(w.not_empty, QueueAccess::companion(core, not_empty_index), ticket, deadline);
+  wait_claimable(w.not_empty, QueueAccess::companion(core, not_empty_index), ticket, deadline);
 }
 
 }  // namespace interproc::detail

@@ -63,6 +63,7 @@ struct ChildSlot {
   std::optional<InterprocessCondition> condition;
   std::optional<QueueCore> queue;
   std::optional<Connection> connection;
+  std::optional<RecordQueueCore> record_queue;  // codec_queue, joinable_queue
   TypedObject typed;  // made on first use
 };
 
@@ -187,6 +188,12 @@ void place_waits(ChildSlot& slot, WaitState state) {
       slot.queue = attach_queue(std::move(state), std::move(*slot.mutex), slot.element.size);
       slot.mutex.reset();
       break;
+    case ObjectKind::codec_queue:
+    case ObjectKind::joinable_queue:
+      slot.record_queue = attach_record_queue(std::move(state), std::move(*slot.mutex), slot.element.size,
+                                              slot.kind == ObjectKind::joinable_queue);
+      slot.mutex.reset();
+      break;
     default: break;
   }
 }
@@ -233,6 +240,7 @@ void give_back(ChildSlot& slot) noexcept {
   if (slot.condition) WaitAccess::forget(*slot.condition);
   if (slot.queue) forget_queue(*slot.queue);
   if (slot.connection) ConnectionAccess::forget(*slot.connection);
+  if (slot.record_queue) forget_record_queue(*slot.record_queue);
 }
 
 struct ChildContextAccess {
@@ -393,13 +401,15 @@ InterprocessMutex& ChildContext::mutex(std::size_t index) {
 
 void* ChildContext::typed(std::size_t index, ObjectKind kind, const ElementType& type) {
   ChildSlot& slot = slot_of(*objects_, index, kind);
-  if (slot.element.size != type.size || slot.element.fingerprint != type.fingerprint) {
+  // An encoded T (size 0) has no size of its own: its fingerprint alone says what it is.
+  if ((type.size != 0 && slot.element.size != type.size) || slot.element.fingerprint != type.fingerprint) {
     fail(errc::wrong_object_kind, "ChildContext: object " + std::to_string(index) +
                                       " holds another element type than the one asked for (elements of " +
                                       std::to_string(slot.element.size) + " bytes)");
   }
   if (slot.typed.get() == nullptr) {
-    ChildParts parts{&slot.segment, slot.mutex ? &*slot.mutex : nullptr, slot.queue ? &*slot.queue : nullptr};
+    ChildParts parts{&slot.segment, slot.mutex ? &*slot.mutex : nullptr, slot.queue ? &*slot.queue : nullptr,
+                     slot.record_queue ? &*slot.record_queue : nullptr};
     return slot.typed.make(type, parts);
   }
   return slot.typed.get();

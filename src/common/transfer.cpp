@@ -121,6 +121,8 @@ std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
     case ObjectKind::condition: return KindParts{false, false, false, false, true, false, "InterprocessCondition"};
     case ObjectKind::queue: return KindParts{false, true, false, true, true, false, "SharedQueue"};
     case ObjectKind::connection: return KindParts{false, false, false, false, false, true, "Connection"};
+    case ObjectKind::joinable_queue: return KindParts{false, true, false, true, true, false, "JoinableQueue"};
+    case ObjectKind::codec_queue: return KindParts{false, true, false, true, true, false, "SharedQueue of encoded items"};
   }
   return std::nullopt;
 }

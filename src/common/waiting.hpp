@@ -6,6 +6,7 @@
 #include "common/name_rules.hpp"
 #include "common/wait_backend.hpp"
 
+#include <interproc/record_queue.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/spawn.hpp>
 #include <interproc/waiting_object.hpp>
@@ -44,6 +45,7 @@ extern const WaitLayout event_layout;
 extern const WaitLayout semaphore_layout;
 extern const WaitLayout condition_layout;
 extern const WaitLayout queue_layout;
+extern const WaitLayout record_queue_layout;  // SharedQueue of encoded items, JoinableQueue
 const WaitLayout* wait_layout(ObjectKind kind) noexcept;
 
 // Companion `index` of `state`, or invalid_handle on backends without companions.
@@ -123,5 +125,9 @@ Object make_waiting(const WaitLayout& layout, std::optional<std::string_view> na
 QueueCore attach_queue(WaitState state, InterprocessMutex lock, std::uint64_t item_size);
 // A fork child's borrowed queue lets go of its parts without closing or unmapping them.
 void forget_queue(QueueCore& alias) noexcept;
+// The same for a queue of encoded items (common/record_queue.cpp), whose slots the parent
+// said are `slot_bytes` long.
+RecordQueueCore attach_record_queue(WaitState state, InterprocessMutex lock, std::uint64_t slot_bytes, bool joinable);
+void forget_record_queue(RecordQueueCore& alias) noexcept;
 
 }  // namespace interproc::detail

@@ -64,6 +64,8 @@ const WaitLayout* wait_layout(ObjectKind kind) noexcept {
     case ObjectKind::semaphore: return &semaphore_layout;
     case ObjectKind::condition: return &condition_layout;
     case ObjectKind::queue: return &queue_layout;
+    case ObjectKind::joinable_queue:
+    case ObjectKind::codec_queue: return &record_queue_layout;
     default: return nullptr;
   }
 }

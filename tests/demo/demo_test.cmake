@@ -157,7 +157,8 @@ endfunction()
 
 function(case_bad_options)
   foreach(arguments IN ITEMS "" "frobnicate" "count|--bogus" "count|--jobs" "count|--jobs|0" "count|--jobs=x"
-                             "count|--start=vfork" "count|--start" "count|--jobs|2|--pool|2" "race|--workers|0" "race|--increments=1e3"
+                             "count|--start=vfork" "count|--start" "count|--jobs|2|--pool|2" "count|--via=pipe"
+                             "count|--via=queue|--pool|2" "count|--via=queue|--no-lock" "race|--workers|0" "race|--increments=1e3"
                              "race|extra" "guard|--now" "guard|now")
     string(REPLACE "|" ";" arguments "${arguments}")
     demo(${arguments})
@@ -168,11 +169,12 @@ function(case_bad_options)
   endforeach()
 endfunction()
 
-# count with a start method: a glob, a literal name, a missing file and a folder.
+# count with a start method: a glob, a literal name, a missing file and a folder. Further
+# arguments (--via=queue) go to every run.
 function(check_count start)
   make_count_files()
   sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin files/sub/e.txt files/sub/deeper/.f)
-  demo(count --start=${start} "files/*.txt" files/d.bin files/missing.txt files/sub files/empty)
+  demo(count --start=${start} ${ARGN} "files/*.txt" files/d.bin files/missing.txt files/sub files/empty)
   expect_status(1)
   expect_total(${expected})
   foreach(name files/a.txt files/b.txt files/c.txt files/d.bin files/missing.txt)
@@ -183,7 +185,7 @@ function(check_count start)
   expect_problems(files/missing.txt)
 
   sum_sizes(expected files/a.txt files/b.txt files/c.txt files/d.bin)
-  demo(count "--start=${start}" "files/[a-c].txt" files/d.bin)
+  demo(count "--start=${start}" ${ARGN} "files/[a-c].txt" files/d.bin)
   expect_status(0)
   expect_total(${expected})
   expect_problems()
@@ -216,6 +218,19 @@ function(case_count_fork)
   check_count(fork)
 endfunction()
 
+# The Queue version: the same lines and total, the sizes sent through a SharedQueue.
+function(case_count_queue)
+  check_count(spawn --via=queue)
+endfunction()
+
+function(case_count_queue_fork)
+  check_count(fork --via=queue)
+endfunction()
+
+function(case_count_queue_forkserver)
+  check_count(forkserver --via=queue)
+endfunction()
+
 function(case_count_forkserver)
   check_count(forkserver)
 endfunction()
@@ -237,7 +252,7 @@ function(case_count_no_match)
   expect_text(err "Problem with files/*.nothing: no file matches")
 endfunction()
 
-# MANY files of sizes 0 to 996, counted through a glob with --jobs 8.
+# MANY files of sizes 0 to 996, counted through a glob with --jobs 8 (and further arguments).
 function(case_count_many)
   set(names "")
   foreach(i RANGE 1 ${MANY})
@@ -246,7 +261,7 @@ function(case_count_many)
     list(APPEND names files/f${i}.dat)
   endforeach()
   sum_sizes(expected ${names})
-  demo(count --jobs 8 "files/*.dat")
+  demo(count --jobs 8 ${ARGN} "files/*.dat")
   expect_status(0)
   expect_total(${expected})
   expect_problems()
@@ -255,6 +270,11 @@ function(case_count_many)
   if(NOT started EQUAL MANY)
     fail("${started} file names printed, expected ${MANY}")
   endif()
+endfunction()
+
+# As count_many, each child sending its size through the queue.
+function(case_count_queue_many)
+  case_count_many(--via=queue)
 endfunction()
 
 # Without the lock updates can be lost, never invented.

@@ -12,13 +12,14 @@ endif()
 
 set(_interproc_demo_cases
   help bad_options
-  count_spawn count_pool count_no_match count_many count_no_lock count_default
+  count_spawn count_pool count_no_match count_many count_no_lock count_default count_queue count_queue_many
   race_spawn race_no_lock
   guard)
 if(WIN32)
   list(APPEND _interproc_demo_cases count_fork_unsupported race_fork_unsupported race_forkserver_unsupported)
 else()
-  list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver)
+  list(APPEND _interproc_demo_cases count_fork race_fork count_forkserver race_forkserver count_queue_fork
+       count_queue_forkserver)
 endif()
 # A pseudo-terminal for stderr comes from util-linux's script(1), on Linux and not emulated.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING)
