@@ -16,6 +16,14 @@ namespace detail {
 struct SegmentAccess;
 }
 
+/// What `x.read_only()` returns for a SharedSegment, SharedValue or SharedArray `x`: pass it
+/// to spawn_child in place of `x` to give the child a read-only mapping of the same memory
+/// (Chromium's ReadOnlySharedMemoryRegion). A non-owning reference, valid while `x` is.
+template <class Shared>
+struct ReadOnlyShare {
+  const Shared* object;
+};
+
 /// Longest accepted segment name: macOS's shm_open limit (PSHMNAMLEN, 31) less the leading '/'.
 inline constexpr std::size_t max_name_length = 30;
 
@@ -66,6 +74,21 @@ class INTERPROC_EXPORT SharedSegment {
   /// True unless the segment is empty (default-constructed or moved from).
   explicit operator bool() const noexcept { return address_ != nullptr; }
 
+  /// This segment to pass to a child read-only: `spawn_child("reader", {}, {seg.read_only()})`.
+  /// The child's ctx.segment(i) maps the same bytes through a handle that has no write
+  /// access (POSIX: a descriptor opened O_RDONLY, mapped PROT_READ, so mprotect(PROT_WRITE)
+  /// fails with EACCES; Windows: a section handle duplicated with FILE_MAP_READ only), so a
+  /// store through its bytes() faults (SIGSEGV / SIGBUS; access violation 0xC0000005) and
+  /// nothing in the child can make it writable. Under StartMethod::fork the child's view is
+  /// remapped read-only in place, but a fork child also inherits this process's writable
+  /// descriptor (see the README). spawn_child throws errc::not_supported where the OS offers
+  /// no read-only handle (a portable POSIX segment made by InterprocessMutex or a waiting
+  /// object, never one made by create / create_named / open_named).
+  ReadOnlyShare<SharedSegment> read_only() const noexcept { return {this}; }
+  /// True for a segment a child received read-only: bytes() may be read, a store faults.
+  /// Passing it on to another child passes it read-only again.
+  bool is_read_only() const noexcept { return read_only_; }
+
  private:
   friend struct detail::SegmentAccess;
   void reset() noexcept;
@@ -74,6 +97,8 @@ class INTERPROC_EXPORT SharedSegment {
   std::size_t size_ = 0;         // what the creator asked for
   std::size_t mapped_size_ = 0;  // size_ rounded up to whole pages
   std::intptr_t handle_ = -1;    // the OS handle of the memory object (detail::native_handle)
+  std::intptr_t read_only_twin_ = -1;  // portable POSIX: a read-only descriptor of the same object
+  bool read_only_ = false;             // mapped without write access
 };
 
 }  // namespace interproc

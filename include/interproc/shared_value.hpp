@@ -122,6 +122,13 @@ class SharedValue {
   /// The lock that guards value().
   InterprocessMutex& get_lock() noexcept { return lock_; }
 
+  /// This value to pass to a child read-only (see SharedSegment::read_only): the child's
+  /// value() may be read, a store to it faults. Its lock stays a working lock, so that the
+  /// child can read under get_lock() / with_lock() while writers hold it.
+  ReadOnlyShare<SharedValue> read_only() const noexcept { return {this}; }
+  /// True for a value a child received read-only.
+  bool is_read_only() const noexcept { return data_.is_read_only(); }
+
   /// Runs fn(value()) under the lock and returns what fn returns.
   template <class Fn>
   decltype(auto) with_lock(Fn&& fn) {
@@ -178,6 +185,12 @@ class SharedArray {
   std::size_t size() const noexcept { return data_.size() / sizeof(T); }
   /// The lock that guards span().
   InterprocessMutex& get_lock() noexcept { return lock_; }
+
+  /// This array to pass to a child read-only, as SharedValue::read_only: the elements are
+  /// read-only in the child, the lock is not.
+  ReadOnlyShare<SharedArray> read_only() const noexcept { return {this}; }
+  /// True for an array a child received read-only.
+  bool is_read_only() const noexcept { return data_.is_read_only(); }
 
   /// Runs fn(span()) under the lock and returns what fn returns.
   template <class Fn>

@@ -7,7 +7,8 @@
 //
 // The token, the first argument of a spawn-style child after child_flag:
 //   <version>:<entry>:<object>,<object>,...:<checksum>
-//   object   = <kind>.<field>.<field>...   (decimal numbers; kind: an ObjectKind value)
+//   object   = <kind>.<field>.<field>...   (decimal numbers; kind: an ObjectKind value,
+//              plus read_only_kind_bit for an object passed read-only)
 //   checksum = FNV-1a (32 bit, 8 hex digits) of everything before the last ':'
 // The fields are the object's parts in kind_parts() order: data (handle, size), element
 // (size, type fingerprint), lock and waits (handle, size, companion count, companion
@@ -32,6 +33,9 @@ inline constexpr std::string_view token_version = "2";
 inline constexpr std::size_t max_token_objects = 64;
 inline constexpr std::size_t max_entry_name = 64;
 inline constexpr std::size_t max_companions = 4;
+// Added to the kind number of an object whose data the child maps read-only
+// (SharedSegment::read_only); only kinds with a data part may carry it.
+inline constexpr std::uint64_t read_only_kind_bit = 128;
 
 // Which parts an object of each kind has; the one table a new kind extends.
 struct KindParts {
@@ -67,6 +71,7 @@ struct ObjectRecord {
   ElementRecord element;  // if kind_parts(kind)->element
   StateRecord lock;       // if kind_parts(kind)->lock
   StateRecord waits;      // if kind_parts(kind)->waits
+  bool read_only = false; // the data is mapped read-only, from a read-only handle
 };
 
 struct ChildToken {

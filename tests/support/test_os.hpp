@@ -154,3 +154,20 @@ namespace interproc::test {
 bool die_at_next_futex_wake();
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+// From now on a memory fault ends this process the OS's way (POSIX: SIGSEGV / SIGBUS back
+// to SIG_DFL, past a sanitizer's handler; Windows: no error dialog), so a test can see it.
+void let_faults_kill();
+// Whether `code`, a Child::wait() result, is the OS's ending for a memory fault: -SIGSEGV
+// or -SIGBUS, or the access violation 0xC0000005 on Windows.
+bool is_memory_fault(int code);
+// Asks the OS to make `size` bytes at `address` writable (mprotect PROT_READ | PROT_WRITE /
+// VirtualProtect PAGE_READWRITE); 0 if it did, else the OS's error (errno / GetLastError).
+int make_writable(void* address, std::size_t size);
+// The error make_writable gets for memory mapped from a read-only handle: EACCES /
+// ERROR_ACCESS_DENIED.
+int access_denied_error();
+
+}  // namespace interproc::test

@@ -456,4 +456,17 @@ bool die_at_next_futex_wake() {
 bool die_at_next_futex_wake() { return false; }
 #endif
 
+void let_faults_kill() {
+  std::signal(SIGSEGV, SIG_DFL);
+  std::signal(SIGBUS, SIG_DFL);
+}
+
+bool is_memory_fault(int code) { return code == -SIGSEGV || code == -SIGBUS; }
+
+int make_writable(void* address, std::size_t size) {
+  return ::mprotect(address, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int access_denied_error() { return EACCES; }
+
 }  // namespace interproc::test

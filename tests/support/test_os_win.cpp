@@ -293,4 +293,15 @@ void exit_on_terminate_request(int /*code*/) {}
 
 bool die_at_next_futex_wake() { return false; }
 
+void let_faults_kill() { ::SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX); }
+
+bool is_memory_fault(int code) { return static_cast<DWORD>(code) == 0xC0000005u; }
+
+int make_writable(void* address, std::size_t size) {
+  DWORD old = 0;
+  return ::VirtualProtect(address, size, PAGE_READWRITE, &old) ? 0 : static_cast<int>(::GetLastError());
+}
+
+int access_denied_error() { return ERROR_ACCESS_DENIED; }
+
 }  // namespace interproc::test
