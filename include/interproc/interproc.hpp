@@ -6,6 +6,7 @@
 #include <interproc/error.hpp>
 #include <interproc/event.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/names.hpp>
 #include <interproc/process_pool.hpp>
 #include <interproc/semaphore.hpp>
 #include <interproc/shared_queue.hpp>

@@ -31,7 +31,7 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
 
   static QueueCore create(std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint);
   static QueueCore create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
-                                std::uint64_t fingerprint);
+                                std::uint64_t fingerprint, NameLifetime lifetime = NameLifetime::persistent);
   static QueueCore open_named(std::string_view name, std::size_t item_size, std::uint64_t fingerprint);
   static bool remove_named(std::string_view name);
 
@@ -73,9 +73,11 @@ class SharedQueue {
     return SharedQueue(detail::QueueCore::create(capacity, sizeof(T), detail::type_fingerprint<T>()));
   }
   /// An empty queue under `name` (the rules of InterprocessMutex::create_named: at most 25
-  /// characters, since its lock is named `name.lock`).
-  static SharedQueue create_named(std::string_view name, std::size_t capacity) {
-    return SharedQueue(detail::QueueCore::create_named(name, capacity, sizeof(T), detail::type_fingerprint<T>()));
+  /// characters, since its lock is named `name.lock`), with its `lifetime` (NameLifetime).
+  static SharedQueue create_named(std::string_view name, std::size_t capacity,
+                                  NameLifetime lifetime = NameLifetime::persistent) {
+    return SharedQueue(
+        detail::QueueCore::create_named(name, capacity, sizeof(T), detail::type_fingerprint<T>(), lifetime));
   }
   /// The queue `name`; errc::wrong_object_kind if its items are not T (another type, even of
   /// the same size), errc::foreign_object if the name is another kind's (a value, an event).

@@ -3,6 +3,7 @@
 /// @file
 /// SharedSegment: a block of shared memory, anonymous or named.
 #include <interproc/export.hpp>
+#include <interproc/name_lifetime.hpp>
 
 #include <gsl/span>
 
@@ -43,9 +44,12 @@ class INTERPROC_EXPORT SharedSegment {
   /// A named, zero-filled segment, created exclusively (never attaches to an existing
   /// object) and readable and writable by the current user only. The name obeys the same
   /// rules on every OS: 1..max_name_length characters of [A-Za-z0-9._-]. The name lives on
-  /// until remove_named(). Throws errc::invalid_name / name_too_long / invalid_size, or
-  /// std::system_error (std::errc::file_exists when the name is taken).
-  static SharedSegment create_named(std::string_view name, std::size_t size);
+  /// until remove_named(), or with NameLifetime::creator until its creator ends as well.
+  /// Throws errc::invalid_name / name_too_long / invalid_size, or std::system_error
+  /// (std::errc::file_exists when the name is taken; the OS's error when the watcher of
+  /// NameLifetime::creator cannot start, the name then removed again).
+  static SharedSegment create_named(std::string_view name, std::size_t size,
+                                    NameLifetime lifetime = NameLifetime::persistent);
 
   /// Maps the whole of an existing named segment; size() is the size it was created with.
   /// Throws as create_named, with std::errc::no_such_file_or_directory when there is none.

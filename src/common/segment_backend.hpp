@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace interproc::detail {
@@ -61,6 +63,21 @@ ScopedHandle read_only_handle(native_handle handle, native_handle twin);
 // POSIX only (Windows has no fork).
 void remap_read_only(void* address, std::size_t mapped_size, native_handle read_only);
 void unmap_segment(void* address, std::size_t mapped_size) noexcept;
+
+// What a named segment's record says, for names_in_use and the name watcher.
+struct NamedSegmentInfo {
+  std::uint64_t tag = 0;
+  std::size_t size = 0;
+  long creator = 0;  // the pid of the process that created it
+};
+// The record of the interproc segment at `name`, read through a read-only mapping; nothing
+// if there is none (no such name, another program's object, one not finished, not ours to read).
+std::optional<NamedSegmentInfo> inspect_named_segment(const std::string& name) noexcept;
+// The names in the OS's namespace of shared memory (Linux: the entries of /dev/shm), any
+// program's; throws errc::not_supported where the OS cannot list them (macOS, Windows).
+std::vector<std::string> list_segment_names();
+// Whether process `pid` exists (POSIX kill(pid, 0): EPERM counts as existing).
+bool process_alive(long pid) noexcept;
 
 // What a named segment holds, for the typed kinds built on one: the kind in the top byte,
 // the rest the kind's own check (a type fingerprint, a magic number). Plain segments: 0.

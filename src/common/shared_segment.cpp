@@ -4,6 +4,7 @@
 // src/win32/segment_win.cpp behind common/segment_backend.hpp.
 
 #include "common/fail.hpp"
+#include "common/name_tracker.hpp"
 #include "common/name_rules.hpp"
 #include "common/segment_backend.hpp"
 
@@ -23,8 +24,10 @@ SharedSegment detail::create_words_segment(std::size_t size) {
   return SegmentAccess::adopt(create_anonymous_segment(size, false));
 }
 
-SharedSegment SharedSegment::create_named(std::string_view name, std::size_t size) {
-  return detail::create_tagged_segment(name, size, 0);
+SharedSegment SharedSegment::create_named(std::string_view name, std::size_t size, NameLifetime lifetime) {
+  SharedSegment segment = detail::create_tagged_segment(name, size, 0);
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return segment;
 }
 
 SharedSegment SharedSegment::open_named(std::string_view name) {
@@ -47,6 +50,7 @@ SharedSegment detail::open_tagged_segment(std::string_view name, std::uint64_t& 
 
 bool SharedSegment::remove_named(std::string_view name) {
   detail::check_segment_name(name);
+  detail::forget_segment_name(std::string(name));
   return detail::remove_named_segment(std::string(name));
 }
 

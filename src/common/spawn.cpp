@@ -6,6 +6,7 @@
 #include "common/entry_registry.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
+#include "common/name_tracker.hpp"
 #include "common/process_backend.hpp"
 #include "common/segment_backend.hpp"
 #include "common/transfer.hpp"
@@ -453,6 +454,7 @@ std::optional<int> child_main(int argc, char** argv) {
   const std::string_view token = std::string_view(argv[1]).substr(child_flag.size());
   guard_passed.store(true);
   if (token == forkserver_argument) return serve();
+  if (token == name_watcher_argument) return watch_names();
   std::vector<std::string> args = program_arguments(argc, argv);
   args.erase(args.begin(), args.begin() + 2);
   return ChildContextAccess::run(token, std::move(args));

@@ -29,6 +29,8 @@ namespace interproc::detail {
 inline constexpr std::string_view child_flag = "--interproc-child=";
 // What follows child_flag for a fork server (StartMethod::forkserver) instead of a token.
 inline constexpr std::string_view forkserver_argument = "forkserver";
+// What follows child_flag for the watcher of NameLifetime::creator names (name_tracker.hpp).
+inline constexpr std::string_view name_watcher_argument = "names";
 inline constexpr std::string_view token_version = "2";
 inline constexpr std::size_t max_token_objects = 64;
 inline constexpr std::size_t max_entry_name = 64;

@@ -5,6 +5,7 @@
 // signalled through its link to the fork server (forkserver_posix.hpp).
 
 #include "common/fail.hpp"
+#include "common/name_tracker.hpp"
 #include "common/process_backend.hpp"
 #include "posix/executable_path_posix.hpp"
 #include "posix/forkserver_posix.hpp"
@@ -260,6 +261,20 @@ pid_t launch_fork_server(int control) {
   return spawn_program(path, setup, std::move(argv), child_environment(std::string()), " of the fork server");
 }
 
+pid_t launch_name_watcher(int control) {
+  ChildToken none;
+  InheritPlan plan(none, control);  // control becomes descriptor 3, as the fork server's does
+  Expects(plan.watch_target() == server_descriptor);
+  SpawnSetup setup;
+  plan.add_to(setup.actions, setup.attributes);
+  // A group of its own: a terminal's ^C reaches the creator's group and must not end the
+  // watcher before it has removed the creator's names.
+  setup.new_process_group();
+  const std::string path = executable_path();
+  std::vector<std::string> argv{path, std::string(child_flag) + std::string(name_watcher_argument)};
+  return spawn_program(path, setup, std::move(argv), child_environment(std::string()), " of the name watcher");
+}
+
 ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options) {
   const pid_t parent = options.die_with_parent ? ::getpid() : -1;
   const int watch = options.die_with_parent ? parent_watch_descriptor() : -1;
@@ -269,6 +284,7 @@ ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions
   if (pid == 0) {
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
+    drop_inherited_name_watcher();  // the watcher must see EOF when the parent ends, not this child
     apply_in_forked_child(options, parent, watch);
     leave_forked_child(body(data));
   }

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cerrno>
 #include <cstdint>
+#include <csignal>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits>
 #include <sys/mman.h>
@@ -32,6 +34,7 @@ namespace interproc::detail {
 namespace {
 
 struct SegmentRecord {
+  std::atomic<std::uint64_t> creator;  // the creator's pid (names_in_use, the name watcher)
   std::atomic<std::uint64_t> tag;  // what the object holds (segment_tag), written before the size
   std::atomic<std::uint64_t> magic;
   std::atomic<std::uint64_t> size;  // 0 until the creator has finished
@@ -165,6 +168,7 @@ MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string&
   reserve(descriptor, length, what);
   void* address = map_length(descriptor, length, what);
   SegmentRecord& record = record_of(address, length);
+  record.creator.store(static_cast<std::uint64_t>(::getpid()), std::memory_order_relaxed);
   record.tag.store(tag, std::memory_order_relaxed);
   record.magic.store(record_magic, std::memory_order_relaxed);
   record.size.store(size, std::memory_order_release);  // an opener that sees the size sees the rest
@@ -255,6 +259,44 @@ MappedSegment map_inherited_segment(native_handle h, std::size_t size, bool read
 }
 
 void unmap_segment(void* address, std::size_t mapped_size) noexcept { ::munmap(address, mapped_size); }
+
+std::optional<NamedSegmentInfo> inspect_named_segment(const std::string& name) noexcept {
+  try {
+    const std::string path = shm_path(name);
+    ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDONLY, 0)));
+    if (!fd.valid()) return std::nullopt;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd.get()), &st) != 0 || ((st.st_mode & S_IFMT) != 0 && !S_ISREG(st.st_mode)))
+      return std::nullopt;
+    MappedSegment segment = map_recorded(std::move(fd), quoted(path), true);
+    const long creator =
+        static_cast<long>(record_of(segment.address, segment.mapped_size).creator.load(std::memory_order_relaxed));
+    unmap_segment(segment.address, segment.mapped_size);
+    return NamedSegmentInfo{segment.tag, segment.size, creator};
+  } catch (...) {  // foreign, unfinished, or out of memory: nothing to show
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> list_segment_names() {
+  // glibc and musl keep shm_open names as files in /dev/shm (shm_overview(7)); macOS and
+  // the BSDs have no directory of them and no call that lists them.
+  DIR* directory = ::opendir("/dev/shm");
+  if (directory == nullptr)
+    fail(errc::not_supported, "this OS offers no list of shared memory names (no /dev/shm)");
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(directory)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(directory);
+  return names;
+}
+
+bool process_alive(long pid) noexcept {
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 void remap_read_only(void* address, std::size_t mapped_size, native_handle read_only) {
   // mmap(2) MAP_FIXED replaces the pages at `address` in one step: no moment without a mapping.

@@ -183,6 +183,17 @@ ScopedHandle read_only_handle(native_handle handle, native_handle /*twin*/) {
   return ScopedHandle(from_handle(duplicate));
 }
 
+// Windows keeps named sections in the object manager's session directory, which Win32 does
+// not list (only the native NtQueryDirectoryObject does), and they go with their last
+// handle: there are no dead creators' names to find.
+std::optional<NamedSegmentInfo> inspect_named_segment(const std::string&) noexcept { return std::nullopt; }
+
+std::vector<std::string> list_segment_names() {
+  fail(errc::not_supported, "Windows removes a named object with its last handle: there is no list to clean");
+}
+
+bool process_alive(long) noexcept { return true; }
+
 void remap_read_only(void*, std::size_t, native_handle) {
   fail(errc::not_supported, "fork has no Windows counterpart");
 }
