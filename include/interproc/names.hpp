@@ -19,7 +19,9 @@ struct NameInUse {
   /// queue), from the tag each named object records beside its size.
   std::string kind;
   std::size_t size = 0;  ///< the bytes its creator asked for
-  long creator = 0;      ///< the pid of the process that created it
+  /// The pid of the process that created it; 0 if its record has none (an interproc older
+  /// than NameLifetime), whose names remove_dead_names() leaves alone.
+  long creator = 0;
   bool creator_alive = false;
 };
 
@@ -34,7 +36,8 @@ INTERPROC_EXPORT std::vector<NameInUse> names_in_use();
 /// Removes every name of names_in_use() that starts with `prefix` (every name for "") and
 /// whose creator is no longer running: the cleanup of a /dev/shm that crashed programs
 /// filled. Returns the names removed. A creator's pid that another process has taken since
-/// keeps its names (never a live process's names removed). Throws as names_in_use().
+/// keeps its names (never a live process's names removed), and so does an unknown creator
+/// (0). Throws as names_in_use().
 INTERPROC_EXPORT std::vector<std::string> remove_dead_names(std::string_view prefix = {});
 
 }  // namespace interproc

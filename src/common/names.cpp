@@ -74,7 +74,7 @@ std::vector<NameInUse> names_in_use() {
 std::vector<std::string> remove_dead_names(std::string_view prefix) {
   std::vector<std::string> removed;
   for (const NameInUse& name : names_in_use()) {
-    if (name.creator_alive || name.name.compare(0, prefix.size(), prefix) != 0) continue;
+    if (name.creator_alive || name.creator == 0 || name.name.compare(0, prefix.size(), prefix) != 0) continue;
     if (detail::remove_named_segment(name.name)) removed.push_back(name.name);
   }
   return removed;
