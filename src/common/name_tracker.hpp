@@ -20,8 +20,8 @@ void apply_lifetime(NameLifetime lifetime, std::initializer_list<std::string> na
 void track_segment_name(const std::string& name);
 // remove_named's: the watcher forgets `name` if it was told of it.
 void forget_segment_name(const std::string& name) noexcept;
-// In a fork child, before anything else: lets go of the parent's connection to its watcher,
-// which would otherwise outlive the parent in this child, without touching its lock.
+// In a fork child (a pthread_atfork handler): lets go of the parent's connection to its
+// watcher, which would otherwise outlive the parent in this child, without taking a lock.
 void drop_inherited_name_watcher() noexcept;
 
 // The watcher process's loop (child_main with name_watcher_argument): reads names from

@@ -8,8 +8,9 @@
 // killed process's descriptors, close(2)), and the watcher removes every name it still
 // holds whose segment still records that creator, then exits.
 //
-// A fork child gets a copy of the socket; spawn_child's fork children close theirs at once
-// (drop_inherited_name_watcher) so that only the creator's end keeps the watcher waiting.
+// A fork child gets a copy of the socket; every fork child closes it at once (a
+// pthread_atfork(3) child handler), so that only the creator's end keeps the watcher
+// waiting, and starts a watcher of its own for the names it makes.
 // Should the watcher itself die, the next name starts another one and tells it every name
 // this process still holds.
 
@@ -24,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <pthread.h>
 #include <set>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +63,8 @@ bool tell(const Watcher& w, const std::string& message) noexcept {
 // A new watcher, told this process's pid and every name it holds.
 void start(Watcher& w) {
   if (w.pid > 0) ::waitpid(w.pid, nullptr, WNOHANG);  // the one that died, if it has
+  static const int registered = ::pthread_atfork(nullptr, nullptr, &drop_inherited_name_watcher);
+  if (registered != 0) fail_errno(registered, "pthread_atfork");
   auto ends = socket_pair();
   w.pid = launch_name_watcher(static_cast<int>(ends.second.get()));
   w.socket = std::move(ends.first);

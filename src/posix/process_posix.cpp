@@ -5,7 +5,6 @@
 // signalled through its link to the fork server (forkserver_posix.hpp).
 
 #include "common/fail.hpp"
-#include "common/name_tracker.hpp"
 #include "common/process_backend.hpp"
 #include "posix/executable_path_posix.hpp"
 #include "posix/forkserver_posix.hpp"
@@ -284,7 +283,6 @@ ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions
   if (pid == 0) {
     // The child: a copy of the parent with only the forking thread. It runs the entry and
     // leaves with _exit, so no parent-owned destructors or atexit handlers run here.
-    drop_inherited_name_watcher();  // the watcher must see EOF when the parent ends, not this child
     apply_in_forked_child(options, parent, watch);
     leave_forked_child(body(data));
   }

@@ -3,8 +3,8 @@
 // Anonymous segments are in anonymous_segment_linux.cpp (memfd) or
 // anonymous_segment_portable.cpp (shm_open + shm_unlink).
 //
-// Every object ends in a SegmentRecord (a magic number and the creator's size), past the
-// bytes that bytes() shows. It gives open_named and a child the exact size where the OS only
+// Every object ends in a SegmentRecord (its creator's pid, its tag, a magic number and the
+// creator's size), past the bytes that bytes() shows. It gives open_named and a child the exact size where the OS only
 // knows a rounded one (macOS rounds a shm object to the page: pshm_truncate in XNU's
 // bsd/kern/posix_shm.c, 16 KiB on arm64), and it tells an interproc object from any other
 // descriptor a forged token might name. Objects are sized in whole multiples of 16 KiB (or
