@@ -14,7 +14,7 @@ namespace interproc {
 /// One name held by an interproc object (every named kind is made of named segments: a
 /// SharedValue "v" shows as "v" and its lock "v.lock").
 struct NameInUse {
-  std::string name;
+  std::string name;  ///< the name, as create_named took it
   /// "segment", "value", "array", "mutex", or "waiting" (an event, semaphore, condition or
   /// queue), from the tag each named object records beside its size.
   std::string kind;
@@ -22,7 +22,7 @@ struct NameInUse {
   /// The pid of the process that created it; 0 if its record has none (an interproc older
   /// than NameLifetime), whose names remove_dead_names() leaves alone.
   long creator = 0;
-  bool creator_alive = false;
+  bool creator_alive = false;  ///< whether the creator still runs (POSIX kill(pid, 0))
 };
 
 /// The names of interproc objects this user can read, found in the OS's namespace of shared

@@ -22,7 +22,7 @@ struct SegmentAccess;
 /// (Chromium's ReadOnlySharedMemoryRegion). A non-owning reference, valid while `x` is.
 template <class Shared>
 struct ReadOnlyShare {
-  const Shared* object;
+  const Shared* object;  ///< the object to pass
 };
 
 /// Longest accepted segment name: macOS's shm_open limit (PSHMNAMLEN, 31) less the leading '/'.
