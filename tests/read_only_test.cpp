@@ -44,10 +44,15 @@ void store_into(void* address) {
   *static_cast<volatile unsigned char*>(address) = 0x5a;
 }
 
-int denied(void* address, std::size_t size) {
+// 0 if the mapping cannot be made writable, nor the segment mapped anew for writing.
+int denied(void* address, std::size_t size, const SharedSegment* segment = nullptr) {
   const int error = test::make_writable(address, size);
   if (error == 0) return 30;  // the child made the mapping writable
-  return error == test::access_denied_error() ? 0 : 31;
+  if (!test::is_write_refusal(error)) return 31;
+  if (segment == nullptr) return 0;
+  const int mapped = test::map_for_writing(interproc::detail::SegmentAccess::handle(*segment), segment->size());
+  if (mapped == 0) return 32;  // its handle maps for writing
+  return test::is_write_refusal(mapped) ? 0 : 33;
 }
 
 std::string method_name(StartMethod method) {
@@ -71,7 +76,7 @@ INTERPROC_CHILD_ENTRY(read_only_stores) {
 
 INTERPROC_CHILD_ENTRY(read_only_unprotects) {
   SharedSegment& s = ctx.segment(0);
-  return denied(s.bytes().data(), s.size());
+  return denied(s.bytes().data(), s.size(), &s);
 }
 
 // Passes its read-only segment on to a grandchild of the same start method, as given.

@@ -467,6 +467,13 @@ int make_writable(void* address, std::size_t size) {
   return ::mprotect(address, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
 }
 
-int access_denied_error() { return EACCES; }
+int map_for_writing(std::intptr_t handle, std::size_t size) {
+  void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, static_cast<int>(handle), 0);
+  if (address == MAP_FAILED) return errno;
+  ::munmap(address, size);
+  return 0;
+}
+
+bool is_write_refusal(int error) { return error == EACCES; }
 
 }  // namespace interproc::test

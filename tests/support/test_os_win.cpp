@@ -302,6 +302,13 @@ int make_writable(void* address, std::size_t size) {
   return ::VirtualProtect(address, size, PAGE_READWRITE, &old) ? 0 : static_cast<int>(::GetLastError());
 }
 
-int access_denied_error() { return ERROR_ACCESS_DENIED; }
+int map_for_writing(std::intptr_t handle, std::size_t size) {
+  void* view = ::MapViewOfFile(reinterpret_cast<HANDLE>(handle), FILE_MAP_WRITE, 0, 0, size);
+  if (view == nullptr) return static_cast<int>(::GetLastError());
+  ::UnmapViewOfFile(view);
+  return 0;
+}
+
+bool is_write_refusal(int error) { return error == ERROR_ACCESS_DENIED || error == ERROR_INVALID_PARAMETER; }
 
 }  // namespace interproc::test
