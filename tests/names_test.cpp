@@ -34,7 +34,7 @@ namespace {
 // A prefix unique to this test process and call.
 std::string prefix() {
   static int calls = 0;
-  return "nl" + std::to_string(test::current_pid() % 100000) + "x" + std::to_string(++calls);
+  return "nl" + std::to_string(test::current_pid()) + "x" + std::to_string(++calls);
 }
 
 // Every named kind, each under `stem` + a letter; the data kinds add "<name>.lock".
