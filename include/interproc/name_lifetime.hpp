@@ -18,6 +18,8 @@ enum class NameLifetime {
   /// socket and removes the ones it still holds when the socket reads end-of-file, that is
   /// when the creator and any fork child of it are gone; remove_named() tells it to forget the
   /// name. The watcher removes a name only if the object there is still this creator's.
+  /// Like spawn_child, it needs main() to begin with the child_main() guard, which is where
+  /// the re-executed watcher stops.
   /// Windows: every named object already goes with its last handle, so this changes nothing.
   creator
 };
