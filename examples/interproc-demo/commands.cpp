@@ -17,9 +17,9 @@
 namespace demo {
 namespace {
 
-const Command* const commands[] = {&count_command, &race_command, &guard_command};
+const Command* const commands[] = {&count_command, &race_command, &guard_command, &names_command};
 
-constexpr const char* tool_usage = "usage: interproc-demo COMMAND [OPTION...] (COMMAND: count, race, guard)";
+constexpr const char* tool_usage = "usage: interproc-demo COMMAND [OPTION...] (COMMAND: count, race, guard, names)";
 
 void print_tool_help() {
   std::cout << "usage: interproc-demo COMMAND [OPTION...]\n\n"

@@ -34,6 +34,7 @@ struct Command {
 extern const Command count_command;
 extern const Command race_command;
 extern const Command guard_command;
+extern const Command names_command;
 
 // The parent's work: reads the command line and runs the subcommand (commands.cpp).
 int run(int argc, char** argv);

@@ -28,7 +28,7 @@ class INTERPROC_EXPORT InterprocessCondition : public detail::WaitingObject {
   /// A new condition. Throws std::system_error when the OS refuses memory or handles.
   static InterprocessCondition create();
   /// A new condition under `name` (the rules of InterprocessEvent::create_named).
-  static InterprocessCondition create_named(std::string_view name);
+  static InterprocessCondition create_named(std::string_view name, NameLifetime lifetime = NameLifetime::persistent);
   /// The condition `name` (the errors of InterprocessEvent::open_named).
   static InterprocessCondition open_named(std::string_view name);
   /// Removes the name; true if there was one.

@@ -21,8 +21,9 @@ class INTERPROC_EXPORT InterprocessEvent : public detail::WaitingObject {
   /// A new, clear event. Throws std::system_error when the OS refuses memory or handles.
   static InterprocessEvent create();
   /// A new, clear event under `name`, created exclusively and for the current user only,
-  /// with the name rules of SharedSegment::create_named (std::errc::file_exists if taken).
-  static InterprocessEvent create_named(std::string_view name);
+  /// with the name rules of SharedSegment::create_named (std::errc::file_exists if taken),
+  /// and its `lifetime` (NameLifetime).
+  static InterprocessEvent create_named(std::string_view name, NameLifetime lifetime = NameLifetime::persistent);
   /// The event `name` (std::errc::no_such_file_or_directory if none; errc::not_ready while
   /// its creator is still making it; errc::foreign_object if it is not an event).
   static InterprocessEvent open_named(std::string_view name);

@@ -8,6 +8,7 @@
 #include <interproc/event.hpp>
 #include <interproc/interprocess_mutex.hpp>
 #include <interproc/joinable_queue.hpp>
+#include <interproc/names.hpp>
 #include <interproc/process_pool.hpp>
 #include <interproc/semaphore.hpp>
 #include <interproc/shared_queue.hpp>

@@ -3,6 +3,7 @@
 /// @file
 /// InterprocessMutex: a lock shared by processes that survives the death of its owner.
 #include <interproc/export.hpp>
+#include <interproc/name_lifetime.hpp>
 #include <interproc/timeouts.hpp>
 
 #include <chrono>
@@ -44,10 +45,11 @@ class INTERPROC_EXPORT InterprocessMutex {
   /// a name), created exclusively and usable by the current user only. Names follow
   /// SharedSegment's rules and share their namespace: 1..max_name_length characters of
   /// [A-Za-z0-9._-]. A holder's death is reported to the next locker as for create(). The
-  /// name lives on until remove_named() (Windows: until its last handle closes).
+  /// name lives on until remove_named() (Windows: until its last handle closes), or with
+  /// NameLifetime::creator until its creator ends as well.
   /// Throws std::system_error: errc::invalid_name / errc::name_too_long,
   /// std::errc::file_exists when the name is taken, or the OS error with the call named.
-  static InterprocessMutex create_named(std::string_view name);
+  static InterprocessMutex create_named(std::string_view name, NameLifetime lifetime = NameLifetime::persistent);
 
   /// The existing named mutex `name`, as create_named() made it.
   /// Throws std::system_error: errc::invalid_name / errc::name_too_long,

@@ -44,11 +44,14 @@ class JoinableQueue {
     return JoinableQueue(detail::RecordQueueCore::create(capacity, max_item_bytes, detail::type_fingerprint<T>(),
                                                          detail::RecordQueueCore::Flavor::joinable));
   }
-  /// An empty queue under `name` (at most 25 characters, as SharedQueue::create_named).
+  /// An empty queue under `name` (at most 25 characters, as SharedQueue::create_named), with
+  /// its `lifetime` (NameLifetime).
   static JoinableQueue create_named(std::string_view name, std::size_t capacity,
-                                    std::size_t max_item_bytes = default_max_bytes()) {
-    return JoinableQueue(detail::RecordQueueCore::create_named(
-        name, capacity, max_item_bytes, detail::type_fingerprint<T>(), detail::RecordQueueCore::Flavor::joinable));
+                                    std::size_t max_item_bytes = default_max_bytes(),
+                                    NameLifetime lifetime = NameLifetime::persistent) {
+    return JoinableQueue(detail::RecordQueueCore::create_named(name, capacity, max_item_bytes,
+                                                               detail::type_fingerprint<T>(),
+                                                               detail::RecordQueueCore::Flavor::joinable, lifetime));
   }
   /// The joinable queue `name`; errc::wrong_object_kind if its items are not T or it is a
   /// plain SharedQueue, errc::foreign_object for another kind's name.

@@ -6,6 +6,7 @@
 /// most `max_item_bytes` bytes (an implementation detail).
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/name_lifetime.hpp>
 #include <interproc/waiting_object.hpp>
 
 #include <chrono>
@@ -27,7 +28,8 @@ class INTERPROC_EXPORT RecordQueueCore : public WaitingObject {
   static RecordQueueCore create(std::size_t capacity, std::size_t max_item_bytes, std::uint64_t fingerprint,
                                 Flavor flavor);
   static RecordQueueCore create_named(std::string_view name, std::size_t capacity, std::size_t max_item_bytes,
-                                      std::uint64_t fingerprint, Flavor flavor);
+                                      std::uint64_t fingerprint, Flavor flavor,
+                                      NameLifetime lifetime = NameLifetime::persistent);
   static RecordQueueCore open_named(std::string_view name, std::uint64_t fingerprint, Flavor flavor);
   static bool remove_named(std::string_view name);
 

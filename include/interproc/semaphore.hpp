@@ -25,7 +25,8 @@ class INTERPROC_EXPORT InterprocessSemaphore : public detail::WaitingObject {
   /// A new semaphore holding `initial` units (at most max(): errc::count_overflow beyond).
   static InterprocessSemaphore create(std::uint32_t initial);
   /// A new semaphore under `name` (the rules of InterprocessEvent::create_named).
-  static InterprocessSemaphore create_named(std::string_view name, std::uint32_t initial);
+  static InterprocessSemaphore create_named(std::string_view name, std::uint32_t initial,
+                                            NameLifetime lifetime = NameLifetime::persistent);
   /// The semaphore `name` (the errors of InterprocessEvent::open_named).
   static InterprocessSemaphore open_named(std::string_view name);
   /// Removes the name; true if there was one.

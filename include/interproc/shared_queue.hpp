@@ -35,7 +35,7 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
 
   static QueueCore create(std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint);
   static QueueCore create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
-                                std::uint64_t fingerprint);
+                                std::uint64_t fingerprint, NameLifetime lifetime = NameLifetime::persistent);
   static QueueCore open_named(std::string_view name, std::size_t item_size, std::uint64_t fingerprint);
   static bool remove_named(std::string_view name);
 
@@ -106,20 +106,23 @@ class SharedQueue {
                                                        detail::RecordQueueCore::Flavor::plain));
   }
   /// An empty queue under `name` (the rules of InterprocessMutex::create_named: at most 25
-  /// characters, since its lock is named `name.lock`).
-  static SharedQueue create_named(std::string_view name, std::size_t capacity) {
+  /// characters, since its lock is named `name.lock`), with its `lifetime` (NameLifetime).
+  static SharedQueue create_named(std::string_view name, std::size_t capacity,
+                                  NameLifetime lifetime = NameLifetime::persistent) {
     if constexpr (fixed) {
-      return SharedQueue(detail::QueueCore::create_named(name, capacity, sizeof(T), detail::type_fingerprint<T>()));
+      return SharedQueue(
+          detail::QueueCore::create_named(name, capacity, sizeof(T), detail::type_fingerprint<T>(), lifetime));
     } else {
-      return create_named(name, capacity, default_max_item_bytes);
+      return create_named(name, capacity, default_max_item_bytes, lifetime);
     }
   }
   /// A named queue of a codec type, of items of up to `max_item_bytes` encoded bytes.
-  static SharedQueue create_named(std::string_view name, std::size_t capacity, std::size_t max_item_bytes) {
+  static SharedQueue create_named(std::string_view name, std::size_t capacity, std::size_t max_item_bytes,
+                                  NameLifetime lifetime = NameLifetime::persistent) {
     static_assert(!fixed, "a SharedQueue of a trivially copyable T holds items of sizeof(T): create_named(name, capacity)");
     return SharedQueue(detail::RecordQueueCore::create_named(name, capacity, max_item_bytes,
                                                              detail::type_fingerprint<T>(),
-                                                             detail::RecordQueueCore::Flavor::plain));
+                                                             detail::RecordQueueCore::Flavor::plain, lifetime));
   }
   /// The queue `name`; errc::wrong_object_kind if its items are not T (another type, even of
   /// the same size), errc::foreign_object if the name is another kind's (a value, an event,

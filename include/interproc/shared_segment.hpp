@@ -3,6 +3,7 @@
 /// @file
 /// SharedSegment: a block of shared memory, anonymous or named.
 #include <interproc/export.hpp>
+#include <interproc/name_lifetime.hpp>
 
 #include <gsl/span>
 
@@ -15,6 +16,14 @@ namespace interproc {
 namespace detail {
 struct SegmentAccess;
 }
+
+/// What `x.read_only()` returns for a SharedSegment, SharedValue or SharedArray `x`: pass it
+/// to spawn_child in place of `x` to give the child a read-only mapping of the same memory
+/// (Chromium's ReadOnlySharedMemoryRegion). A non-owning reference, valid while `x` is.
+template <class Shared>
+struct ReadOnlyShare {
+  const Shared* object;  ///< the object to pass
+};
 
 /// Longest accepted segment name: macOS's shm_open limit (PSHMNAMLEN, 31) less the leading '/'.
 inline constexpr std::size_t max_name_length = 30;
@@ -35,9 +44,12 @@ class INTERPROC_EXPORT SharedSegment {
   /// A named, zero-filled segment, created exclusively (never attaches to an existing
   /// object) and readable and writable by the current user only. The name obeys the same
   /// rules on every OS: 1..max_name_length characters of [A-Za-z0-9._-]. The name lives on
-  /// until remove_named(). Throws errc::invalid_name / name_too_long / invalid_size, or
-  /// std::system_error (std::errc::file_exists when the name is taken).
-  static SharedSegment create_named(std::string_view name, std::size_t size);
+  /// until remove_named(), or with NameLifetime::creator until its creator ends as well.
+  /// Throws errc::invalid_name / name_too_long / invalid_size, or std::system_error
+  /// (std::errc::file_exists when the name is taken; the OS's error when the watcher of
+  /// NameLifetime::creator cannot start, the name then removed again).
+  static SharedSegment create_named(std::string_view name, std::size_t size,
+                                    NameLifetime lifetime = NameLifetime::persistent);
 
   /// Maps the whole of an existing named segment; size() is the size it was created with.
   /// Throws as create_named, with std::errc::no_such_file_or_directory when there is none.
@@ -66,6 +78,21 @@ class INTERPROC_EXPORT SharedSegment {
   /// True unless the segment is empty (default-constructed or moved from).
   explicit operator bool() const noexcept { return address_ != nullptr; }
 
+  /// This segment to pass to a child read-only: `spawn_child("reader", {}, {seg.read_only()})`.
+  /// The child's ctx.segment(i) maps the same bytes through a handle that has no write
+  /// access (POSIX: a descriptor opened O_RDONLY, mapped PROT_READ, so mprotect(PROT_WRITE)
+  /// fails with EACCES; Windows: a section handle duplicated with FILE_MAP_READ only), so a
+  /// store through its bytes() faults (SIGSEGV / SIGBUS; access violation 0xC0000005) and
+  /// nothing in the child can make it writable. Under StartMethod::fork the child's view is
+  /// remapped read-only in place, but a fork child also inherits this process's writable
+  /// descriptor (see the README). spawn_child throws errc::not_supported where the OS offers
+  /// no read-only handle (a portable POSIX segment made by InterprocessMutex or a waiting
+  /// object, never one made by create / create_named / open_named).
+  ReadOnlyShare<SharedSegment> read_only() const noexcept { return {this}; }
+  /// True for a segment a child received read-only: bytes() may be read, a store faults.
+  /// Passing it on to another child passes it read-only again.
+  bool is_read_only() const noexcept { return read_only_; }
+
  private:
   friend struct detail::SegmentAccess;
   void reset() noexcept;
@@ -74,6 +101,8 @@ class INTERPROC_EXPORT SharedSegment {
   std::size_t size_ = 0;         // what the creator asked for
   std::size_t mapped_size_ = 0;  // size_ rounded up to whole pages
   std::intptr_t handle_ = -1;    // the OS handle of the memory object (detail::native_handle)
+  std::intptr_t read_only_twin_ = -1;  // portable POSIX: a read-only descriptor of the same object
+  bool read_only_ = false;             // mapped without write access
 };
 
 }  // namespace interproc

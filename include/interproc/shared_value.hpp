@@ -51,17 +51,22 @@ INTERPROC_EXPORT NamedData open_named_data(std::string_view name, std::size_t el
 // remove_named: removes the data's and the lock's names; true if the data's existed.
 INTERPROC_EXPORT bool remove_named_data(std::string_view name);
 
+// NameLifetime::creator for the value or array `name` just made: its data's and its lock's
+// names go with this process. Throws (having removed both names) if the watcher cannot start.
+INTERPROC_EXPORT void data_lives_with_creator(std::string_view name);
+
 // create_named: the lock is created and held while the data is created and `init` writes its
 // first value, so an opener (open_named_data) never sees the data before that value.
 template <class Init>
 NamedData create_named_data(std::string_view name, std::size_t bytes, std::uint64_t fingerprint, bool array,
-                            Init init) {
+                            NameLifetime lifetime, Init init) {
   const std::string lock_name = data_lock_name(name);
   InterprocessMutex lock = InterprocessMutex::create_named(lock_name);
   std::unique_lock<InterprocessMutex> hold(lock);
   SharedSegment data = create_data_segment(name, bytes, lock_name, fingerprint, array);
   init(data);
   hold.unlock();
+  if (lifetime == NameLifetime::creator) data_lives_with_creator(name);
   return NamedData{std::move(data), std::move(lock)};
 }
 }  // namespace detail
@@ -86,12 +91,14 @@ class SharedValue {
   /// named segment `name`, its lock the named mutex `name + ".lock"` (see
   /// SharedSegment::create_named and InterprocessMutex::create_named), both created
   /// exclusively and owner-only. An opener sees the data only once `initial` is in it.
+  /// `lifetime`: see NameLifetime (both names follow it).
   /// Throws std::system_error: errc::invalid_name, errc::name_too_long (more than
   /// max_data_name_length characters), std::errc::file_exists when either name is taken (a
   /// failed create removes what it created), or the OS error with the call named.
-  static SharedValue create_named(std::string_view name, T initial = T{}) {
+  static SharedValue create_named(std::string_view name, T initial = T{},
+                                  NameLifetime lifetime = NameLifetime::persistent) {
     detail::NamedData parts =
-        detail::create_named_data(name, sizeof(T), detail::type_fingerprint<T>(), false,
+        detail::create_named_data(name, sizeof(T), detail::type_fingerprint<T>(), false, lifetime,
                                   [&](SharedSegment& data) { ::new (data.bytes().data()) T(initial); });
     return SharedValue(std::move(parts.data), std::move(parts.lock));
   }
@@ -121,6 +128,13 @@ class SharedValue {
   T& value() const noexcept { return *std::launder(reinterpret_cast<T*>(data_.bytes().data())); }
   /// The lock that guards value().
   InterprocessMutex& get_lock() noexcept { return lock_; }
+
+  /// This value to pass to a child read-only (see SharedSegment::read_only): the child's
+  /// value() may be read, a store to it faults. Its lock stays a working lock, so that the
+  /// child can read under get_lock() / with_lock() while writers hold it.
+  ReadOnlyShare<SharedValue> read_only() const noexcept { return {this}; }
+  /// True for a value a child received read-only.
+  bool is_read_only() const noexcept { return data_.is_read_only(); }
 
   /// Runs fn(value()) under the lock and returns what fn returns.
   template <class Fn>
@@ -153,9 +167,10 @@ class SharedArray {
   /// `n` zero-initialised elements that unrelated processes find by `name`, stored as
   /// SharedValue::create_named stores its value (data `name`, lock `name + ".lock"`).
   /// Throws as SharedValue::create_named, and errc::invalid_size as create().
-  static SharedArray create_named(std::string_view name, std::size_t n) {
-    detail::NamedData parts =
-        detail::create_named_data(name, checked_bytes(n), detail::type_fingerprint<T>(), true, [](SharedSegment&) {});
+  static SharedArray create_named(std::string_view name, std::size_t n,
+                                  NameLifetime lifetime = NameLifetime::persistent) {
+    detail::NamedData parts = detail::create_named_data(name, checked_bytes(n), detail::type_fingerprint<T>(), true,
+                                                        lifetime, [](SharedSegment&) {});
     return SharedArray(std::move(parts.data), std::move(parts.lock));
   }
 
@@ -178,6 +193,12 @@ class SharedArray {
   std::size_t size() const noexcept { return data_.size() / sizeof(T); }
   /// The lock that guards span().
   InterprocessMutex& get_lock() noexcept { return lock_; }
+
+  /// This array to pass to a child read-only, as SharedValue::read_only: the elements are
+  /// read-only in the child, the lock is not.
+  ReadOnlyShare<SharedArray> read_only() const noexcept { return {this}; }
+  /// True for an array a child received read-only.
+  bool is_read_only() const noexcept { return data_.is_read_only(); }
 
   /// Runs fn(span()) under the lock and returns what fn returns.
   template <class Fn>

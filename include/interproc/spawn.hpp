@@ -244,6 +244,10 @@ class SharedObject {
  public:
   /// Passes a segment; the child gets it with ChildContext::segment().
   SharedObject(const SharedSegment& s) noexcept : kind_(detail::ObjectKind::segment), segment_(&s) {}
+  /// Passes a segment read-only (SharedSegment::read_only); the child gets it with
+  /// ChildContext::segment(), its is_read_only() true.
+  SharedObject(ReadOnlyShare<SharedSegment> s) noexcept
+      : kind_(detail::ObjectKind::segment), segment_(s.object), read_only_(true) {}
   /// Passes a mutex; the child gets it with ChildContext::mutex().
   SharedObject(const InterprocessMutex& m) noexcept : kind_(detail::ObjectKind::mutex), mutex_(&m) {}
   /// Passes an event; the child gets it with ChildContext::event().
@@ -268,6 +272,16 @@ class SharedObject {
   /// Passes a joinable queue; the child gets it with ChildContext::joinable_queue<T>().
   template <class T>
   SharedObject(const JoinableQueue<T>& q) noexcept;
+  /// Passes a value read-only (its lock usable); the child gets it with ChildContext::value<T>().
+  template <class T>
+  SharedObject(ReadOnlyShare<SharedValue<T>> v) noexcept : SharedObject(*v.object) {
+    read_only_ = true;
+  }
+  /// Passes an array read-only (its lock usable); the child gets it with ChildContext::array<T>().
+  template <class T>
+  SharedObject(ReadOnlyShare<SharedArray<T>> a) noexcept : SharedObject(*a.object) {
+    read_only_ = true;
+  }
 
  private:
   friend struct detail::ChildContextAccess;
@@ -278,6 +292,7 @@ class SharedObject {
   const Connection* connection_ = nullptr;
   std::size_t element_size_ = 0;
   std::uint64_t type_fingerprint_ = 0;
+  bool read_only_ = false;  // the data, if any, goes read-only
 };
 
 /// A started child process. wait() returns its exit code, or -N if signal N killed it

@@ -3,6 +3,7 @@
 /// @file
 /// The common base of the objects processes wait on (an implementation detail).
 #include <interproc/export.hpp>
+#include <interproc/name_lifetime.hpp>
 
 namespace interproc::detail {
 

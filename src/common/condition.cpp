@@ -14,6 +14,7 @@
 
 #include <interproc/condition.hpp>
 
+#include "common/name_tracker.hpp"
 #include "common/waiting.hpp"
 
 #include <algorithm>
@@ -91,8 +92,11 @@ InterprocessCondition InterprocessCondition::create() {
   return detail::make_waiting<InterprocessCondition>(detail::condition_layout, std::nullopt, [](detail::WaitState&) {});
 }
 
-InterprocessCondition InterprocessCondition::create_named(std::string_view name) {
-  return detail::make_waiting<InterprocessCondition>(detail::condition_layout, name, [](detail::WaitState&) {});
+InterprocessCondition InterprocessCondition::create_named(std::string_view name, NameLifetime lifetime) {
+  auto condition =
+      detail::make_waiting<InterprocessCondition>(detail::condition_layout, name, [](detail::WaitState&) {});
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return condition;
 }
 
 InterprocessCondition InterprocessCondition::open_named(std::string_view name) {

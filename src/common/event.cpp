@@ -3,6 +3,7 @@
 
 #include <interproc/event.hpp>
 
+#include "common/name_tracker.hpp"
 #include "common/waiting.hpp"
 
 namespace interproc {
@@ -17,8 +18,10 @@ InterprocessEvent InterprocessEvent::create() {
   return detail::make_waiting<InterprocessEvent>(detail::event_layout, std::nullopt, [](detail::WaitState&) {});
 }
 
-InterprocessEvent InterprocessEvent::create_named(std::string_view name) {
-  return detail::make_waiting<InterprocessEvent>(detail::event_layout, name, [](detail::WaitState&) {});
+InterprocessEvent InterprocessEvent::create_named(std::string_view name, NameLifetime lifetime) {
+  auto event = detail::make_waiting<InterprocessEvent>(detail::event_layout, name, [](detail::WaitState&) {});
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return event;
 }
 
 InterprocessEvent InterprocessEvent::open_named(std::string_view name) {

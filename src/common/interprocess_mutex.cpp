@@ -3,6 +3,7 @@
 // state, moved-from checks and the previous_owner_died() record. The lock itself is behind
 // common/mutex_backend.hpp.
 
+#include "common/name_tracker.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/name_rules.hpp"
 
@@ -28,10 +29,12 @@ void release_state(detail::MutexState* state) noexcept {
 
 InterprocessMutex InterprocessMutex::create() { return MutexAccess::make(detail::create_mutex_state(nullptr)); }
 
-InterprocessMutex InterprocessMutex::create_named(std::string_view name) {
+InterprocessMutex InterprocessMutex::create_named(std::string_view name, NameLifetime lifetime) {
   detail::check_segment_name(name, "InterprocessMutex");
   const std::string owned(name);
-  return MutexAccess::make(detail::create_mutex_state(&owned));
+  InterprocessMutex mutex = MutexAccess::make(detail::create_mutex_state(&owned));
+  detail::apply_lifetime(lifetime, {owned});
+  return mutex;
 }
 
 InterprocessMutex InterprocessMutex::open_named(std::string_view name) {
@@ -41,6 +44,7 @@ InterprocessMutex InterprocessMutex::open_named(std::string_view name) {
 
 bool InterprocessMutex::remove_named(std::string_view name) {
   detail::check_segment_name(name, "InterprocessMutex");
+  detail::forget_segment_name(std::string(name));
   return detail::remove_named_segment(std::string(name));  // its words' name; Windows: see the header
 }
 

@@ -107,7 +107,7 @@ template <class Words>
 SharedSegment create_mutex_words(const std::string* name) {
   static_assert(offsetof(Words, magic) == 0 && std::is_same_v<decltype(Words::magic), MutexMagic>);
   return name != nullptr ? create_tagged_segment(*name, sizeof(Words), segment_tag(SegmentKind::mutex, mutex_magic))
-                         : SharedSegment::create(sizeof(Words));
+                         : create_words_segment(sizeof(Words));
 }
 
 // The creator's last step, after every other word and the companion are ready.

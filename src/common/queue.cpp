@@ -15,6 +15,7 @@
 #include <interproc/shared_queue.hpp>
 #include <interproc/shared_value.hpp>
 
+#include "common/name_tracker.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/name_rules.hpp"
@@ -132,9 +133,11 @@ QueueCore QueueCore::create(std::size_t capacity, std::size_t item_size, std::ui
 }
 
 QueueCore QueueCore::create_named(std::string_view name, std::size_t capacity, std::size_t item_size,
-                                  std::uint64_t fingerprint) {
+                                  std::uint64_t fingerprint, NameLifetime lifetime) {
   const std::string text(name);
-  return make_queue(&text, capacity, item_size, fingerprint);
+  QueueCore queue = make_queue(&text, capacity, item_size, fingerprint);
+  apply_lifetime(lifetime, {text, data_lock_name(text)});
+  return queue;
 }
 
 QueueCore QueueCore::open_named(std::string_view name, std::size_t item_size, std::uint64_t fingerprint) {

@@ -29,6 +29,7 @@
 #include <interproc/shared_value.hpp>
 
 #include "common/fail.hpp"
+#include "common/name_tracker.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/process_liveness.hpp"
 #include "common/waiting.hpp"
@@ -228,9 +229,11 @@ RecordQueueCore RecordQueueCore::create(std::size_t capacity, std::size_t max_it
 }
 
 RecordQueueCore RecordQueueCore::create_named(std::string_view name, std::size_t capacity, std::size_t max_item_bytes,
-                                              std::uint64_t fingerprint, Flavor flavor) {
+                                              std::uint64_t fingerprint, Flavor flavor, NameLifetime lifetime) {
   const std::string text(name);
-  return make_queue(&text, capacity, max_item_bytes, fingerprint, flavor);
+  RecordQueueCore queue = make_queue(&text, capacity, max_item_bytes, fingerprint, flavor);
+  apply_lifetime(lifetime, {text, data_lock_name(text)});
+  return queue;
 }
 
 RecordQueueCore RecordQueueCore::open_named(std::string_view name, std::uint64_t fingerprint, Flavor flavor) {

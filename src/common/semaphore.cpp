@@ -4,6 +4,7 @@
 
 #include <interproc/semaphore.hpp>
 
+#include "common/name_tracker.hpp"
 #include "common/fail.hpp"
 #include "common/waiting.hpp"
 
@@ -37,8 +38,11 @@ InterprocessSemaphore InterprocessSemaphore::create(std::uint32_t initial) {
   return detail::make_semaphore(std::nullopt, initial);
 }
 
-InterprocessSemaphore InterprocessSemaphore::create_named(std::string_view name, std::uint32_t initial) {
-  return detail::make_semaphore(name, initial);
+InterprocessSemaphore InterprocessSemaphore::create_named(std::string_view name, std::uint32_t initial,
+                                                         NameLifetime lifetime) {
+  InterprocessSemaphore semaphore = detail::make_semaphore(name, initial);
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return semaphore;
 }
 
 InterprocessSemaphore InterprocessSemaphore::open_named(std::string_view name) {

@@ -4,6 +4,7 @@
 // src/win32/segment_win.cpp behind common/segment_backend.hpp.
 
 #include "common/fail.hpp"
+#include "common/name_tracker.hpp"
 #include "common/name_rules.hpp"
 #include "common/segment_backend.hpp"
 
@@ -18,8 +19,15 @@ SharedSegment SharedSegment::create(std::size_t size) {
   return SegmentAccess::adopt(detail::create_anonymous_segment(size));
 }
 
-SharedSegment SharedSegment::create_named(std::string_view name, std::size_t size) {
-  return detail::create_tagged_segment(name, size, 0);
+SharedSegment detail::create_words_segment(std::size_t size) {
+  check_segment_size(size);
+  return SegmentAccess::adopt(create_anonymous_segment(size, false));
+}
+
+SharedSegment SharedSegment::create_named(std::string_view name, std::size_t size, NameLifetime lifetime) {
+  SharedSegment segment = detail::create_tagged_segment(name, size, 0);
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return segment;
 }
 
 SharedSegment SharedSegment::open_named(std::string_view name) {
@@ -42,13 +50,16 @@ SharedSegment detail::open_tagged_segment(std::string_view name, std::uint64_t& 
 
 bool SharedSegment::remove_named(std::string_view name) {
   detail::check_segment_name(name);
+  detail::forget_segment_name(std::string(name));
   return detail::remove_named_segment(std::string(name));
 }
 
 SharedSegment::SharedSegment(SharedSegment&& other) noexcept
     : address_(std::exchange(other.address_, nullptr)), size_(std::exchange(other.size_, 0)),
       mapped_size_(std::exchange(other.mapped_size_, 0)),
-      handle_(std::exchange(other.handle_, detail::invalid_handle)) {}
+      handle_(std::exchange(other.handle_, detail::invalid_handle)),
+      read_only_twin_(std::exchange(other.read_only_twin_, detail::invalid_handle)),
+      read_only_(std::exchange(other.read_only_, false)) {}
 
 SharedSegment& SharedSegment::operator=(SharedSegment&& other) noexcept {
   if (this != &other) {
@@ -57,6 +68,8 @@ SharedSegment& SharedSegment::operator=(SharedSegment&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     mapped_size_ = std::exchange(other.mapped_size_, 0);
     handle_ = std::exchange(other.handle_, detail::invalid_handle);
+    read_only_twin_ = std::exchange(other.read_only_twin_, detail::invalid_handle);
+    read_only_ = std::exchange(other.read_only_, false);
   }
   return *this;
 }
@@ -66,6 +79,8 @@ SharedSegment::~SharedSegment() { reset(); }
 void SharedSegment::reset() noexcept {
   if (address_ != nullptr) detail::unmap_segment(address_, mapped_size_);
   detail::close_handle(std::exchange(handle_, detail::invalid_handle));
+  detail::close_handle(std::exchange(read_only_twin_, detail::invalid_handle));
+  read_only_ = false;
   address_ = nullptr;
   size_ = 0;
   mapped_size_ = 0;

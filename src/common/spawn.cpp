@@ -7,6 +7,7 @@
 #include "common/entry_registry.hpp"
 #include "common/fail.hpp"
 #include "common/mutex_backend.hpp"
+#include "common/name_tracker.hpp"
 #include "common/process_backend.hpp"
 #include "common/segment_backend.hpp"
 #include "common/transfer.hpp"
@@ -164,9 +165,9 @@ SegmentRecord channel_record(const Connection& c) {
 
 // ---- child side: records to objects ----
 
-SharedSegment rebuild_segment(const SegmentRecord& record) {
-  return SegmentAccess::adopt(
-      map_inherited_segment(static_cast<native_handle>(record.handle), static_cast<std::size_t>(record.size)));
+SharedSegment rebuild_segment(const SegmentRecord& record, bool read_only = false) {
+  return SegmentAccess::adopt(map_inherited_segment(static_cast<native_handle>(record.handle),
+                                                    static_cast<std::size_t>(record.size), read_only));
 }
 
 std::vector<native_handle> companions_of(const StateRecord& record) {
@@ -213,7 +214,7 @@ ChildSlot rebuild(const ObjectRecord& record) {
   ChildSlot slot;
   slot.kind = record.kind;
   slot.element = record.element;
-  if (parts.data) slot.segment = rebuild_segment(record.data);
+  if (parts.data) slot.segment = rebuild_segment(record.data, record.read_only);
   if (parts.element) check_element(record, parts);
   if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
   if (parts.waits) place_waits(slot, rebuild_waits(record.kind, record.waits));
@@ -244,12 +245,21 @@ void give_back(ChildSlot& slot) noexcept {
 }
 
 struct ChildContextAccess {
-  // The record of `object`, naming this process's handles.
-  static ObjectRecord record_of(const SharedObject& object) {
+  // The record of `object`, naming this process's handles; a read-only one's handle, made
+  // here, is kept in `made` until the child has its copy.
+  static ObjectRecord record_of(const SharedObject& object, std::vector<ScopedHandle>& made) {
     const KindParts parts = *kind_parts(object.kind_);
     ObjectRecord record;
     record.kind = object.kind_;
-    if (parts.data) record.data = segment_record(*object.segment_);
+    if (parts.data) {
+      const SharedSegment& data = *object.segment_;
+      record.data = segment_record(data);
+      record.read_only = object.read_only_ || data.is_read_only();  // read-only stays read-only
+      if (object.read_only_ && !data.is_read_only()) {
+        made.push_back(read_only_handle(SegmentAccess::handle(data), SegmentAccess::read_only_twin(data)));
+        record.data.handle = static_cast<std::uint64_t>(made.back().get());
+      }
+    }
     if (parts.element) record.element = {object.element_size_, object.type_fingerprint_};
     if (parts.lock) record.lock = lock_record(*object.mutex_);
     if (parts.waits) record.waits = waits_record(*object.waits_);
@@ -260,10 +270,14 @@ struct ChildContextAccess {
   // fork: the child is a copy of the parent with every object already mapped, so its
   // context borrows the parent's objects (same addresses and handles) instead of mapping
   // them again.
-  static void borrow(const SharedObject& object, ChildSlot& slot) {
+  // A read-only object's alias names the read-only handle in its record, which the fork
+  // child maps over the inherited writable view (run_forked).
+  static void borrow(const SharedObject& object, const ObjectRecord& record, ChildSlot& slot) {
     slot.kind = object.kind_;
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
+    if (record.read_only && object.segment_ != nullptr)
+      SegmentAccess::make_read_only_alias(slot.segment, static_cast<native_handle>(record.data.handle));
     if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
     if (object.connection_ != nullptr) slot.connection = ConnectionAccess::alias(*object.connection_);
     if (object.waits_ != nullptr) {
@@ -321,8 +335,9 @@ struct ChildContextAccess {
 
   // The fork-style start: the context is built in the parent before fork(), so the child
   // only runs the entry; the child leaves with _exit and never destroys the borrowed objects.
-  static Child fork(ChildEntry entry, const std::string& name, const std::vector<SharedObject>& objects,
+  static Child fork(ChildEntry entry, const ChildToken& token, const std::vector<SharedObject>& objects,
                     const std::vector<std::string>& args, const SpawnOptions& options) {
+    const std::string& name = token.entry;
     ChildContext context;
     context.objects_->args = args;
     context.objects_->slots.reserve(objects.size());
@@ -330,7 +345,8 @@ struct ChildContextAccess {
     try {
       // Each slot is built where it stays: one on this frame would deepen the stack, and
       // every stack page written around a fork costs a copy-on-write fault.
-      for (const SharedObject& object : objects) borrow(object, context.objects_->slots.emplace_back());
+      for (std::size_t i = 0; i < objects.size(); ++i)
+        borrow(objects[i], token.objects[i], context.objects_->slots.emplace_back());
       Child child = ChildAccess::make(launch_fork(&run_forked, &forked, options), options);
       for (ChildSlot& slot : context.objects_->slots) give_back(slot);
       return child;
@@ -348,6 +364,12 @@ struct ChildContextAccess {
   };
   static int run_forked(void* data) {
     const auto& forked = *static_cast<const ForkedEntry*>(data);
+    try {
+      for (const ChildSlot& slot : forked.context->objects_->slots)
+        if (slot.segment.is_read_only()) SegmentAccess::remap_read_only(slot.segment);
+    } catch (const std::exception& e) {
+      return report_child_failure(*forked.name, e, exit_bad_child_argument);
+    }
     return execute(forked.entry, *forked.name, *forked.context);
   }
 
@@ -449,14 +471,16 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   check_arguments(args, objects);
   check_start_options(options);
   ChildToken token{std::string(entry), {}};
-  for (const SharedObject& object : objects) token.objects.push_back(ChildContextAccess::record_of(object));
+  std::vector<ScopedHandle> read_only_handles;  // made for this child; closed once it has them
+  for (const SharedObject& object : objects)
+    token.objects.push_back(ChildContextAccess::record_of(object, read_only_handles));
   // Each object once: passing one twice would make the child own its handle twice.
   if (repeated_handle(token)) fail(errc::invalid_argument, "spawn_child: the same shared object is passed twice");
   if (options.method == StartMethod::forkserver)  // the server, not this thread, starts the child
     return ChildAccess::make(launch_forkserver(std::move(token), args, options), options);
   const auto start = [&] {
     if (options.method == StartMethod::fork)
-      return ChildContextAccess::fork(found, token.entry, objects, args, options);
+      return ChildContextAccess::fork(found, token, objects, args, options);
     return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options), options);
   };
   if (!options.die_with_parent) return start();
@@ -490,6 +514,7 @@ std::optional<int> child_main(int argc, char** argv) {
   const std::string_view token = std::string_view(argv[1]).substr(child_flag.size());
   guard_passed.store(true);
   if (token == forkserver_argument) return serve();
+  if (token == name_watcher_argument) return watch_names();
   std::vector<std::string> args = program_arguments(argc, argv);
   args.erase(args.begin(), args.begin() + 2);
   return ChildContextAccess::run(token, std::move(args));

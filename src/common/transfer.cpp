@@ -43,7 +43,8 @@ void append_state(std::vector<std::uint64_t>& numbers, const StateRecord& state)
 // The numbers of one object in token order: its kind, then its parts' fields.
 std::vector<std::uint64_t> numbers_of(const ObjectRecord& object) {
   const KindParts parts = *kind_parts(object.kind);
-  std::vector<std::uint64_t> numbers{static_cast<std::uint64_t>(object.kind)};
+  std::vector<std::uint64_t> numbers{static_cast<std::uint64_t>(object.kind) +
+                                     (object.read_only ? read_only_kind_bit : 0)};
   if (parts.data) numbers.insert(numbers.end(), {object.data.handle, object.data.size});
   if (parts.element) numbers.insert(numbers.end(), {object.element.size, object.element.fingerprint});
   if (parts.lock) append_state(numbers, object.lock);
@@ -78,12 +79,16 @@ ObjectRecord parse_object(std::string_view text) {
   std::vector<std::uint64_t> numbers;
   for (std::string_view field : split(text, '.')) numbers.push_back(parse_number(field));
   FieldReader in(std::move(numbers));
-  const std::uint64_t kind_number = in.next();
+  std::uint64_t kind_number = in.next();
+  const bool read_only = (kind_number & ~(read_only_kind_bit - 1)) == read_only_kind_bit;
+  if (read_only) kind_number -= read_only_kind_bit;
   const auto kind = static_cast<ObjectKind>(kind_number <= 255 ? kind_number : 0);
   const std::optional<KindParts> parts = kind_number <= 255 ? kind_parts(kind) : std::nullopt;
   if (!parts) reject("unknown object kind " + std::to_string(kind_number));
+  if (read_only && !parts->data) reject(std::string("a read-only ") + parts->name + ", which has no data to map");
   ObjectRecord object;
   object.kind = kind;
+  object.read_only = read_only;
   if (parts->data) object.data = {in.next(), in.next()};
   if (parts->element) object.element = {in.next(), in.next()};
   if (parts->lock) object.lock = in.state();

@@ -7,7 +7,8 @@
 //
 // The token, the first argument of a spawn-style child after child_flag:
 //   <version>:<entry>:<object>,<object>,...:<checksum>
-//   object   = <kind>.<field>.<field>...   (decimal numbers; kind: an ObjectKind value)
+//   object   = <kind>.<field>.<field>...   (decimal numbers; kind: an ObjectKind value,
+//              plus read_only_kind_bit for an object passed read-only)
 //   checksum = FNV-1a (32 bit, 8 hex digits) of everything before the last ':'
 // The fields are the object's parts in kind_parts() order: data (handle, size), element
 // (size, type fingerprint), lock and waits (handle, size, companion count, companion
@@ -28,10 +29,15 @@ namespace interproc::detail {
 inline constexpr std::string_view child_flag = "--interproc-child=";
 // What follows child_flag for a fork server (StartMethod::forkserver) instead of a token.
 inline constexpr std::string_view forkserver_argument = "forkserver";
+// What follows child_flag for the watcher of NameLifetime::creator names (name_tracker.hpp).
+inline constexpr std::string_view name_watcher_argument = "names";
 inline constexpr std::string_view token_version = "2";
 inline constexpr std::size_t max_token_objects = 64;
 inline constexpr std::size_t max_entry_name = 64;
 inline constexpr std::size_t max_companions = 4;
+// Added to the kind number of an object whose data the child maps read-only
+// (SharedSegment::read_only); only kinds with a data part may carry it.
+inline constexpr std::uint64_t read_only_kind_bit = 128;
 
 // Which parts an object of each kind has; the one table a new kind extends.
 struct KindParts {
@@ -69,6 +75,7 @@ struct ObjectRecord {
   StateRecord lock;       // if kind_parts(kind)->lock
   StateRecord waits;      // if kind_parts(kind)->waits
   SegmentRecord channel;  // if kind_parts(kind)->channel: handle, maximum message size
+  bool read_only = false; // the data is mapped read-only, from a read-only handle
 };
 
 struct ChildToken {

@@ -22,7 +22,7 @@ WaitState create_wait_state(const WaitLayout& layout, const std::string* name) {
   WaitState state;
   state.words = name != nullptr
                     ? create_tagged_segment(*name, layout.size, segment_tag(SegmentKind::waiting, layout.magic))
-                    : SharedSegment::create(layout.size);
+                    : create_words_segment(layout.size);
   for (std::size_t i = 0; i < companions_for(layout.wait_words); ++i)
     state.companions.push_back(create_companion(name, static_cast<int>(i)));
   return state;

@@ -279,6 +279,22 @@ pid_t launch_fork_server(int control) {
                        " of the fork server");
 }
 
+pid_t launch_name_watcher(int control) {
+  ChildToken none;
+  InheritPlan plan(none, control);  // control becomes descriptor 3, as the fork server's does
+  Expects(plan.watch_target() == server_descriptor);
+  SpawnSetup setup;
+  const int own_streams[3] = {-1, -1, -1};
+  plan.add_to(setup.actions, setup.attributes, own_streams);
+  // A group of its own: a terminal's ^C reaches the creator's group and must not end the
+  // watcher before it has removed the creator's names.
+  setup.new_process_group();
+  const std::string path = executable_path();
+  std::vector<std::string> argv{path, std::string(child_flag) + std::string(name_watcher_argument)};
+  return spawn_program(path, setup, std::move(argv), child_environment(std::nullopt, std::string()),
+                       " of the name watcher");
+}
+
 ChildProcess launch_fork(int (*body)(void* data), void* data, const SpawnOptions& options) {
   const pid_t parent = options.die_with_parent ? ::getpid() : -1;
   const int watch = options.die_with_parent ? parent_watch_descriptor() : -1;

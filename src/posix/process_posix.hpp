@@ -28,4 +28,8 @@ int decode_status(int status) noexcept;
 // standard streams. Returns its pid. Throws std::system_error when posix_spawn fails.
 pid_t launch_fork_server(int control);
 
+// Starts this program as the name watcher (child_flag + name_watcher_argument) with
+// `control` as its descriptor 3, in a process group of its own. Returns its pid.
+pid_t launch_name_watcher(int control);
+
 }  // namespace interproc::detail

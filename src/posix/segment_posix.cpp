@@ -3,8 +3,8 @@
 // Anonymous segments are in anonymous_segment_linux.cpp (memfd) or
 // anonymous_segment_portable.cpp (shm_open + shm_unlink).
 //
-// Every object ends in a SegmentRecord (a magic number and the creator's size), past the
-// bytes that bytes() shows. It gives open_named and a child the exact size where the OS only
+// Every object ends in a SegmentRecord (its creator's pid, its tag, a magic number and the
+// creator's size), past the bytes that bytes() shows. It gives open_named and a child the exact size where the OS only
 // knows a rounded one (macOS rounds a shm object to the page: pshm_truncate in XNU's
 // bsd/kern/posix_shm.c, 16 KiB on arm64), and it tells an interproc object from any other
 // descriptor a forged token might name. Objects are sized in whole multiples of 16 KiB (or
@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cerrno>
 #include <cstdint>
+#include <csignal>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits>
 #include <sys/mman.h>
@@ -32,6 +34,7 @@ namespace interproc::detail {
 namespace {
 
 struct SegmentRecord {
+  std::atomic<std::uint64_t> creator;  // the creator's pid (names_in_use, the name watcher)
   std::atomic<std::uint64_t> tag;  // what the object holds (segment_tag), written before the size
   std::atomic<std::uint64_t> magic;
   std::atomic<std::uint64_t> size;  // 0 until the creator has finished
@@ -71,8 +74,8 @@ void reserve(int fd, std::size_t length, const std::string& what) {
 #endif
 }
 
-void* map_length(int fd, std::size_t length, const std::string& what) {
-  void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+void* map_length(int fd, std::size_t length, const std::string& what, bool writable = true) {
+  void* address = ::mmap(nullptr, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
   if (address == MAP_FAILED) fail_errno(errno, "mmap(" + what + ", " + std::to_string(length) + " bytes)");
   return address;
 }
@@ -109,18 +112,18 @@ bool recently_changed(int fd) noexcept {
 
 // Maps an existing object whole and reads its record: the creator's size. Foreign
 // objects, and ones whose creator has not finished, are refused.
-MappedSegment map_recorded(ScopedHandle fd, const std::string& what) {
+MappedSegment map_recorded(ScopedHandle fd, const std::string& what, bool read_only = false) {
   const int descriptor = static_cast<int>(fd.get());
   const std::size_t length = object_size(descriptor, what);
   if (length == 0) fail_unfinished(descriptor, what);
   if (length % granule() != 0) fail(errc::foreign_object, what + " is not an interproc segment");
-  void* address = map_length(descriptor, length, what);
+  void* address = map_length(descriptor, length, what, !read_only);
   const SegmentRecord& record = record_of(address, length);
   const std::uint64_t size = record.size.load(std::memory_order_acquire);
   const std::uint64_t magic = record.magic.load(std::memory_order_relaxed);
   const std::uint64_t tag = record.tag.load(std::memory_order_relaxed);
   if (magic == record_magic && size != 0 && object_length(static_cast<std::size_t>(size)) == length) {
-    return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length, tag};
+    return MappedSegment{std::move(fd), address, static_cast<std::size_t>(size), length, tag, read_only, {}};
   }
   ::munmap(address, length);
   if (magic == 0 || (magic == record_magic && size == 0)) fail_unfinished(descriptor, what);
@@ -165,10 +168,11 @@ MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string&
   reserve(descriptor, length, what);
   void* address = map_length(descriptor, length, what);
   SegmentRecord& record = record_of(address, length);
+  record.creator.store(static_cast<std::uint64_t>(::getpid()), std::memory_order_relaxed);
   record.tag.store(tag, std::memory_order_relaxed);
   record.magic.store(record_magic, std::memory_order_relaxed);
   record.size.store(size, std::memory_order_release);  // an opener that sees the size sees the rest
-  return MappedSegment{std::move(fd), address, size, length, tag};
+  return MappedSegment{std::move(fd), address, size, length, tag, false, {}};
 }
 
 MappedSegment create_named_segment(const std::string& name, std::size_t size, std::uint64_t tag) {
@@ -179,7 +183,9 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size, st
   if (!fd.valid()) fail_errno(errno, "shm_open(" + quoted(path) + ", O_CREAT | O_EXCL)");
   try {
     set_owner_only(static_cast<int>(fd.get()), quoted(path));
-    return size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")", tag);
+    MappedSegment segment = size_and_map(std::move(fd), size, "shm_open(" + quoted(path) + ")", tag);
+    if (may_be_read_only(tag)) segment.read_only_twin = read_only_twin(path);
+    return segment;
   } catch (...) {
     ::shm_unlink(path.c_str());
     throw;
@@ -219,7 +225,9 @@ MappedSegment open_named_segment(const std::string& name) {
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     fail(errc::foreign_object, "shm_open(" + quoted(path) + "): owned by another user or writable by others");
   }
-  return map_recorded(std::move(fd), "shm_open(" + quoted(path) + ")");
+  MappedSegment segment = map_recorded(std::move(fd), "shm_open(" + quoted(path) + ")");
+  if (may_be_read_only(segment.tag)) segment.read_only_twin = read_only_twin(path);
+  return segment;
 }
 
 bool remove_named_segment(const std::string& name) {
@@ -230,14 +238,18 @@ bool remove_named_segment(const std::string& name) {
   fail_errno(saved, "shm_unlink(" + quoted(path) + ")");
 }
 
-MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
+MappedSegment map_inherited_segment(native_handle h, std::size_t size, bool read_only) {
   const std::string what = "inherited descriptor " + std::to_string(h);
   // 0-2 are the standard streams: never take (and on failure close) them.
   if (h <= 2 || h > std::numeric_limits<int>::max() || ::fcntl(static_cast<int>(h), F_GETFD) == -1) {
     fail(errc::bad_handle_argument, what + " is not an open shared memory object");
   }
   try {
-    MappedSegment segment = map_recorded(ScopedHandle(h), what);
+    // A read-only descriptor must be one: a writable one mapped PROT_READ could be mprotect-ed back.
+    ScopedHandle owned(h);
+    if (read_only && (::fcntl(static_cast<int>(h), F_GETFL) & O_ACCMODE) != O_RDONLY)
+      fail(errc::bad_handle_argument, what + " is passed read-only but is open for writing");
+    MappedSegment segment = map_recorded(std::move(owned), what, read_only);
     if (segment.size == size) return segment;
     unmap_segment(segment.address, segment.mapped_size);
   } catch (const std::system_error& e) {
@@ -247,5 +259,49 @@ MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
 }
 
 void unmap_segment(void* address, std::size_t mapped_size) noexcept { ::munmap(address, mapped_size); }
+
+std::optional<NamedSegmentInfo> inspect_named_segment(const std::string& name) noexcept {
+  try {
+    const std::string path = shm_path(name);
+    ScopedHandle fd(above_standard_streams(::shm_open(path.c_str(), O_RDONLY, 0)));
+    if (!fd.valid()) return std::nullopt;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd.get()), &st) != 0 || ((st.st_mode & S_IFMT) != 0 && !S_ISREG(st.st_mode)))
+      return std::nullopt;
+    MappedSegment segment = map_recorded(std::move(fd), quoted(path), true);
+    const long creator =
+        static_cast<long>(record_of(segment.address, segment.mapped_size).creator.load(std::memory_order_relaxed));
+    unmap_segment(segment.address, segment.mapped_size);
+    return NamedSegmentInfo{segment.tag, segment.size, creator};
+  } catch (...) {  // foreign, unfinished, or out of memory: nothing to show
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> list_segment_names() {
+  // glibc and musl keep shm_open names as files in /dev/shm (shm_overview(7)); macOS and
+  // the BSDs have no directory of them and no call that lists them.
+  DIR* directory = ::opendir("/dev/shm");
+  if (directory == nullptr)
+    fail(errc::not_supported, "this OS offers no list of shared memory names (no /dev/shm)");
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(directory)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(directory);
+  return names;
+}
+
+bool process_alive(long pid) noexcept {
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+void remap_read_only(void* address, std::size_t mapped_size, native_handle read_only) {
+  // mmap(2) MAP_FIXED replaces the pages at `address` in one step: no moment without a mapping.
+  if (::mmap(address, mapped_size, PROT_READ, MAP_SHARED | MAP_FIXED, static_cast<int>(read_only), 0) == MAP_FAILED)
+    fail_errno(errno, "mmap(read-only descriptor " + std::to_string(read_only) + ", MAP_FIXED)");
+}
 
 }  // namespace interproc::detail

@@ -19,4 +19,8 @@ MappedSegment size_and_map(ScopedHandle fd, std::size_t size, const std::string&
 // is close-on-exec; -1 (errno set) stays -1.
 int above_standard_streams(int fd) noexcept;
 
+// The read-only twin of the object at shm path `path` (see MappedSegment::read_only_twin):
+// portable POSIX opens it O_RDONLY; Linux needs none (read_only_handle reopens through /proc).
+ScopedHandle read_only_twin(const std::string& path);
+
 }  // namespace interproc::detail

@@ -45,9 +45,11 @@ SizeRecord* size_record(void* address, std::size_t mapped_size) noexcept {
   return reinterpret_cast<SizeRecord*>(static_cast<char*>(address) + mapped_size - sizeof(SizeRecord));
 }
 
-// The whole section, read and write. Empty view (not thrown) on failure; GetLastError() says why.
-ScopedView map_all(const ScopedHandle& section) noexcept {
-  return ScopedView(::MapViewOfFile(as_handle(section.get()), FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0));
+// The whole section, read and write (or read only). Empty view (not thrown) on failure;
+// GetLastError() says why.
+ScopedView map_all(const ScopedHandle& section, bool writable = true) noexcept {
+  const DWORD access = writable ? FILE_MAP_READ | FILE_MAP_WRITE : FILE_MAP_READ;
+  return ScopedView(::MapViewOfFile(as_handle(section.get()), access, 0, 0, 0));
 }
 
 // The size of a view mapped whole: the section's size in whole pages.
@@ -88,12 +90,12 @@ std::size_t page_size() noexcept {
   return info.dwPageSize;
 }
 
-MappedSegment create_anonymous_segment(std::size_t size) {
+MappedSegment create_anonymous_segment(std::size_t size, bool /*shareable: any section can be*/) {
   const std::string shown = "anonymous, " + std::to_string(size) + " bytes";
   ScopedHandle section = create_section(nullptr, size, nullptr, shown);  // zero-filled by the OS
   ScopedView view = map_all(section);
   if (view.get() == nullptr) fail_last_error("MapViewOfFile", shown);
-  return MappedSegment{std::move(section), view.release(), size, round_to_pages(size)};
+  return MappedSegment{std::move(section), view.release(), size, round_to_pages(size), 0, false, {}};
 }
 
 MappedSegment create_named_segment(const std::string& name, std::size_t size, std::uint64_t tag) {
@@ -108,7 +110,7 @@ MappedSegment create_named_segment(const std::string& name, std::size_t size, st
   record->tag = tag;
   record->magic = size_record_magic;
   ::InterlockedExchange64(&record->size, static_cast<LONG64>(size));  // full barrier: tag and magic first
-  return MappedSegment{std::move(section), view.release(), size, mapped, tag};
+  return MappedSegment{std::move(section), view.release(), size, mapped, tag, false, {}};
 }
 
 MappedSegment open_named_segment(const std::string& name) {
@@ -136,7 +138,7 @@ MappedSegment open_named_segment(const std::string& name) {
   if (record->magic != size_record_magic || round_to_pages(size + sizeof(SizeRecord)) != mapped) {
     fail(errc::foreign_object, "OpenFileMappingW(" + shown + "): not a segment created by interproc");
   }
-  return MappedSegment{std::move(section), view.release(), size, mapped, record->tag};
+  return MappedSegment{std::move(section), view.release(), size, mapped, record->tag, false, {}};
 }
 
 bool remove_named_segment(const std::string& name) {
@@ -150,11 +152,13 @@ bool remove_named_segment(const std::string& name) {
   throw_win32(error, "OpenFileMappingW(" + shown_name(name) + ")");
 }
 
-MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
-  // The parent duplicated it into this process (spawn_win.cpp): not inheritable.
+MappedSegment map_inherited_segment(native_handle h, std::size_t size, bool read_only) {
+  // The parent duplicated it into this process (spawn_win.cpp): not inheritable. A read-only
+  // one has FILE_MAP_READ access only, so a write view of it is refused (MapViewOfFile:
+  // ERROR_ACCESS_DENIED) and VirtualProtect cannot make the read view writable.
   const std::string shown = "inherited handle " + std::to_string(h);
   ScopedHandle section(h);
-  ScopedView view = map_all(section);
+  ScopedView view = map_all(section, !read_only);
   if (view.get() == nullptr) {
     // Not a section we can map (a forged or stale value, or another kind of object): it is
     // not ours to close, it may be some other live handle of this process.
@@ -166,7 +170,32 @@ MappedSegment map_inherited_segment(native_handle h, std::size_t size) {
     fail(errc::bad_handle_argument,
          shown + " is a section of " + std::to_string(mapped) + " bytes, not " + std::to_string(size));
   }
-  return MappedSegment{std::move(section), view.release(), size, mapped};
+  return MappedSegment{std::move(section), view.release(), size, mapped, 0, read_only, {}};
+}
+
+ScopedHandle read_only_handle(native_handle handle, native_handle /*twin*/) {
+  // DuplicateHandle with FILE_MAP_READ as the new handle's only access (not
+  // DUPLICATE_SAME_ACCESS): whoever holds it can map the section for reading only.
+  HANDLE duplicate = nullptr;
+  const HANDLE self = ::GetCurrentProcess();
+  if (!::DuplicateHandle(self, as_handle(handle), self, &duplicate, FILE_MAP_READ, FALSE, 0))
+    fail_last_error("DuplicateHandle", "FILE_MAP_READ");
+  return ScopedHandle(from_handle(duplicate));
+}
+
+// Windows keeps named sections in the object manager's session directory, which Win32 does
+// not list (only the native NtQueryDirectoryObject does), and they go with their last
+// handle: there are no dead creators' names to find.
+std::optional<NamedSegmentInfo> inspect_named_segment(const std::string&) noexcept { return std::nullopt; }
+
+std::vector<std::string> list_segment_names() {
+  fail(errc::not_supported, "Windows removes a named object with its last handle: there is no list to clean");
+}
+
+bool process_alive(long) noexcept { return true; }
+
+void remap_read_only(void*, std::size_t, native_handle) {
+  fail(errc::not_supported, "fork has no Windows counterpart");
 }
 
 void unmap_segment(void* address, std::size_t /*mapped_size: views are unmapped whole*/) noexcept {

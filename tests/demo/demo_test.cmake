@@ -399,6 +399,27 @@ function(case_guard)
   endif()
 endfunction()
 
+# The names in use: a header line, then nothing under a prefix no name has; --remove-dead
+# under it removes none. Windows has no list (named objects go with their last handle): 2.
+function(case_names)
+  demo(names --prefix no-such-prefix.)
+  if(WIN32 OR CMAKE_HOST_WIN32 OR NOT "${EMULATOR}" STREQUAL "")
+    expect_status(2)
+    expect_text(err "last handle")
+    return()
+  endif()
+  expect_status(0)
+  if(NOT out MATCHES "^NAME +KIND +SIZE +CREATOR
+$")
+    fail("not the header line alone")
+  endif()
+  demo(names --remove-dead --prefix no-such-prefix.)
+  expect_status(0)
+  expect_line(out "0 names of dead creators removed")
+  demo(names --bogus)
+  expect_status(2)
+endfunction()
+
 # A shared build installed into WORK/prefix: the installed demo runs from there with no
 # LD_LIBRARY_PATH / DYLD_LIBRARY_PATH, and finds the installed library, not the build's.
 function(case_installed)

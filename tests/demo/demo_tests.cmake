@@ -14,7 +14,7 @@ set(_interproc_demo_cases
   help bad_options
   count_spawn count_pool count_no_match count_many count_no_lock count_default count_queue count_queue_many
   race_spawn race_no_lock
-  guard)
+  guard names)
 if(WIN32)
   list(APPEND _interproc_demo_cases count_fork_unsupported race_fork_unsupported race_forkserver_unsupported)
 else()

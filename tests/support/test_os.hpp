@@ -164,3 +164,25 @@ namespace interproc::test {
 bool die_at_next_futex_wake();
 
 }  // namespace interproc::test
+
+namespace interproc::test {
+
+// From now on a memory fault ends this process the OS's way (POSIX: SIGSEGV / SIGBUS back
+// to SIG_DFL, past a sanitizer's handler; Windows: no error dialog), so a test can see it.
+void let_faults_kill();
+// Whether `code`, a Child::wait() result, is the OS's ending for a memory fault: -SIGSEGV
+// or -SIGBUS, or the access violation 0xC0000005 on Windows.
+bool is_memory_fault(int code);
+// Asks the OS to make `size` bytes at `address` writable (mprotect PROT_READ | PROT_WRITE /
+// VirtualProtect PAGE_READWRITE); 0 if it did, else the OS's error (errno / GetLastError).
+int make_writable(void* address, std::size_t size);
+// Maps the shared memory object `handle` (an fd / section HANDLE) for writing and unmaps it
+// again (mmap PROT_READ | PROT_WRITE, MAP_SHARED / MapViewOfFile FILE_MAP_WRITE); 0 if that
+// worked, else the OS's error.
+int map_for_writing(std::intptr_t handle, std::size_t size);
+// Whether `error`, from make_writable or map_for_writing, is the OS refusing write access to
+// memory of a read-only handle: EACCES (mmap(2), mprotect(2)); Windows ERROR_ACCESS_DENIED,
+// or ERROR_INVALID_PARAMETER, which Wine's VirtualProtect reports.
+bool is_write_refusal(int error);
+
+}  // namespace interproc::test

@@ -475,4 +475,24 @@ bool die_at_next_futex_wake() {
 bool die_at_next_futex_wake() { return false; }
 #endif
 
+void let_faults_kill() {
+  std::signal(SIGSEGV, SIG_DFL);
+  std::signal(SIGBUS, SIG_DFL);
+}
+
+bool is_memory_fault(int code) { return code == -SIGSEGV || code == -SIGBUS; }
+
+int make_writable(void* address, std::size_t size) {
+  return ::mprotect(address, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int map_for_writing(std::intptr_t handle, std::size_t size) {
+  void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, static_cast<int>(handle), 0);
+  if (address == MAP_FAILED) return errno;
+  ::munmap(address, size);
+  return 0;
+}
+
+bool is_write_refusal(int error) { return error == EACCES; }
+
 }  // namespace interproc::test

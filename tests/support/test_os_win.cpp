@@ -310,4 +310,22 @@ void exit_on_terminate_request(int /*code*/) {}
 
 bool die_at_next_futex_wake() { return false; }
 
+void let_faults_kill() { ::SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX); }
+
+bool is_memory_fault(int code) { return static_cast<DWORD>(code) == 0xC0000005u; }
+
+int make_writable(void* address, std::size_t size) {
+  DWORD old = 0;
+  return ::VirtualProtect(address, size, PAGE_READWRITE, &old) ? 0 : static_cast<int>(::GetLastError());
+}
+
+int map_for_writing(std::intptr_t handle, std::size_t size) {
+  void* view = ::MapViewOfFile(reinterpret_cast<HANDLE>(handle), FILE_MAP_WRITE, 0, 0, size);
+  if (view == nullptr) return static_cast<int>(::GetLastError());
+  ::UnmapViewOfFile(view);
+  return 0;
+}
+
+bool is_write_refusal(int error) { return error == ERROR_ACCESS_DENIED || error == ERROR_INVALID_PARAMETER; }
+
 }  // namespace interproc::test
