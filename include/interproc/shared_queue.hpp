@@ -5,6 +5,7 @@
 /// Python's multiprocessing.Queue, of trivially copyable items.
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/open_or_create.hpp>
 #include <interproc/timeouts.hpp>
 #include <interproc/type_fingerprint.hpp>
 #include <interproc/waiting_object.hpp>
@@ -81,6 +82,11 @@ class SharedQueue {
   /// the same size), errc::foreign_object if the name is another kind's (a value, an event).
   static SharedQueue open_named(std::string_view name) {
     return SharedQueue(detail::QueueCore::open_named(name, sizeof(T), detail::type_fingerprint<T>()));
+  }
+  /// The queue `name`, made empty with room for `capacity` items if there is none (see
+  /// SharedSegment::open_or_create; a queue found keeps its own capacity()).
+  static SharedQueue open_or_create(std::string_view name, std::size_t capacity) {
+    return detail::open_or_create_named([&] { return create_named(name, capacity); }, [&] { return open_named(name); });
   }
   /// Removes the queue's names; true if there was one.
   static bool remove_named(std::string_view name) { return detail::QueueCore::remove_named(name); }

@@ -2,10 +2,12 @@
 #pragma once
 /// @file
 /// Child processes: spawn_child, the child_main guard, child entries and Child.
+#include <interproc/barrier.hpp>
 #include <interproc/condition.hpp>
 #include <interproc/event.hpp>
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/recursive_mutex.hpp>
 #include <interproc/semaphore.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/shared_segment.hpp>
@@ -84,7 +86,9 @@ enum class ObjectKind : std::uint8_t {
   event = 5,
   semaphore = 6,
   condition = 7,
-  queue = 8
+  queue = 8,
+  barrier = 10,
+  recursive_mutex = 11
 };
 
 // The parts a child received for one object, from which ChildContext makes the typed one.
@@ -134,6 +138,11 @@ class INTERPROC_EXPORT ChildContext {
   InterprocessSemaphore& semaphore(std::size_t index);
   /// Object `index`, which the parent passed as an InterprocessCondition.
   InterprocessCondition& condition(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessBarrier. The barrier counts
+  /// this process as one of its holders from the start of the entry until it returns.
+  InterprocessBarrier& barrier(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessRecursiveMutex.
+  InterprocessRecursiveMutex& recursive_mutex(std::size_t index);
   /// Object `index`, which the parent passed as a SharedValue<T>.
   /// The element type must be the parent's T exactly, not only of the same size.
   template <class T>
@@ -183,6 +192,11 @@ class SharedObject {
   SharedObject(const InterprocessSemaphore& s) noexcept : kind_(detail::ObjectKind::semaphore), waits_(&s) {}
   /// Passes a condition; the child gets it with ChildContext::condition().
   SharedObject(const InterprocessCondition& c) noexcept : kind_(detail::ObjectKind::condition), waits_(&c) {}
+  /// Passes a barrier; the child gets it with ChildContext::barrier().
+  SharedObject(const InterprocessBarrier& b) noexcept : kind_(detail::ObjectKind::barrier), waits_(&b) {}
+  /// Passes a recursive mutex; the child gets it with ChildContext::recursive_mutex().
+  SharedObject(const InterprocessRecursiveMutex& m) noexcept
+      : kind_(detail::ObjectKind::recursive_mutex), mutex_(&m.mutex_) {}
   /// Passes a value and its lock; the child gets it with ChildContext::value<T>().
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;

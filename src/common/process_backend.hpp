@@ -31,6 +31,12 @@ struct ChildProcess {
   bool daemon = false;           // SpawnOptions::daemon: killed, not waited for, when its Child is destroyed
 };
 
+// This process's id, and whether the process `pid` has certainly ended (an exited process
+// not yet reaped included); false while it runs or when the OS will not say. The barrier's
+// party records use them: posix/liveness_posix.cpp, win32/process_win.cpp.
+std::uint64_t current_process_id() noexcept;
+bool process_has_ended(std::uint64_t pid) noexcept;
+
 struct ChildAccess {
   static Child make(ChildProcess process, const SpawnOptions& options) {
     process.daemon = options.daemon;

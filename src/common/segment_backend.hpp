@@ -47,7 +47,7 @@ void unmap_segment(void* address, std::size_t mapped_size) noexcept;
 
 // What a named segment holds, for the typed kinds built on one: the kind in the top byte,
 // the rest the kind's own check (a type fingerprint, a magic number). Plain segments: 0.
-enum class SegmentKind : std::uint8_t { plain = 0, value = 1, array = 2, waiting = 3, mutex = 4 };
+enum class SegmentKind : std::uint8_t { plain = 0, value = 1, array = 2, waiting = 3, mutex = 4, recursive_mutex = 5 };
 inline std::uint64_t segment_tag(SegmentKind kind, std::uint64_t check) noexcept {
   return static_cast<std::uint64_t>(kind) << 56 | (check & 0x00ffffffffffffffu);
 }

@@ -7,6 +7,8 @@
 #include "common/name_rules.hpp"
 #include "common/segment_backend.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 #include <utility>
 
 namespace interproc {
@@ -38,6 +40,10 @@ SharedSegment detail::open_tagged_segment(std::string_view name, std::uint64_t& 
   MappedSegment segment = open_named_segment(std::string(name));
   tag = segment.tag;
   return SegmentAccess::adopt(std::move(segment));
+}
+
+SharedSegment SharedSegment::open_or_create(std::string_view name, std::size_t size) {
+  return detail::open_or_create_named([&] { return create_named(name, size); }, [&] { return open_named(name); });
 }
 
 bool SharedSegment::remove_named(std::string_view name) {

@@ -61,6 +61,8 @@ struct ChildSlot {
   std::optional<InterprocessSemaphore> semaphore;
   std::optional<InterprocessCondition> condition;
   std::optional<QueueCore> queue;
+  std::optional<InterprocessBarrier> barrier;
+  std::optional<InterprocessRecursiveMutex> recursive_mutex;
   TypedObject typed;  // made on first use
 };
 
@@ -145,11 +147,21 @@ void place_waits(ChildSlot& slot, WaitState state) {
     case ObjectKind::event: slot.event = WaitAccess::make<InterprocessEvent>(std::move(state)); break;
     case ObjectKind::semaphore: slot.semaphore = WaitAccess::make<InterprocessSemaphore>(std::move(state)); break;
     case ObjectKind::condition: slot.condition = WaitAccess::make<InterprocessCondition>(std::move(state)); break;
+    case ObjectKind::barrier: slot.barrier = WaitAccess::make<InterprocessBarrier>(std::move(state)); break;
     case ObjectKind::queue:
       slot.queue = attach_queue(std::move(state), std::move(*slot.mutex), slot.element.size);
       slot.mutex.reset();
       break;
     default: break;
+  }
+}
+
+// A recursive mutex's slot holds the mutex as one.
+void place_lock(ChildSlot& slot, InterprocessMutex mutex) {
+  if (slot.kind == ObjectKind::recursive_mutex) {
+    slot.recursive_mutex = make_recursive(std::move(mutex));
+  } else {
+    slot.mutex = std::move(mutex);
   }
 }
 
@@ -170,7 +182,7 @@ ChildSlot rebuild(const ObjectRecord& record) {
   slot.element = record.element;
   if (parts.data) slot.segment = rebuild_segment(record.data);
   if (parts.element) check_element(record, parts);
-  if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
+  if (parts.lock) place_lock(slot, rebuild_mutex(record.lock));
   if (parts.waits) place_waits(slot, rebuild_waits(record.kind, record.waits));
   return slot;
 }
@@ -190,6 +202,8 @@ void give_back(ChildSlot& slot) noexcept {
   if (slot.semaphore) WaitAccess::forget(*slot.semaphore);
   if (slot.condition) WaitAccess::forget(*slot.condition);
   if (slot.queue) forget_queue(*slot.queue);
+  if (slot.barrier) WaitAccess::forget(*slot.barrier);
+  if (slot.recursive_mutex) MutexAccess::forget(mutex_of(*slot.recursive_mutex));
 }
 
 struct ChildContextAccess {
@@ -212,7 +226,7 @@ struct ChildContextAccess {
     slot.kind = object.kind_;
     slot.element = {object.element_size_, object.type_fingerprint_};
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
-    if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
+    if (object.mutex_ != nullptr) place_lock(slot, MutexAccess::alias(*object.mutex_));
     if (object.waits_ != nullptr) {
       const WaitState& original = WaitAccess::state(*object.waits_);
       WaitState copy{SegmentAccess::alias(original.words), {}};
@@ -298,8 +312,23 @@ struct ChildContextAccess {
     return execute(forked.entry, *forked.name, *forked.context);
   }
 
+  // Each barrier counts this process, the one that runs the entry, while the entry runs:
+  // a fork server that rebuilt the objects is not the party, its child is.
+  struct Enlisted {
+    ChildContext& context;
+    explicit Enlisted(ChildContext& c) : context(c) {
+      for (ChildSlot& slot : context.objects_->slots)
+        if (slot.barrier) enlist_barrier(*slot.barrier);
+    }
+    ~Enlisted() {
+      for (ChildSlot& slot : context.objects_->slots)
+        if (slot.barrier) let_go_barrier(*slot.barrier);
+    }
+  };
+
   static int execute(ChildEntry entry, const std::string& name, ChildContext& context) {
     try {
+      Enlisted enlisted(context);
       return entry(context);
     } catch (const std::exception& e) {
       return report_child_failure(name, e, exit_entry_threw);
@@ -370,6 +399,14 @@ InterprocessSemaphore& ChildContext::semaphore(std::size_t index) {
 
 InterprocessCondition& ChildContext::condition(std::size_t index) {
   return *slot_of(*objects_, index, ObjectKind::condition).condition;
+}
+
+InterprocessBarrier& ChildContext::barrier(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::barrier).barrier;
+}
+
+InterprocessRecursiveMutex& ChildContext::recursive_mutex(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::recursive_mutex).recursive_mutex;
 }
 
 Child spawn_child(std::string_view entry, const std::vector<std::string>& args,

@@ -117,6 +117,8 @@ std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
     case ObjectKind::semaphore: return KindParts{false, false, false, false, true, "InterprocessSemaphore"};
     case ObjectKind::condition: return KindParts{false, false, false, false, true, "InterprocessCondition"};
     case ObjectKind::queue: return KindParts{false, true, false, true, true, "SharedQueue"};
+    case ObjectKind::barrier: return KindParts{false, false, false, false, true, "InterprocessBarrier"};
+    case ObjectKind::recursive_mutex: return KindParts{false, false, false, true, false, "InterprocessRecursiveMutex"};
   }
   return std::nullopt;
 }

@@ -64,6 +64,7 @@ const WaitLayout* wait_layout(ObjectKind kind) noexcept {
     case ObjectKind::semaphore: return &semaphore_layout;
     case ObjectKind::condition: return &condition_layout;
     case ObjectKind::queue: return &queue_layout;
+    case ObjectKind::barrier: return &barrier_layout;
     default: return nullptr;
   }
 }

@@ -19,6 +19,7 @@
 // thread's cache, so a pthread_atfork(3) child handler clears it.
 
 #include "common/fail.hpp"
+#include "common/process_backend.hpp"
 #include "common/wait_backend.hpp"
 #include "owner_word/owner_word.hpp"
 
@@ -34,13 +35,6 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
-#if defined(__APPLE__) || defined(__FreeBSD__)
-#include <sys/types.h>
-#include <sys/sysctl.h>
-#endif
-#if defined(__FreeBSD__)
-#include <sys/user.h>
-#endif
 
 namespace interproc::detail {
 namespace {
@@ -57,37 +51,6 @@ std::uint64_t new_owner_id() noexcept {
   return (pid << 32) | next_thread_number.fetch_add(1, std::memory_order_relaxed);
 }
 
-#if defined(__linux__)
-bool process_is_zombie(pid_t pid) noexcept {
-  // proc(5): /proc/PID/stat is "pid (comm) state ..."; comm may hold ')' itself, so the
-  // state is the first field after the last ')'. Z: zombie, X: dead.
-  char path[32];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char text[512];
-  const ssize_t length = ::read(fd, text, sizeof text - 1);
-  ::close(fd);
-  if (length <= 0) return false;
-  text[length] = '\0';
-  const char* close_paren = std::strrchr(text, ')');
-  return close_paren != nullptr && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
-}
-#else
-bool process_is_zombie(pid_t pid) noexcept {
-  // sysctl(3) KERN_PROC_PID. XNU's bsd/sys/proc.h: p_stat SZOMB for a process that exited
-  // and awaits its wait(); FreeBSD's struct kinfo_proc: ki_stat.
-  int query[] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
-  struct kinfo_proc info {};
-  std::size_t size = sizeof info;
-  if (::sysctl(query, 4, &info, &size, nullptr, 0) != 0 || size != sizeof info) return false;
-#if defined(__APPLE__)
-  return info.kp_proc.p_stat == SZOMB;
-#else
-  return info.ki_stat == SZOMB;
-#endif
-}
-#endif
 
 }  // namespace
 
@@ -97,12 +60,8 @@ std::uint64_t current_owner_id() noexcept {
 }
 
 bool owner_is_dead(std::uint64_t owner) noexcept {
-  const auto pid = static_cast<pid_t>(owner >> 32);
-  // EPERM means the process exists but belongs to another user: alive.
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  // kill() also succeeds on a zombie: a process that has exited but that its parent has not
-  // reaped yet, maybe because the parent waits for us. Exited is dead, reaped or not.
-  return process_is_zombie(pid);
+  // A zombie counts as dead: its parent may be waiting for us before it reaps it.
+  return process_has_ended(owner >> 32);
 }
 
 // A failed kernel wait (it has none it could meet) is one more slice: the caller looks again.

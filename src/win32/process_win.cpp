@@ -355,4 +355,17 @@ void release_process(ChildProcess& process) noexcept {
 // A Windows child dies with its parent through its job (job_for): nothing to do in the child.
 void follow_parent_lifetime() {}
 
+std::uint64_t current_process_id() noexcept { return ::GetCurrentProcessId(); }
+
+// OpenProcess fails with ERROR_INVALID_PARAMETER when no process has that id; a process
+// object is signalled once its process ended (WaitForSingleObject). Any other failure
+// (another user's process) proves nothing.
+bool process_has_ended(std::uint64_t pid) noexcept {
+  if (pid == 0 || pid > 0xffffffffu) return false;
+  ScopedHandle process(
+      from_handle(::OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid))));
+  if (!process.valid()) return ::GetLastError() == ERROR_INVALID_PARAMETER;
+  return ::WaitForSingleObject(as_handle(process.get()), 0) == WAIT_OBJECT_0;
+}
+
 }  // namespace interproc::detail
