@@ -210,7 +210,6 @@ TEST(Barrier, APartyKilledBreaksItForTheOthers) {
     for (Child& waiter : waiters) EXPECT_EQ(exit_within(waiter, 20s), exit_broken) << "a waiter hung or passed";
     EXPECT_TRUE(barrier.broken());
     barrier.reset();  // the dead party's record went with the break
-    EXPECT_EQ(InterprocessBarrier::create(1).wait(), 0u);
     std::thread partner([&] { EXPECT_EQ(barrier.wait_for(30s).has_value(), true); });
     Child last_three[] = {spawn_child("barrier_wait_once", {}, {barrier}, method),
                           spawn_child("barrier_wait_once", {}, {barrier}, method),
@@ -469,8 +468,8 @@ void remove_any(const std::string& kind, const std::string& name) {
 
 TEST(OpenOrCreate, ProcessesRacingOnOneNameShareOneObject) {
   const int rounds = test::is_windows() ? 2 : 6;
-  const char* kinds[] = {"segment", "value", "array", "semaphore", "queue",
-                         "barrier", "event", "condition", "mutex", "rlock"};
+  const char* kinds[] = {"segment", "value", "array",     "semaphore", "queue",
+                         "barrier", "event", "condition", "mutex",     "rlock"};
   for (StartMethod method : test::start_methods()) {
     SCOPED_TRACE(static_cast<int>(method));
     for (int round = 0; round < rounds; ++round) {

@@ -34,7 +34,7 @@ enum class errc {
                           ///< too long, too many objects, one object twice
   foreign_object = 13,    ///< an OS object interproc did not make, or that another user owns or can write
   not_ready = 14,         ///< a named object whose creator has not finished making it
-  count_overflow = 15,    ///< InterprocessSemaphore::release past max(), or past a bounded one's limit()
+  count_overflow = 15,    ///< InterprocessSemaphore::release past limit() (max() unless bounded)
   closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
   task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
   child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended

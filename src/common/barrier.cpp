@@ -32,7 +32,8 @@ struct BarrierWords {
   std::atomic<std::uint32_t> broken_generation;  // the last broken generation + 1; 0: none yet
   std::atomic<std::uint64_t> holders[InterprocessBarrier::max_holders()];  // pids; 0: free
 };
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the barrier's words must be lock-free across processes");
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "the barrier's words must be lock-free across processes");
 
 constexpr std::uint64_t broken_bit = std::uint64_t{1} << 31;
 constexpr std::uint64_t arrivals_mask = broken_bit - 1;
@@ -41,7 +42,9 @@ std::uint32_t arrivals_of(std::uint64_t s) noexcept { return static_cast<std::ui
 bool is_broken(std::uint64_t s) noexcept { return (s & broken_bit) != 0; }
 std::uint64_t fresh_state(std::uint32_t generation) noexcept { return std::uint64_t{generation} << 32; }
 
-[[noreturn]] void throw_broken(const char* why) { fail(errc::broken_barrier, std::string("InterprocessBarrier: ") + why); }
+[[noreturn]] void throw_broken(const char* why) {
+  fail(errc::broken_barrier, std::string("InterprocessBarrier: ") + why);
+}
 
 void check_parties(std::uint64_t parties) {
   if (parties == 0 || parties > InterprocessBarrier::max_parties())
@@ -129,8 +132,8 @@ InterprocessBarrier InterprocessBarrier::open_named(std::string_view name) {
 
 InterprocessBarrier InterprocessBarrier::open_or_create(std::string_view name, std::uint32_t parties) {
   detail::check_parties(parties);
-  InterprocessBarrier b = detail::open_or_create_named([&] { return create_named(name, parties); },
-                                                       [&] { return open_named(name); });
+  InterprocessBarrier b =
+      detail::open_or_create_named([&] { return create_named(name, parties); }, [&] { return open_named(name); });
   if (b.parties() != parties) {
     fail(errc::invalid_argument, "InterprocessBarrier::open_or_create(\"" + std::string(name) + "\"): it has " +
                                      std::to_string(b.parties()) + " parties, not " + std::to_string(parties));
@@ -259,6 +262,8 @@ std::uint32_t InterprocessBarrier::n_waiting() const {
   return detail::is_broken(s) ? 0 : detail::arrivals_of(s);
 }
 
-bool InterprocessBarrier::broken() const { return detail::is_broken(words(*this).state.load(std::memory_order_acquire)); }
+bool InterprocessBarrier::broken() const {
+  return detail::is_broken(words(*this).state.load(std::memory_order_acquire));
+}
 
 }  // namespace interproc

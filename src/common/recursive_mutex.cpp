@@ -25,7 +25,9 @@ struct RecursiveOwner {
 };
 
 struct RecursiveAccess {
-  static InterprocessRecursiveMutex make(InterprocessMutex mutex) { return InterprocessRecursiveMutex(std::move(mutex)); }
+  static InterprocessRecursiveMutex make(InterprocessMutex mutex) {
+    return InterprocessRecursiveMutex(std::move(mutex));
+  }
   static InterprocessMutex& mutex(InterprocessRecursiveMutex& m) noexcept { return m.mutex_; }
 };
 InterprocessRecursiveMutex make_recursive(InterprocessMutex mutex) { return RecursiveAccess::make(std::move(mutex)); }
@@ -38,7 +40,9 @@ using detail::MutexAccess;
 InterprocessRecursiveMutex::InterprocessRecursiveMutex(InterprocessMutex mutex)
     : mutex_(std::move(mutex)), owner_(new detail::RecursiveOwner) {}
 
-InterprocessRecursiveMutex InterprocessRecursiveMutex::create() { return InterprocessRecursiveMutex(InterprocessMutex::create()); }
+InterprocessRecursiveMutex InterprocessRecursiveMutex::create() {
+  return InterprocessRecursiveMutex(InterprocessMutex::create());
+}
 
 InterprocessRecursiveMutex InterprocessRecursiveMutex::create_named(std::string_view name) {
   detail::check_segment_name(name, "InterprocessRecursiveMutex");
