@@ -160,7 +160,7 @@ INTERPROC_CHILD_ENTRY(barrier_rounds) {
   auto& arrivals = ctx.value<long>(1);
   auto& seen = ctx.array<int>(2);
   const int rounds = std::stoi(ctx.args().at(0));
-  const long parties = barrier.parties();
+  const long parties = static_cast<long>(barrier.parties());
   for (int r = 0; r < rounds; ++r) {
     arrivals.with_lock([](long& n) { ++n; });
     const std::uint32_t index = barrier.wait();
