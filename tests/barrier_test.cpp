@@ -409,42 +409,95 @@ TEST(OpenOrCreate, TheFirstCallCreatesTheNextOpensTheSameObject) {
   SharedQueue<int>::remove_named(n + "q");
 }
 
-// args: the kind, the name. Waits for event 0, then opens or creates the object and leaves a
-// mark that two objects would split: 0 on success, 3 on an error.
-INTERPROC_CHILD_ENTRY(open_or_create_racer) {
-  const std::string kind = ctx.args().at(0);
-  const std::string& name = ctx.args().at(1);
-  if (!ctx.event(0).wait_for(30s)) return 2;
+// Opens or creates the object `name` of `kind`, leaves a mark that two objects would split,
+// and calls `while_open` before letting go: 0 on success, 3 on an error, 4 for a barrier that
+// never filled.
+template <class Object, class Mark>
+int race_with(Object object, Mark mark, const std::function<void()>& while_open) {
+  const int code = mark(object);
+  while_open();
+  return code;
+}
+
+int race_once(const std::string& kind, const std::string& name, const std::function<void()>& while_open) {
+  const auto done = [](auto&&) { return 0; };
   try {
     if (kind == "segment") {
-      auto s = SharedSegment::open_or_create(name, sizeof(std::atomic<int>));
-      reinterpret_cast<std::atomic<int>*>(s.bytes().data())->fetch_add(1);
-    } else if (kind == "value") {
-      SharedValue<int>::open_or_create(name, 0).with_lock([](int& v) { ++v; });
-    } else if (kind == "array") {
-      SharedArray<int>::open_or_create(name, 2).with_lock([](gsl::span<int> a) { ++a[0]; });
-    } else if (kind == "semaphore") {
-      InterprocessSemaphore::open_or_create(name, 0).release();
-    } else if (kind == "queue") {
-      SharedQueue<int>::open_or_create(name, 8).push(1);
-    } else if (kind == "barrier") {
-      if (!InterprocessBarrier::open_or_create(name, 4).wait_for(30s)) return 4;  // another barrier
-    } else if (kind == "event") {
-      InterprocessEvent::open_or_create(name).set();
-    } else if (kind == "condition") {
-      InterprocessCondition::open_or_create(name).notify_all();
-    } else if (kind == "mutex") {
-      auto m = InterprocessMutex::open_or_create(name);
-      std::lock_guard hold(m);
-    } else if (kind == "rlock") {
-      auto m = InterprocessRecursiveMutex::open_or_create(name);
-      std::lock_guard hold(m);
+      return race_with(
+          SharedSegment::open_or_create(name, sizeof(std::atomic<int>)),
+          [](SharedSegment& s) {
+            reinterpret_cast<std::atomic<int>*>(s.bytes().data())->fetch_add(1);
+            return 0;
+          },
+          while_open);
     }
+    if (kind == "value") {
+      return race_with(
+          SharedValue<int>::open_or_create(name, 0),
+          [](SharedValue<int>& v) {
+            v.with_lock([](int& n) { ++n; });
+            return 0;
+          },
+          while_open);
+    }
+    if (kind == "array") {
+      return race_with(
+          SharedArray<int>::open_or_create(name, 2),
+          [](SharedArray<int>& a) {
+            a.with_lock([](gsl::span<int> s) { ++s[0]; });
+            return 0;
+          },
+          while_open);
+    }
+    if (kind == "semaphore") {
+      return race_with(
+          InterprocessSemaphore::open_or_create(name, 0),
+          [](InterprocessSemaphore& sem) {
+            sem.release();
+            return 0;
+          },
+          while_open);
+    }
+    if (kind == "queue") {
+      return race_with(
+          SharedQueue<int>::open_or_create(name, 8),
+          [](SharedQueue<int>& q) {
+            q.push(1);
+            return 0;
+          },
+          while_open);
+    }
+    if (kind == "barrier") {
+      return race_with(
+          InterprocessBarrier::open_or_create(name, 4),
+          [](InterprocessBarrier& b) {
+            return b.wait_for(30s) ? 0 : 4;  // 4: the others reached another barrier
+          },
+          while_open);
+    }
+    if (kind == "event") return race_with(InterprocessEvent::open_or_create(name), done, while_open);
+    if (kind == "condition") return race_with(InterprocessCondition::open_or_create(name), done, while_open);
+    if (kind == "mutex") return race_with(InterprocessMutex::open_or_create(name), done, while_open);
+    if (kind == "rlock") return race_with(InterprocessRecursiveMutex::open_or_create(name), done, while_open);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "open_or_create(%s): %s\n", kind.c_str(), e.what());
+    while_open();
     return 3;
   }
-  return 0;
+  return 3;
+}
+
+// args: the kind, the name. Objects: the start event, a semaphore released once done, and
+// an event to leave on: the object must outlive the racers on Windows, where it lives only
+// while a handle is open, until the parent has counted.
+INTERPROC_CHILD_ENTRY(open_or_create_racer) {
+  if (!ctx.event(0).wait_for(30s)) return 2;
+  bool left_in_time = true;
+  const int code = race_once(ctx.args().at(0), ctx.args().at(1), [&] {
+    ctx.semaphore(1).release();
+    left_in_time = ctx.event(2).wait_for(60s);
+  });
+  return left_in_time ? code : 2;
 }
 
 // The count the racers left in the object `name` of `kind`, or -1 where nothing counts.
@@ -477,11 +530,23 @@ TEST(OpenOrCreate, ProcessesRacingOnOneNameShareOneObject) {
         SCOPED_TRACE(kind);
         const std::string name = unique_name("race");
         auto go = InterprocessEvent::create();
+        auto finished = InterprocessSemaphore::create(0);
+        auto leave = InterprocessEvent::create();
         std::vector<Child> racers;
-        for (int i = 0; i < 4; ++i) racers.push_back(spawn_child("open_or_create_racer", {kind, name}, {go}, method));
+        for (int i = 0; i < 4; ++i)
+          racers.push_back(spawn_child("open_or_create_racer", {kind, name}, {go, finished, leave}, method));
         go.set();
+        int done = 0;
+        while (done < 4 && finished.try_acquire_for(60s)) ++done;
+        EXPECT_EQ(done, 4) << "a racer never finished";
+        int left = -1;
+        try {
+          if (done == 4) left = count_left(kind, name);
+        } catch (const std::system_error& e) {
+          ADD_FAILURE() << "the object the racers made cannot be opened: " << e.what();
+        }
+        leave.set();
         for (Child& racer : racers) EXPECT_EQ(exit_within(racer, 60s), 0);
-        const int left = count_left(kind, name);
         if (left != -1) {
           EXPECT_EQ(left, 4) << "the racers did not all reach one object";
         }
