@@ -606,12 +606,13 @@ std::vector<Case> all_cases(const Settings& s, const std::string& self, const st
   cases.push_back({"messaging", [&s] { messaging(s); }});
   cases.push_back({"pipe_pingpong", [&s] { bench::pipe_pingpong(s.rounds, s.children < 50); }});
   cases.push_back({"pipe_bytes", [&s] { bench::pipe_bytes(s.rounds, s.children < 50); }});
-  cases.push_back({"queue_strings", [&s] {
-                     const long items = s.children >= 50 ? 200000 : 40000;
-                     const std::vector<MessageImpl> impls{{"interproc", [=] { return bench::queue_strings_ns(items); }}};
-                     run_case("queue_strings", "ns_per_item", impls, s.rounds,
-                              [](const MessageImpl& impl) { return impl.measure(); });
-                   }});
+  cases.push_back(
+      {"queue_strings", [&s] {
+         const long items = s.children >= 50 ? 200000 : 40000;
+         const std::vector<MessageImpl> impls{{"interproc", [=] { return bench::queue_strings_ns(items); }}};
+         run_case("queue_strings", "ns_per_item", impls, s.rounds,
+                  [](const MessageImpl& impl) { return impl.measure(); });
+       }});
   return cases;
 }
 

@@ -27,7 +27,8 @@ std::vector<std::string> items_to_send() {
 INTERPROC_CHILD_ENTRY(bench_string_producer) {
   auto& q = ctx.queue<std::string>(0);
   const std::vector<std::string> items = items_to_send();
-  for (long i = 0, n = std::stol(ctx.args().at(0)); i < n; ++i) q.push(items[static_cast<std::size_t>(i) % items.size()]);
+  for (long i = 0, n = std::stol(ctx.args().at(0)); i < n; ++i)
+    q.push(items[static_cast<std::size_t>(i) % items.size()]);
   return 0;
 }
 

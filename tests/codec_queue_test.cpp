@@ -173,7 +173,8 @@ TEST(CodecQueue, ChildrenOfEveryStartMethodSendLines) {
   for (StartMethod method : test::start_methods()) {
     auto q = Strings::create(4, 8192);  // smaller than what they send: they wait
     std::vector<Child> children;
-    for (int p = 0; p < 3; ++p) children.push_back(spawn_child("codec_queue_send_lines", {std::to_string(p)}, {q}, method));
+    for (int p = 0; p < 3; ++p)
+      children.push_back(spawn_child("codec_queue_send_lines", {std::to_string(p)}, {q}, method));
     std::map<std::uint64_t, std::uint64_t> next;
     for (int i = 0; i < 150; ++i) {
       const auto item = parse_line(q.pop_for(30s).value_or(""));

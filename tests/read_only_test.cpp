@@ -109,8 +109,8 @@ INTERPROC_CHILD_ENTRY(read_only_array) {
 // Runs child_main on a token that marks this process's writable descriptor read-only.
 INTERPROC_CHILD_ENTRY(read_only_forged) {
   SharedSegment writable = SharedSegment::create(segment_bytes);
-  const std::string kind = std::to_string(static_cast<int>(interproc::detail::ObjectKind::segment) +
-                                          interproc::detail::read_only_kind_bit);
+  const std::string kind =
+      std::to_string(static_cast<int>(interproc::detail::ObjectKind::segment) + interproc::detail::read_only_kind_bit);
   const std::string fields = test::segment_fields(writable);
   interproc::detail::SegmentAccess::forget(writable);  // the token hands its descriptor over
   return test::run_child_token(test::forged_token("read_only_reads", kind + "." + fields));

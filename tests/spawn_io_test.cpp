@@ -173,8 +173,8 @@ TEST(SpawnIo, AClearedEnvironmentHoldsOnlyTheGivenVariables) {
       options.clear_env = true;
       options.die_with_parent = die_with_parent;
       options.env = {{"ONLY", "1"}};
-      Child child = spawn_child("io_print_env", {"INTERPROC_IO_KEPT", "PATH", "ONLY", "INTERPROC_SPAWNED_CHILD"}, {},
-                                options);
+      Child child =
+          spawn_child("io_print_env", {"INTERPROC_IO_KEPT", "PATH", "ONLY", "INTERPROC_SPAWNED_CHILD"}, {}, options);
       EXPECT_EQ(child.communicate().out, "INTERPROC_IO_KEPT unset;PATH unset;ONLY=1;INTERPROC_SPAWNED_CHILD unset;");
       EXPECT_EQ(child.wait(), 0);
     }
@@ -198,8 +198,8 @@ TEST(SpawnIo, NamesCompareAsTheOsComparesThem) {
 }
 
 TEST(SpawnIo, BadEnvironmentNamesAreRefused) {
-  for (const std::string& name : {std::string(), std::string("A=B"), std::string("INTERPROC_SPAWNED_CHILD"),
-                                  std::string("NUL\0INSIDE", 10)}) {
+  for (const std::string& name :
+       {std::string(), std::string("A=B"), std::string("INTERPROC_SPAWNED_CHILD"), std::string("NUL\0INSIDE", 10)}) {
     SpawnOptions options;
     options.env = {{name, "x"}};
     EXPECT_SYSTEM_ERROR(spawn_child("io_exit_at_once", {}, {}, options), errc::invalid_argument, "spawn_child");

@@ -100,7 +100,7 @@ namespace {
 
 struct CountOptions : ChildOptions {
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
-  std::size_t pool = 0;  // 0: one child per file; else a pool of that many workers
+  std::size_t pool = 0;    // 0: one child per file; else a pool of that many workers
   bool via_queue = false;  // --via=queue: the children send their sizes through a queue
   std::vector<std::string> patterns;
 };
@@ -258,7 +258,7 @@ int count(const Args& args) {
   for (const Expansion::Unmatched& unmatched : expansion.unmatched) report_problem(unmatched.pattern, unmatched.reason);
 
   Counter total = Counter::create(0);
-  const std::size_t counted = options.pool != 0 ? count_in_pool(expansion.files, total, options)
+  const std::size_t counted = options.pool != 0   ? count_in_pool(expansion.files, total, options)
                               : options.via_queue ? count_through_queue(expansion.files, total, options)
                                                   : count_in_children(expansion.files, total, options);
   const std::size_t problems = counted + expansion.unmatched.size() + folder_problems;

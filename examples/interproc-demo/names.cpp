@@ -18,8 +18,10 @@ void print_names(const std::string& prefix) {
             << "CREATOR\n";
   for (const interproc::NameInUse& name : interproc::names_in_use()) {
     if (name.name.compare(0, prefix.size(), prefix) != 0) continue;
-    std::cout << std::setw(32) << name.name << std::setw(9) << name.kind << std::setw(12) << name.size
-              << name.creator << (name.creator == 0 ? " (unknown)" : name.creator_alive ? " (running)" : " (dead)")
+    std::cout << std::setw(32) << name.name << std::setw(9) << name.kind << std::setw(12) << name.size << name.creator
+              << (name.creator == 0    ? " (unknown)"
+                  : name.creator_alive ? " (running)"
+                                       : " (dead)")
               << '\n';
   }
 }

@@ -31,6 +31,9 @@ class INTERPROC_EXPORT InterprocessCondition : public detail::WaitingObject {
   static InterprocessCondition create_named(std::string_view name, NameLifetime lifetime = NameLifetime::persistent);
   /// The condition `name` (the errors of InterprocessEvent::open_named).
   static InterprocessCondition open_named(std::string_view name);
+  /// The condition `name`, made if there is none (the race-free rules of
+  /// SharedSegment::open_or_create).
+  static InterprocessCondition open_or_create(std::string_view name);
   /// Removes the name; true if there was one.
   static bool remove_named(std::string_view name);
 

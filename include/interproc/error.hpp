@@ -30,17 +30,17 @@ enum class errc {
   recursive_lock = 9,       ///< the owning thread locked the mutex again
   not_owner = 10,           ///< unlock or mark_consistent by a thread that does not hold the mutex
   // 11 is retired: child_start_failed, which nothing threw.
-  invalid_argument = 12,  ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
-                          ///< too long, too many objects, one object twice
-  foreign_object = 13,    ///< an OS object interproc did not make, or that another user owns or can write
-  not_ready = 14,         ///< a named object whose creator has not finished making it
-  count_overflow = 15,    ///< InterprocessSemaphore::release past max()
-  closed = 16,            ///< SharedQueue::push after close(); ProcessPool::submit after close()
-  task_failed = 17,       ///< a ProcessPool task threw, or its worker died while running it
-  child_lost = 18,        ///< a forkserver child whose server ended before saying how the child ended
-  invalid_message = 19,   ///< codec input that is truncated, has bytes left over, or holds a value its type cannot
-  pool_broken = 20,       ///< a ProcessPool that could not replace a worker: its queued tasks fail, and
-                          ///< submit(), map() and imap_unordered() refuse new ones
+  invalid_argument = 12,   ///< spawn_child: an argument holding NUL or not UTF-8 (Windows), arguments
+                           ///< too long, too many objects, one object twice
+  foreign_object = 13,     ///< an OS object interproc did not make, or that another user owns or can write
+  not_ready = 14,          ///< a named object whose creator has not finished making it
+  count_overflow = 15,     ///< InterprocessSemaphore::release past limit() (max() unless bounded)
+  closed = 16,             ///< SharedQueue::push after close(); ProcessPool::submit after close()
+  task_failed = 17,        ///< a ProcessPool task threw, or its worker died while running it
+  child_lost = 18,         ///< a forkserver child whose server ended before saying how the child ended
+  invalid_message = 19,    ///< codec input that is truncated, has bytes left over, or holds a value its type cannot
+  pool_broken = 20,        ///< a ProcessPool that could not replace a worker: its queued tasks fail, and
+                           ///< submit(), map() and imap_unordered() refuse new ones
   message_too_large = 21,  ///< a message or queue item over the maximum its queue or connection declared
   type_mismatch = 22,      ///< a message received as a type other than the one it was sent as
   broken_barrier = 23,     ///< a barrier aborted, or one of its parties died or timed out while others waited

@@ -27,6 +27,9 @@ class INTERPROC_EXPORT InterprocessEvent : public detail::WaitingObject {
   /// The event `name` (std::errc::no_such_file_or_directory if none; errc::not_ready while
   /// its creator is still making it; errc::foreign_object if it is not an event).
   static InterprocessEvent open_named(std::string_view name);
+  /// The event `name`, made if there is none (the race-free rules of
+  /// SharedSegment::open_or_create).
+  static InterprocessEvent open_or_create(std::string_view name);
   /// Removes the name, as SharedSegment::remove_named does; true if there was one.
   static bool remove_named(std::string_view name);
 

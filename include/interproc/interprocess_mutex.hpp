@@ -59,6 +59,10 @@ class INTERPROC_EXPORT InterprocessMutex {
   /// error with the call named.
   static InterprocessMutex open_named(std::string_view name);
 
+  /// The named mutex `name`, made unlocked if there is none (the race-free rules of
+  /// SharedSegment::open_or_create).
+  static InterprocessMutex open_or_create(std::string_view name);
+
   /// Removes the name; processes that have the mutex keep using it. True if a mutex (or
   /// segment) of that name existed. On Windows a named mutex lives as long as one handle to it
   /// does, so this only reports whether one is open. Throws std::system_error with

@@ -45,6 +45,10 @@ class TaskContext {
   InterprocessCondition& condition(std::size_t index) { return child_.condition(at(index)); }
   /// As ChildContext::connection.
   Connection& connection(std::size_t index) { return child_.connection(at(index)); }
+  /// The pool's object `index` as an InterprocessBarrier (see segment()).
+  InterprocessBarrier& barrier(std::size_t index) { return child_.barrier(at(index)); }
+  /// The pool's object `index` as an InterprocessRecursiveMutex (see segment()).
+  InterprocessRecursiveMutex& recursive_mutex(std::size_t index) { return child_.recursive_mutex(at(index)); }
   /// The pool's object `index` as a SharedValue<T> of exactly this T (see segment()).
   template <class T>
   SharedValue<T>& value(std::size_t index) {
@@ -188,10 +192,9 @@ class INTERPROC_EXPORT ProcessPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  /// Queues task `task` with `args`; never waits (tasks wait in this process). Throws errc::unknown_entry for a name no INTERPROC_TASK
-  /// registered, errc::closed after close() or terminate(), errc::pool_broken once a worker
-  /// could not be replaced, errc::invalid_argument for a task name or arguments the worker
-  /// could not be given.
+  /// Queues task `task` with `args`; never waits (tasks wait in this process). Throws errc::unknown_entry for a name no
+  /// INTERPROC_TASK registered, errc::closed after close() or terminate(), errc::pool_broken once a worker could not be
+  /// replaced, errc::invalid_argument for a task name or arguments the worker could not be given.
   TaskFuture submit(std::string_view task, const std::vector<std::string>& args = {});
   /// Runs `task` once per input and returns the results in input order. Throws as submit()
   /// does before running anything (also over no inputs), then the first failure in input

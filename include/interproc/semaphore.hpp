@@ -27,8 +27,17 @@ class INTERPROC_EXPORT InterprocessSemaphore : public detail::WaitingObject {
   /// A new semaphore under `name` (the rules of InterprocessEvent::create_named).
   static InterprocessSemaphore create_named(std::string_view name, std::uint32_t initial,
                                             NameLifetime lifetime = NameLifetime::persistent);
-  /// The semaphore `name` (the errors of InterprocessEvent::open_named).
+  /// Python's BoundedSemaphore: a new semaphore holding `initial` units that never holds
+  /// more: a release() past `initial` throws errc::count_overflow, adding nothing.
+  static InterprocessSemaphore create_bounded(std::uint32_t initial);
+  /// A bounded semaphore (as create_bounded) under `name`.
+  static InterprocessSemaphore create_named_bounded(std::string_view name, std::uint32_t initial,
+                                                    NameLifetime lifetime = NameLifetime::persistent);
+  /// The semaphore `name` (the errors of InterprocessEvent::open_named), bounded or not.
   static InterprocessSemaphore open_named(std::string_view name);
+  /// The semaphore `name`, made holding `initial` units if there is none (the race-free
+  /// rules of SharedSegment::open_or_create; one found keeps its count and limit()).
+  static InterprocessSemaphore open_or_create(std::string_view name, std::uint32_t initial);
   /// Removes the name; true if there was one.
   static bool remove_named(std::string_view name);
 
@@ -50,10 +59,12 @@ class INTERPROC_EXPORT InterprocessSemaphore : public detail::WaitingObject {
   }
   /// Adds `units` and wakes as many waiters (a releaser that dies before that delays them by
   /// 50 ms at most: no sleep lasts longer without a look at the count). Throws errc::count_overflow, adding nothing,
-  /// if the count would pass max().
+  /// if the count would pass limit().
   void release(std::uint32_t units = 1);
   /// The count now (for diagnostics: it may change at once).
   std::uint32_t value() const;
+  /// The most it holds: its initial count if it was made bounded, else max().
+  std::uint32_t limit() const;
 
  private:
   friend struct detail::WaitAccess;

@@ -8,6 +8,7 @@
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
 #include <interproc/record_queue.hpp>
+#include <interproc/open_or_create.hpp>
 #include <interproc/timeouts.hpp>
 #include <interproc/type_fingerprint.hpp>
 #include <interproc/waiting_object.hpp>
@@ -119,7 +120,8 @@ class SharedQueue {
   /// A named queue of a codec type, of items of up to `max_item_bytes` encoded bytes.
   static SharedQueue create_named(std::string_view name, std::size_t capacity, std::size_t max_item_bytes,
                                   NameLifetime lifetime = NameLifetime::persistent) {
-    static_assert(!fixed, "a SharedQueue of a trivially copyable T holds items of sizeof(T): create_named(name, capacity)");
+    static_assert(!fixed,
+                  "a SharedQueue of a trivially copyable T holds items of sizeof(T): create_named(name, capacity)");
     return SharedQueue(detail::RecordQueueCore::create_named(name, capacity, max_item_bytes,
                                                              detail::type_fingerprint<T>(),
                                                              detail::RecordQueueCore::Flavor::plain, lifetime));
@@ -134,6 +136,11 @@ class SharedQueue {
       return SharedQueue(detail::RecordQueueCore::open_named(name, detail::type_fingerprint<T>(),
                                                              detail::RecordQueueCore::Flavor::plain));
     }
+  }
+  /// The queue `name`, made empty with room for `capacity` items if there is none (see
+  /// SharedSegment::open_or_create; a queue found keeps its own capacity()).
+  static SharedQueue open_or_create(std::string_view name, std::size_t capacity) {
+    return detail::open_or_create_named([&] { return create_named(name, capacity); }, [&] { return open_named(name); });
   }
   /// Removes the queue's names; true if there was one.
   static bool remove_named(std::string_view name) { return Core::remove_named(name); }

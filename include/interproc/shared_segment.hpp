@@ -55,6 +55,14 @@ class INTERPROC_EXPORT SharedSegment {
   /// Throws as create_named, with std::errc::no_such_file_or_directory when there is none.
   static SharedSegment open_named(std::string_view name);
 
+  /// Boost.Interprocess's open_or_create: the named segment `name`, created with `size`
+  /// bytes if there is none, else opened (size() is then its creator's size). Race-free:
+  /// of processes calling it at once, exactly one creates (the create is exclusive) and the
+  /// others open that one; a name removed between the two steps is tried again, and so is
+  /// an object its creator is still making, for up to 5 s (then errc::not_ready). Every
+  /// named kind has one, with the same rules. Throws as create_named and open_named.
+  static SharedSegment open_or_create(std::string_view name, std::size_t size);
+
   /// Removes the name; processes that mapped the segment keep it. True if a segment of that
   /// name existed. On Windows a named segment lives as long as one handle to it does, so
   /// this only reports whether one is open. Throws for an invalid name.
@@ -98,9 +106,9 @@ class INTERPROC_EXPORT SharedSegment {
   void reset() noexcept;
 
   void* address_ = nullptr;
-  std::size_t size_ = 0;         // what the creator asked for
-  std::size_t mapped_size_ = 0;  // size_ rounded up to whole pages
-  std::intptr_t handle_ = -1;    // the OS handle of the memory object (detail::native_handle)
+  std::size_t size_ = 0;               // what the creator asked for
+  std::size_t mapped_size_ = 0;        // size_ rounded up to whole pages
+  std::intptr_t handle_ = -1;          // the OS handle of the memory object (detail::native_handle)
   std::intptr_t read_only_twin_ = -1;  // portable POSIX: a read-only descriptor of the same object
   bool read_only_ = false;             // mapped without write access
 };

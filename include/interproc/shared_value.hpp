@@ -3,6 +3,7 @@
 /// @file
 /// SharedValue and SharedArray: typed shared data with its own lock.
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/open_or_create.hpp>
 #include <interproc/shared_segment.hpp>
 #include <interproc/type_fingerprint.hpp>
 
@@ -124,6 +125,12 @@ class SharedValue {
   /// error with the call named.
   static bool remove_named(std::string_view name) { return detail::remove_named_data(name); }
 
+  /// The value `name`, made holding `initial` if there is none (see
+  /// SharedSegment::open_or_create; a value found keeps what it holds).
+  static SharedValue open_or_create(std::string_view name, T initial = T{}) {
+    return detail::open_or_create_named([&] { return create_named(name, initial); }, [&] { return open_named(name); });
+  }
+
   /// The shared object. Read and write it while holding get_lock(), or use with_lock().
   T& value() const noexcept { return *std::launder(reinterpret_cast<T*>(data_.bytes().data())); }
   /// The lock that guards value().
@@ -184,6 +191,12 @@ class SharedArray {
 
   /// Removes the names of the array `name` and of its lock, as SharedValue::remove_named.
   static bool remove_named(std::string_view name) { return detail::remove_named_data(name); }
+
+  /// The array `name`, made with `n` zeroed elements if there is none (see
+  /// SharedSegment::open_or_create; an array found keeps its own size()).
+  static SharedArray open_or_create(std::string_view name, std::size_t n) {
+    return detail::open_or_create_named([&] { return create_named(name, n); }, [&] { return open_named(name); });
+  }
 
   /// The shared elements. Read and write them while holding get_lock(), or use with_lock().
   gsl::span<T> span() const noexcept {

@@ -2,12 +2,14 @@
 #pragma once
 /// @file
 /// Child processes: spawn_child, the child_main guard, child entries and Child.
+#include <interproc/barrier.hpp>
 #include <interproc/condition.hpp>
 #include <interproc/connection.hpp>
 #include <interproc/event.hpp>
 #include <interproc/export.hpp>
 #include <interproc/interprocess_mutex.hpp>
 #include <interproc/joinable_queue.hpp>
+#include <interproc/recursive_mutex.hpp>
 #include <interproc/semaphore.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/shared_segment.hpp>
@@ -146,7 +148,9 @@ enum class ObjectKind : std::uint8_t {
   queue = 8,
   connection = 9,
   joinable_queue = 13,
-  codec_queue = 14  // a SharedQueue<T> of a T that is not trivially copyable
+  codec_queue = 14,  // a SharedQueue<T> of a T that is not trivially copyable
+  barrier = 10,
+  recursive_mutex = 11
 };
 
 // The parts a child received for one object, from which ChildContext makes the typed one.
@@ -198,6 +202,11 @@ class INTERPROC_EXPORT ChildContext {
   InterprocessSemaphore& semaphore(std::size_t index);
   /// Object `index`, which the parent passed as an InterprocessCondition.
   InterprocessCondition& condition(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessBarrier. The barrier counts
+  /// this process as one of its holders from the start of the entry until it returns.
+  InterprocessBarrier& barrier(std::size_t index);
+  /// Object `index`, which the parent passed as an InterprocessRecursiveMutex.
+  InterprocessRecursiveMutex& recursive_mutex(std::size_t index);
   /// Object `index`, which the parent passed as a SharedValue<T>.
   /// The element type must be the parent's T exactly, not only of the same size.
   template <class T>
@@ -260,6 +269,11 @@ class SharedObject {
   /// process keeps its own copy: close it once the child has it, so that the peer end sees
   /// the child's end close when the child ends.
   SharedObject(const Connection& c) noexcept : kind_(detail::ObjectKind::connection), connection_(&c) {}
+  /// Passes a barrier; the child gets it with ChildContext::barrier().
+  SharedObject(const InterprocessBarrier& b) noexcept : kind_(detail::ObjectKind::barrier), waits_(&b) {}
+  /// Passes a recursive mutex; the child gets it with ChildContext::recursive_mutex().
+  SharedObject(const InterprocessRecursiveMutex& m) noexcept
+      : kind_(detail::ObjectKind::recursive_mutex), mutex_(&m.mutex_) {}
   /// Passes a value and its lock; the child gets it with ChildContext::value<T>().
   template <class T>
   SharedObject(const SharedValue<T>& v) noexcept;

@@ -319,7 +319,8 @@ class TypedFuture {
 
 template <class F, class... A>
 PoolInitializer pool_initializer(F* fn, A&&... args) {
-  return PoolInitializer{detail::function_name(fn, "pool_initializer"), detail::encode_one<F*>(std::forward<A>(args)...)};
+  return PoolInitializer{detail::function_name(fn, "pool_initializer"),
+                         detail::encode_one<F*>(std::forward<A>(args)...)};
 }
 
 template <class F, class... A>
@@ -333,8 +334,8 @@ auto ProcessPool::submit(F* fn, std::tuple<T...> args, OnResult callback, OnErro
                         TypedFuture<detail::result_t<F*>>> {
   using R = detail::result_t<F*>;
   const std::string& name = detail::function_name(fn, "ProcessPool::submit");
-  std::string chunk = std::apply([](auto&&... a) { return detail::encode_one<F*>(std::forward<decltype(a)>(a)...); },
-                                 std::move(args));
+  std::string chunk =
+      std::apply([](auto&&... a) { return detail::encode_one<F*>(std::forward<decltype(a)>(a)...); }, std::move(args));
   auto promise = std::make_shared<std::promise<R>>();
   TypedFuture<R> future(promise->get_future().share());
   submit_chunk(name, chunk, detail::deliver_one<R>(promise, std::move(callback), std::move(error_callback)));

@@ -17,6 +17,8 @@
 #include "common/name_tracker.hpp"
 #include "common/waiting.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 #include <algorithm>
 
 namespace interproc {
@@ -101,6 +103,10 @@ InterprocessCondition InterprocessCondition::create_named(std::string_view name,
 
 InterprocessCondition InterprocessCondition::open_named(std::string_view name) {
   return WaitAccess::make<InterprocessCondition>(detail::open_wait_state(detail::condition_layout, name));
+}
+
+InterprocessCondition InterprocessCondition::open_or_create(std::string_view name) {
+  return detail::open_or_create_named([&] { return create_named(name); }, [&] { return open_named(name); });
 }
 
 bool InterprocessCondition::remove_named(std::string_view name) { return detail::remove_wait_name(name); }

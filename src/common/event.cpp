@@ -6,6 +6,8 @@
 #include "common/name_tracker.hpp"
 #include "common/waiting.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 namespace interproc {
 namespace detail {
 const WaitLayout event_layout{0x54564549, sizeof(OneWord), 1, "InterprocessEvent"};  // "IEVT"
@@ -26,6 +28,10 @@ InterprocessEvent InterprocessEvent::create_named(std::string_view name, NameLif
 
 InterprocessEvent InterprocessEvent::open_named(std::string_view name) {
   return WaitAccess::make<InterprocessEvent>(detail::open_wait_state(detail::event_layout, name));
+}
+
+InterprocessEvent InterprocessEvent::open_or_create(std::string_view name) {
+  return detail::open_or_create_named([&] { return create_named(name); }, [&] { return open_named(name); });
 }
 
 bool InterprocessEvent::remove_named(std::string_view name) { return detail::remove_wait_name(name); }

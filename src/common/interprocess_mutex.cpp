@@ -7,6 +7,8 @@
 #include "common/mutex_backend.hpp"
 #include "common/name_rules.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 #include <gsl/assert>
 
 #include <string>
@@ -40,6 +42,10 @@ InterprocessMutex InterprocessMutex::create_named(std::string_view name, NameLif
 InterprocessMutex InterprocessMutex::open_named(std::string_view name) {
   detail::check_segment_name(name, "InterprocessMutex");
   return MutexAccess::make(detail::open_mutex_state(std::string(name)));
+}
+
+InterprocessMutex InterprocessMutex::open_or_create(std::string_view name) {
+  return detail::open_or_create_named([&] { return create_named(name); }, [&] { return open_named(name); });
 }
 
 bool InterprocessMutex::remove_named(std::string_view name) {

@@ -16,6 +16,7 @@
 #include "common/segment_backend.hpp"
 
 #include <interproc/interprocess_mutex.hpp>
+#include <interproc/recursive_mutex.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -47,12 +48,14 @@ struct MutexState {
 
 // A new, unlocked mutex's state: anonymous, or with `name` (validated) its words are the
 // named segment `*name`, created exclusively (std::errc::file_exists if taken). Throws when
-// the OS refuses memory or handles; a failed create leaves no name behind.
-MutexState create_mutex_state(const std::string* name);
+// the OS refuses memory or handles; a failed create leaves no name behind. `kind` goes into
+// a named mutex's tag: SegmentKind::recursive_mutex for InterprocessRecursiveMutex, so that
+// neither kind opens the other's name.
+MutexState create_mutex_state(const std::string* name, SegmentKind kind = SegmentKind::mutex);
 // An existing named mutex's state: std::errc::no_such_file_or_directory if there is none,
 // errc::not_ready while its creator is still making it, errc::foreign_object for an object
-// that is not this implementation's mutex.
-MutexState open_mutex_state(const std::string& name);
+// that is not this implementation's mutex of that `kind`.
+MutexState open_mutex_state(const std::string& name, SegmentKind kind = SegmentKind::mutex);
 // Blocks until the calling thread holds the lock, or until `deadline` (std::nullopt: no
 // deadline); the result is std::nullopt when the deadline passed first.
 LockResult lock_state(MutexState& state);
@@ -104,9 +107,9 @@ void check_mutex_words(const SharedSegment& words) {
 
 // A new mutex's words, zero-filled: anonymous, or the named segment `*name`.
 template <class Words>
-SharedSegment create_mutex_words(const std::string* name) {
+SharedSegment create_mutex_words(const std::string* name, SegmentKind kind) {
   static_assert(offsetof(Words, magic) == 0 && std::is_same_v<decltype(Words::magic), MutexMagic>);
-  return name != nullptr ? create_tagged_segment(*name, sizeof(Words), segment_tag(SegmentKind::mutex, mutex_magic))
+  return name != nullptr ? create_tagged_segment(*name, sizeof(Words), segment_tag(kind, mutex_magic))
                          : create_words_segment(sizeof(Words));
 }
 
@@ -130,17 +133,22 @@ inline void forget_failed_name(const std::string* name) noexcept {
 // errc::foreign_object for a segment of another size (another implementation's mutex, or
 // no mutex at all) or that starts with anything but mutex_magic.
 template <class Words>
-SharedSegment open_mutex_words(const std::string& name) {
+SharedSegment open_mutex_words(const std::string& name, SegmentKind kind) {
   std::uint64_t tag = 0;
   SharedSegment words = open_tagged_segment(name, tag);
-  const std::string shown = "InterprocessMutex::open_named(" + quoted(name) + ")";
-  if (tag != segment_tag(SegmentKind::mutex, mutex_magic) || words.size() != sizeof(Words))
-    fail(errc::foreign_object, shown + ": not an InterprocessMutex of this build");
+  const char* const type = kind == SegmentKind::mutex ? "InterprocessMutex" : "InterprocessRecursiveMutex";
+  const std::string shown = std::string(type) + "::open_named(" + quoted(name) + ")";
+  if (tag != segment_tag(kind, mutex_magic) || words.size() != sizeof(Words))
+    fail(errc::foreign_object, shown + ": not an " + type + " of this build");
   const std::uint32_t magic = magic_of(words).load(std::memory_order_acquire);
   if (magic == 0) fail(errc::not_ready, shown + ": its creator has not finished making it");
   if (magic != mutex_magic) fail(errc::foreign_object, shown + ": not an InterprocessMutex");
   return words;
 }
+
+// An InterprocessRecursiveMutex over `mutex`, and the mutex under one (common/recursive_mutex.cpp).
+InterprocessRecursiveMutex make_recursive(InterprocessMutex mutex);
+InterprocessMutex& mutex_of(InterprocessRecursiveMutex& m) noexcept;
 
 struct MutexAccess {
   static MutexState& state(const InterprocessMutex& m) noexcept { return *m.state_; }

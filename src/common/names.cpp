@@ -43,6 +43,7 @@ const char* kind_text(std::uint64_t tag) noexcept {
     case SegmentKind::array: return "array";
     case SegmentKind::waiting: return "waiting";
     case SegmentKind::mutex: return "mutex";
+    case SegmentKind::recursive_mutex: return "recursive mutex";
   }
   return "unknown";
 }
@@ -65,8 +66,8 @@ std::vector<NameInUse> names_in_use() {
     if (!detail::is_segment_name(name)) continue;
     const std::optional<detail::NamedSegmentInfo> info = detail::inspect_named_segment(name);
     if (!info) continue;
-    found.push_back(NameInUse{name, detail::kind_text(info->tag), info->size, info->creator,
-                              detail::process_alive(info->creator)});
+    found.push_back(
+        NameInUse{name, detail::kind_text(info->tag), info->size, info->creator, detail::process_alive(info->creator)});
   }
   return found;
 }

@@ -52,8 +52,8 @@ constexpr std::size_t first_pool_object = 6;  // after the queues, semaphore, in
 // segment made once per slot, reused by every task (the slot runs one at a time), whose
 // pages are touched only as far as payloads reach. Larger ones take a named segment each.
 constexpr std::size_t arena_bytes = std::size_t{8} << 20;
-constexpr std::uint32_t in_arena = 2;  // TaskItem/ResultItem::spilled: 1 a named segment, 2 the arena
-constexpr std::uint64_t initializer_id = 0;   // the result id of a worker's initializer (tasks start at 1)
+constexpr std::uint32_t in_arena = 2;        // TaskItem/ResultItem::spilled: 1 a named segment, 2 the arena
+constexpr std::uint64_t initializer_id = 0;  // the result id of a worker's initializer (tasks start at 1)
 
 struct TaskItem {
   std::uint64_t id;
@@ -410,9 +410,8 @@ struct PoolState {
       task.promise.set_exception(error);
     }
     if (task.on_end) {
-      deferred.push_back([end = std::move(task.on_end), bytes = std::move(result), error] {
-        end(bytes ? &*bytes : nullptr, error);
-      });
+      deferred.push_back(
+          [end = std::move(task.on_end), bytes = std::move(result), error] { end(bytes ? &*bytes : nullptr, error); });
     }
     if (task.slot == SIZE_MAX) {
       waiting.erase(std::remove(waiting.begin(), waiting.end(), id), waiting.end());
@@ -446,7 +445,8 @@ struct PoolState {
   void handle(const ResultItem& item) {
     std::lock_guard<std::mutex> hold(mutex);
     if (item.id == initializer_id) {
-      if (item.failed != 0) return fail_initializer("failed: " + std::string(item.data, std::min<std::size_t>(item.size, payload_bytes)));
+      if (item.failed != 0)
+        return fail_initializer("failed: " + std::string(item.data, std::min<std::size_t>(item.size, payload_bytes)));
       if (item.slot < slots.size()) slots[item.slot].initialized = true;
       return;
     }

@@ -254,13 +254,12 @@ bool RecordQueueCore::remove_named(std::string_view name) {
   return existed;
 }
 
-RecordQueueCore attach_record_queue(WaitState state, InterprocessMutex lock, std::uint64_t slot_bytes,
-                                    bool joinable) {
+RecordQueueCore attach_record_queue(WaitState state, InterprocessMutex lock, std::uint64_t slot_bytes, bool joinable) {
   const auto flavor = joinable ? RecordQueueCore::Flavor::joinable : RecordQueueCore::Flavor::plain;
-  if (!is_ring(state, flavor) || slot_size(static_cast<std::size_t>(words_of<RecordWords>(state).max_item_bytes)) !=
-                                     slot_bytes)
-    fail(errc::bad_handle_argument, std::string("the segment handed over as a ") + kind_name(flavor) +
-                                        " does not hold its items");
+  if (!is_ring(state, flavor) ||
+      slot_size(static_cast<std::size_t>(words_of<RecordWords>(state).max_item_bytes)) != slot_bytes)
+    fail(errc::bad_handle_argument,
+         std::string("the segment handed over as a ") + kind_name(flavor) + " does not hold its items");
   return RecordQueueAccess::make(std::move(state), std::move(lock));
 }
 

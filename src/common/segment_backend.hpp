@@ -81,7 +81,7 @@ bool process_alive(long pid) noexcept;
 
 // What a named segment holds, for the typed kinds built on one: the kind in the top byte,
 // the rest the kind's own check (a type fingerprint, a magic number). Plain segments: 0.
-enum class SegmentKind : std::uint8_t { plain = 0, value = 1, array = 2, waiting = 3, mutex = 4 };
+enum class SegmentKind : std::uint8_t { plain = 0, value = 1, array = 2, waiting = 3, mutex = 4, recursive_mutex = 5 };
 inline std::uint64_t segment_tag(SegmentKind kind, std::uint64_t check) noexcept {
   return static_cast<std::uint64_t>(kind) << 56 | (check & 0x00ffffffffffffffu);
 }
@@ -110,7 +110,9 @@ struct SegmentAccess {
   }
   static native_handle read_only_twin(const SharedSegment& s) noexcept { return s.read_only_twin_; }
   // A fork child: its read-only alias (make_read_only_alias) mapped read-only in place.
-  static void remap_read_only(const SharedSegment& s) { detail::remap_read_only(s.address_, s.mapped_size_, s.handle_); }
+  static void remap_read_only(const SharedSegment& s) {
+    detail::remap_read_only(s.address_, s.mapped_size_, s.handle_);
+  }
   // Makes `alias` (see alias below) the read-only view a fork child gets: its handle is
   // `handle`, which the alias does not own either.
   static void make_read_only_alias(SharedSegment& alias, native_handle handle) noexcept {
@@ -120,8 +122,13 @@ struct SegmentAccess {
   // A second SharedSegment object for the same mapping and handle, for a fork child that
   // already has them; the alias must be forget()-ed, never destroyed, where the original lives.
   static SharedSegment alias(const SharedSegment& original) noexcept {
-    return adopt(MappedSegment{ScopedHandle(original.handle_), original.address_, original.size_,
-                               original.mapped_size_, 0, original.read_only_, {}});
+    return adopt(MappedSegment{ScopedHandle(original.handle_),
+                               original.address_,
+                               original.size_,
+                               original.mapped_size_,
+                               0,
+                               original.read_only_,
+                               {}});
   }
   // Lets go of a segment without unmapping it: the mapping lives until the process ends.
   static void leave_mapped(SharedSegment& s) noexcept {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// InterprocessSemaphore: one wait word holding the count; acquiring is a compare-exchange
+// InterprocessSemaphore: one wait word holding the count, and the limit the count never
+// passes (max(), or a bounded semaphore's initial count); acquiring is a compare-exchange
 // that never takes the count below 0, waiting while it is 0.
 
 #include <interproc/semaphore.hpp>
@@ -8,41 +9,71 @@
 #include "common/fail.hpp"
 #include "common/waiting.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 namespace interproc {
 namespace detail {
 namespace {
 
-void check_count(std::uint64_t count) {
-  if (count > InterprocessSemaphore::max()) {
-    fail(errc::count_overflow, "InterprocessSemaphore: a count of " + std::to_string(count) + " passes max() (" +
-                                   std::to_string(InterprocessSemaphore::max()) + ")");
+// OneWord first, so that one_word() reaches the count.
+struct SemaphoreWords {
+  OneWord count;
+  std::atomic<std::uint32_t> limit;
+};
+
+void check_count(std::uint64_t count, std::uint64_t limit) {
+  if (count > limit) {
+    const char* what = limit == InterprocessSemaphore::max() ? " passes max() (" : " passes its bound (";
+    fail(errc::count_overflow,
+         "InterprocessSemaphore: a count of " + std::to_string(count) + what + std::to_string(limit) + ")");
   }
 }
 
-InterprocessSemaphore make_semaphore(std::optional<std::string_view> name, std::uint32_t initial) {
-  check_count(initial);
-  return make_waiting<InterprocessSemaphore>(semaphore_layout, name, [initial](WaitState& state) {
-    words_of<OneWord>(state).word.value.store(initial, std::memory_order_relaxed);
+InterprocessSemaphore make_semaphore(std::optional<std::string_view> name, std::uint32_t initial, bool bounded) {
+  check_count(initial, InterprocessSemaphore::max());
+  const std::uint32_t limit = bounded ? initial : InterprocessSemaphore::max();
+  return make_waiting<InterprocessSemaphore>(semaphore_layout, name, [initial, limit](WaitState& state) {
+    words_of<SemaphoreWords>(state).count.word.value.store(initial, std::memory_order_relaxed);
+    words_of<SemaphoreWords>(state).limit.store(limit, std::memory_order_relaxed);
   });
+}
+
+std::uint32_t limit_of(const InterprocessSemaphore& s) {
+  return words_of<SemaphoreWords>(WaitAccess::state(s)).limit.load(std::memory_order_relaxed);
 }
 
 }  // namespace
 
-const WaitLayout semaphore_layout{0x4d455349, sizeof(OneWord), 1, "InterprocessSemaphore"};  // "ISEM"
+const WaitLayout semaphore_layout{0x4d455349, sizeof(SemaphoreWords), 1, "InterprocessSemaphore"};  // "ISEM"
 
 }  // namespace detail
 
 using detail::WaitAccess;
 
 InterprocessSemaphore InterprocessSemaphore::create(std::uint32_t initial) {
-  return detail::make_semaphore(std::nullopt, initial);
+  return detail::make_semaphore(std::nullopt, initial, false);
 }
 
 InterprocessSemaphore InterprocessSemaphore::create_named(std::string_view name, std::uint32_t initial,
-                                                         NameLifetime lifetime) {
-  InterprocessSemaphore semaphore = detail::make_semaphore(name, initial);
+                                                          NameLifetime lifetime) {
+  InterprocessSemaphore semaphore = detail::make_semaphore(name, initial, false);
   detail::apply_lifetime(lifetime, {std::string(name)});
   return semaphore;
+}
+
+InterprocessSemaphore InterprocessSemaphore::create_bounded(std::uint32_t initial) {
+  return detail::make_semaphore(std::nullopt, initial, true);
+}
+
+InterprocessSemaphore InterprocessSemaphore::create_named_bounded(std::string_view name, std::uint32_t initial,
+                                                                  NameLifetime lifetime) {
+  InterprocessSemaphore semaphore = detail::make_semaphore(name, initial, true);
+  detail::apply_lifetime(lifetime, {std::string(name)});
+  return semaphore;
+}
+
+InterprocessSemaphore InterprocessSemaphore::open_or_create(std::string_view name, std::uint32_t initial) {
+  return detail::open_or_create_named([&] { return create_named(name, initial); }, [&] { return open_named(name); });
 }
 
 InterprocessSemaphore InterprocessSemaphore::open_named(std::string_view name) {
@@ -78,12 +109,15 @@ bool InterprocessSemaphore::try_acquire_for(std::chrono::milliseconds timeout) {
 
 void InterprocessSemaphore::release(std::uint32_t units) {
   detail::WaitWord& count = detail::one_word(*this);
+  const std::uint32_t limit = detail::limit_of(*this);
   std::uint32_t now = count.value.load(std::memory_order_relaxed);
   do {
-    detail::check_count(std::uint64_t{now} + units);
+    detail::check_count(std::uint64_t{now} + units, limit);
   } while (!count.value.compare_exchange_weak(now, now + units, std::memory_order_seq_cst, std::memory_order_relaxed));
   if (units != 0) detail::wake(count, detail::one_companion(*this), units);
 }
+
+std::uint32_t InterprocessSemaphore::limit() const { return detail::limit_of(*this); }
 
 std::uint32_t InterprocessSemaphore::value() const {
   return detail::one_word(*this).value.load(std::memory_order_relaxed);

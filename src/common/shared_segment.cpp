@@ -8,6 +8,8 @@
 #include "common/name_rules.hpp"
 #include "common/segment_backend.hpp"
 
+#include <interproc/open_or_create.hpp>
+
 #include <utility>
 
 namespace interproc {
@@ -48,6 +50,10 @@ SharedSegment detail::open_tagged_segment(std::string_view name, std::uint64_t& 
   return SegmentAccess::adopt(std::move(segment));
 }
 
+SharedSegment SharedSegment::open_or_create(std::string_view name, std::size_t size) {
+  return detail::open_or_create_named([&] { return create_named(name, size); }, [&] { return open_named(name); });
+}
+
 bool SharedSegment::remove_named(std::string_view name) {
   detail::check_segment_name(name);
   detail::forget_segment_name(std::string(name));
@@ -56,8 +62,7 @@ bool SharedSegment::remove_named(std::string_view name) {
 
 SharedSegment::SharedSegment(SharedSegment&& other) noexcept
     : address_(std::exchange(other.address_, nullptr)), size_(std::exchange(other.size_, 0)),
-      mapped_size_(std::exchange(other.mapped_size_, 0)),
-      handle_(std::exchange(other.handle_, detail::invalid_handle)),
+      mapped_size_(std::exchange(other.mapped_size_, 0)), handle_(std::exchange(other.handle_, detail::invalid_handle)),
       read_only_twin_(std::exchange(other.read_only_twin_, detail::invalid_handle)),
       read_only_(std::exchange(other.read_only_, false)) {}
 

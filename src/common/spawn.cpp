@@ -65,6 +65,8 @@ struct ChildSlot {
   std::optional<QueueCore> queue;
   std::optional<Connection> connection;
   std::optional<RecordQueueCore> record_queue;  // codec_queue, joinable_queue
+  std::optional<InterprocessBarrier> barrier;
+  std::optional<InterprocessRecursiveMutex> recursive_mutex;
   TypedObject typed;  // made on first use
 };
 
@@ -107,7 +109,8 @@ void check_arguments(const std::vector<std::string>& args, const std::vector<Sha
 }
 
 void check_text(const std::string& text, const char* what) {
-  if (text.find('\0') != std::string::npos) fail(errc::invalid_argument, std::string("spawn_child: ") + what + " contains a NUL character");
+  if (text.find('\0') != std::string::npos)
+    fail(errc::invalid_argument, std::string("spawn_child: ") + what + " contains a NUL character");
 }
 
 // An environment name the OS can hold, and not one of the library's own markers.
@@ -185,6 +188,7 @@ void place_waits(ChildSlot& slot, WaitState state) {
     case ObjectKind::event: slot.event = WaitAccess::make<InterprocessEvent>(std::move(state)); break;
     case ObjectKind::semaphore: slot.semaphore = WaitAccess::make<InterprocessSemaphore>(std::move(state)); break;
     case ObjectKind::condition: slot.condition = WaitAccess::make<InterprocessCondition>(std::move(state)); break;
+    case ObjectKind::barrier: slot.barrier = WaitAccess::make<InterprocessBarrier>(std::move(state)); break;
     case ObjectKind::queue:
       slot.queue = attach_queue(std::move(state), std::move(*slot.mutex), slot.element.size);
       slot.mutex.reset();
@@ -196,6 +200,15 @@ void place_waits(ChildSlot& slot, WaitState state) {
       slot.mutex.reset();
       break;
     default: break;
+  }
+}
+
+// A recursive mutex's slot holds the mutex as one.
+void place_lock(ChildSlot& slot, InterprocessMutex mutex) {
+  if (slot.kind == ObjectKind::recursive_mutex) {
+    slot.recursive_mutex = make_recursive(std::move(mutex));
+  } else {
+    slot.mutex = std::move(mutex);
   }
 }
 
@@ -216,11 +229,10 @@ ChildSlot rebuild(const ObjectRecord& record) {
   slot.element = record.element;
   if (parts.data) slot.segment = rebuild_segment(record.data, record.read_only);
   if (parts.element) check_element(record, parts);
-  if (parts.lock) slot.mutex = rebuild_mutex(record.lock);
+  if (parts.lock) place_lock(slot, rebuild_mutex(record.lock));
   if (parts.waits) place_waits(slot, rebuild_waits(record.kind, record.waits));
   if (parts.channel) {
-    slot.connection =
-        ConnectionAccess::adopt(static_cast<native_handle>(record.channel.handle), record.channel.size);
+    slot.connection = ConnectionAccess::adopt(static_cast<native_handle>(record.channel.handle), record.channel.size);
   }
   return slot;
 }
@@ -242,6 +254,8 @@ void give_back(ChildSlot& slot) noexcept {
   if (slot.queue) forget_queue(*slot.queue);
   if (slot.connection) ConnectionAccess::forget(*slot.connection);
   if (slot.record_queue) forget_record_queue(*slot.record_queue);
+  if (slot.barrier) WaitAccess::forget(*slot.barrier);
+  if (slot.recursive_mutex) MutexAccess::forget(mutex_of(*slot.recursive_mutex));
 }
 
 struct ChildContextAccess {
@@ -278,7 +292,7 @@ struct ChildContextAccess {
     if (object.segment_ != nullptr) slot.segment = SegmentAccess::alias(*object.segment_);
     if (record.read_only && object.segment_ != nullptr)
       SegmentAccess::make_read_only_alias(slot.segment, static_cast<native_handle>(record.data.handle));
-    if (object.mutex_ != nullptr) slot.mutex = MutexAccess::alias(*object.mutex_);
+    if (object.mutex_ != nullptr) place_lock(slot, MutexAccess::alias(*object.mutex_));
     if (object.connection_ != nullptr) slot.connection = ConnectionAccess::alias(*object.connection_);
     if (object.waits_ != nullptr) {
       const WaitState& original = WaitAccess::state(*object.waits_);
@@ -373,8 +387,23 @@ struct ChildContextAccess {
     return execute(forked.entry, *forked.name, *forked.context);
   }
 
+  // Each barrier counts this process, the one that runs the entry, while the entry runs:
+  // a fork server that rebuilt the objects is not the party, its child is.
+  struct Enlisted {
+    ChildContext& context;
+    explicit Enlisted(ChildContext& c) : context(c) {
+      for (ChildSlot& slot : context.objects_->slots)
+        if (slot.barrier) enlist_barrier(*slot.barrier);
+    }
+    ~Enlisted() {
+      for (ChildSlot& slot : context.objects_->slots)
+        if (slot.barrier) let_go_barrier(*slot.barrier);
+    }
+  };
+
   static int execute(ChildEntry entry, const std::string& name, ChildContext& context) {
     try {
+      Enlisted enlisted(context);
       return entry(context);
     } catch (const std::exception& e) {
       return report_child_failure(name, e, exit_entry_threw);
@@ -453,6 +482,14 @@ InterprocessCondition& ChildContext::condition(std::size_t index) {
   return *slot_of(*objects_, index, ObjectKind::condition).condition;
 }
 
+InterprocessBarrier& ChildContext::barrier(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::barrier).barrier;
+}
+
+InterprocessRecursiveMutex& ChildContext::recursive_mutex(std::size_t index) {
+  return *slot_of(*objects_, index, ObjectKind::recursive_mutex).recursive_mutex;
+}
+
 Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
                   const std::vector<SharedObject>& objects, StartMethod method) {
   SpawnOptions options;
@@ -479,8 +516,7 @@ Child spawn_child(std::string_view entry, const std::vector<std::string>& args,
   if (options.method == StartMethod::forkserver)  // the server, not this thread, starts the child
     return ChildAccess::make(launch_forkserver(std::move(token), args, options), options);
   const auto start = [&] {
-    if (options.method == StartMethod::fork)
-      return ChildContextAccess::fork(found, token, objects, args, options);
+    if (options.method == StartMethod::fork) return ChildContextAccess::fork(found, token, objects, args, options);
     return ChildAccess::make(launch_spawn(executable_path(), std::move(token), args, options), options);
   };
   if (!options.die_with_parent) return start();

@@ -127,7 +127,11 @@ std::optional<KindParts> kind_parts(ObjectKind kind) noexcept {
     case ObjectKind::queue: return KindParts{false, true, false, true, true, false, "SharedQueue"};
     case ObjectKind::connection: return KindParts{false, false, false, false, false, true, "Connection"};
     case ObjectKind::joinable_queue: return KindParts{false, true, false, true, true, false, "JoinableQueue"};
-    case ObjectKind::codec_queue: return KindParts{false, true, false, true, true, false, "SharedQueue of encoded items"};
+    case ObjectKind::codec_queue:
+      return KindParts{false, true, false, true, true, false, "SharedQueue of encoded items"};
+    case ObjectKind::barrier: return KindParts{false, false, false, false, true, false, "InterprocessBarrier"};
+    case ObjectKind::recursive_mutex:
+      return KindParts{false, false, false, true, false, false, "InterprocessRecursiveMutex"};
   }
   return std::nullopt;
 }

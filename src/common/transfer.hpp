@@ -12,9 +12,9 @@
 //   checksum = FNV-1a (32 bit, 8 hex digits) of everything before the last ':'
 // The fields are the object's parts in kind_parts() order: data (handle, size), element
 // (size, type fingerprint), lock and waits (handle, size, companion count, companion
-// handles), channel (handle, maximum message size). Handles are the child's own; sizes are the creators'. The decoder accepts
-// nothing else: a wrong field count, a missing or bad checksum (truncation), an overlong
-// number or a repeated handle is refused.
+// handles), channel (handle, maximum message size). Handles are the child's own; sizes are the creators'. The decoder
+// accepts nothing else: a wrong field count, a missing or bad checksum (truncation), an overlong number or a repeated
+// handle is refused.
 
 #include <interproc/spawn.hpp>
 
@@ -70,12 +70,12 @@ struct StateRecord {
 
 struct ObjectRecord {
   ObjectKind kind = ObjectKind::segment;
-  SegmentRecord data;     // if kind_parts(kind)->data
-  ElementRecord element;  // if kind_parts(kind)->element
-  StateRecord lock;       // if kind_parts(kind)->lock
-  StateRecord waits;      // if kind_parts(kind)->waits
-  SegmentRecord channel;  // if kind_parts(kind)->channel: handle, maximum message size
-  bool read_only = false; // the data is mapped read-only, from a read-only handle
+  SegmentRecord data;      // if kind_parts(kind)->data
+  ElementRecord element;   // if kind_parts(kind)->element
+  StateRecord lock;        // if kind_parts(kind)->lock
+  StateRecord waits;       // if kind_parts(kind)->waits
+  SegmentRecord channel;   // if kind_parts(kind)->channel: handle, maximum message size
+  bool read_only = false;  // the data is mapped read-only, from a read-only handle
 };
 
 struct ChildToken {

@@ -7,6 +7,7 @@
 #include "common/wait_backend.hpp"
 
 #include <interproc/record_queue.hpp>
+#include <interproc/barrier.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/spawn.hpp>
 #include <interproc/waiting_object.hpp>
@@ -46,6 +47,7 @@ extern const WaitLayout semaphore_layout;
 extern const WaitLayout condition_layout;
 extern const WaitLayout queue_layout;
 extern const WaitLayout record_queue_layout;  // SharedQueue of encoded items, JoinableQueue
+extern const WaitLayout barrier_layout;
 const WaitLayout* wait_layout(ObjectKind kind) noexcept;
 
 // Companion `index` of `state`, or invalid_handle on backends without companions.
@@ -119,6 +121,10 @@ Object make_waiting(const WaitLayout& layout, std::optional<std::string_view> na
   publish(state, layout);
   return WaitAccess::make<Object>(std::move(state));
 }
+
+// A child's barrier counts its process as a holder while the entry runs (common/barrier.cpp).
+void enlist_barrier(InterprocessBarrier& barrier);
+void let_go_barrier(InterprocessBarrier& barrier) noexcept;
 
 // A queue from parts received from a parent (or borrowed by a fork child): throws
 // errc::bad_handle_argument unless its ring holds items of `item_size` bytes.

@@ -66,6 +66,7 @@ const WaitLayout* wait_layout(ObjectKind kind) noexcept {
     case ObjectKind::queue: return &queue_layout;
     case ObjectKind::joinable_queue:
     case ObjectKind::codec_queue: return &record_queue_layout;
+    case ObjectKind::barrier: return &barrier_layout;
     default: return nullptr;
   }
 }

@@ -87,8 +87,8 @@ std::optional<LockResult> lock_slow(const MutexState& state, OwnerWordState& s, 
 
 }  // namespace
 
-MutexState create_mutex_state(const std::string* name) {
-  SharedSegment segment = create_mutex_words<OwnerWordState>(name);
+MutexState create_mutex_state(const std::string* name, SegmentKind kind) {
+  SharedSegment segment = create_mutex_words<OwnerWordState>(name, kind);
   ::new (segment.bytes().data()) OwnerWordState{{0}, {0}, {0}, {0}, {0}};
   ScopedHandle wake;
   try {
@@ -101,8 +101,8 @@ MutexState create_mutex_state(const std::string* name) {
   return MutexState{std::move(segment), std::move(wake)};
 }
 
-MutexState open_mutex_state(const std::string& name) {
-  SharedSegment segment = open_mutex_words<OwnerWordState>(name);
+MutexState open_mutex_state(const std::string& name, SegmentKind kind) {
+  SharedSegment segment = open_mutex_words<OwnerWordState>(name, kind);
   return MutexState{std::move(segment), open_wake_handle(name)};
 }
 

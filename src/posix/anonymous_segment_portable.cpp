@@ -39,8 +39,9 @@ ScopedHandle read_only_twin(const std::string& path) {
 
 ScopedHandle read_only_handle(native_handle /*handle*/, native_handle twin) {
   if (twin == invalid_handle)
-    fail(errc::not_supported, "this segment has no read-only descriptor (only SharedSegment, SharedValue and "
-                              "SharedArray keep one on this OS)");
+    fail(errc::not_supported,
+         "this segment has no read-only descriptor (only SharedSegment, SharedValue and "
+         "SharedArray keep one on this OS)");
   ScopedHandle fd(::fcntl(static_cast<int>(twin), F_DUPFD_CLOEXEC, 3));
   if (!fd.valid()) fail_errno(errno, "fcntl(F_DUPFD_CLOEXEC)");
   return fd;

@@ -234,7 +234,8 @@ bool pump_pipes(ChildPipes& pipes, std::string_view& input, std::optional<Clock:
   nfds_t count = 0;
   for (int stream = 0; stream < 3; ++stream) {
     if (!pipes.ends[stream].valid() || (stream == 0 && input.empty())) continue;
-    watched[count] = {static_cast<int>(pipes.ends[stream].get()), static_cast<short>(stream == 0 ? POLLOUT : POLLIN), 0};
+    watched[count] = {static_cast<int>(pipes.ends[stream].get()), static_cast<short>(stream == 0 ? POLLOUT : POLLIN),
+                      0};
     streams[count++] = stream;
   }
   if (count == 0) return false;

@@ -242,15 +242,15 @@ MutexState attach_mutex_state(SharedSegment words, const std::vector<native_hand
   return MutexState{std::move(words), ScopedHandle()};
 }
 
-MutexState create_mutex_state(const std::string* name) {
-  SharedSegment segment = create_mutex_words<FutexState>(name);
+MutexState create_mutex_state(const std::string* name, SegmentKind kind) {
+  SharedSegment segment = create_mutex_words<FutexState>(name, kind);
   ::new (segment.bytes().data()) FutexState{{0}, {0}, {{0}, {}, {0, 0}}};
   publish_mutex_words(segment);  // last: an opener checks it (open_mutex_words)
   return MutexState{std::move(segment), ScopedHandle()};
 }
 
-MutexState open_mutex_state(const std::string& name) {
-  return MutexState{open_mutex_words<FutexState>(name), ScopedHandle()};
+MutexState open_mutex_state(const std::string& name, SegmentKind kind) {
+  return MutexState{open_mutex_words<FutexState>(name, kind), ScopedHandle()};
 }
 
 // The uncontended lock, kept free of std::optional: one compare-exchange, the node linked.

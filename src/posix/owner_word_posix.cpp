@@ -35,13 +35,6 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
-#if defined(__APPLE__) || defined(__FreeBSD__)
-#include <sys/types.h>
-#include <sys/sysctl.h>
-#endif
-#if defined(__FreeBSD__)
-#include <sys/user.h>
-#endif
 
 namespace interproc::detail {
 namespace {
@@ -67,6 +60,7 @@ std::uint64_t current_owner_id() noexcept {
 }
 
 bool owner_is_dead(std::uint64_t owner) noexcept {
+  // A zombie counts as dead: its parent may be waiting for us before it reaps it.
   return process_has_ended(owner >> 32);
 }
 

@@ -109,8 +109,8 @@ MutexState attach_mutex_state(SharedSegment words, const std::vector<native_hand
   return MutexState{std::move(words), ScopedHandle()};
 }
 
-MutexState create_mutex_state(const std::string* name) {
-  SharedSegment segment = create_mutex_words<RobustState>(name);
+MutexState create_mutex_state(const std::string* name, SegmentKind kind) {
+  SharedSegment segment = create_mutex_words<RobustState>(name, kind);
   try {
     auto* s = ::new (segment.bytes().data()) RobustState{{0}, {0}, {}};
     init_robust_mutex(&s->mutex);
@@ -122,8 +122,8 @@ MutexState create_mutex_state(const std::string* name) {
   return MutexState{std::move(segment), ScopedHandle()};
 }
 
-MutexState open_mutex_state(const std::string& name) {
-  return MutexState{open_mutex_words<RobustState>(name), ScopedHandle()};
+MutexState open_mutex_state(const std::string& name, SegmentKind kind) {
+  return MutexState{open_mutex_words<RobustState>(name, kind), ScopedHandle()};
 }
 
 LockResult lock_state(MutexState& state) {

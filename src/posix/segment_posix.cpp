@@ -35,7 +35,7 @@ namespace {
 
 struct SegmentRecord {
   std::atomic<std::uint64_t> creator;  // the creator's pid (names_in_use, the name watcher)
-  std::atomic<std::uint64_t> tag;  // what the object holds (segment_tag), written before the size
+  std::atomic<std::uint64_t> tag;      // what the object holds (segment_tag), written before the size
   std::atomic<std::uint64_t> magic;
   std::atomic<std::uint64_t> size;  // 0 until the creator has finished
 };
@@ -282,8 +282,7 @@ std::vector<std::string> list_segment_names() {
   // glibc and musl keep shm_open names as files in /dev/shm (shm_overview(7)); macOS and
   // the BSDs have no directory of them and no call that lists them.
   DIR* directory = ::opendir("/dev/shm");
-  if (directory == nullptr)
-    fail(errc::not_supported, "this OS offers no list of shared memory names (no /dev/shm)");
+  if (directory == nullptr) fail(errc::not_supported, "this OS offers no list of shared memory names (no /dev/shm)");
   std::vector<std::string> names;
   while (const dirent* entry = ::readdir(directory)) {
     const std::string name = entry->d_name;

@@ -178,15 +178,15 @@ ChildPipeEnds make_child_pipe(int stream) {
   const std::wstring name = L"\\\\.\\pipe\\interproc." + std::to_wstring(::GetCurrentProcessId()) + L"." +
                             std::to_wstring(counter.fetch_add(1)) + L"." + std::wstring(id.begin(), id.end());
   const bool child_reads = stream == 0;
-  const DWORD mode = (child_reads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED |
-                     FILE_FLAG_FIRST_PIPE_INSTANCE;
+  const DWORD mode =
+      (child_reads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
   ChildPipeEnds ends;
-  ends.mine.reset(from_handle(::CreateNamedPipeW(name.c_str(), mode,
-                                                 PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                                                 1, pipe_buffer, pipe_buffer, 0, nullptr)));
+  ends.mine.reset(from_handle(::CreateNamedPipeW(
+      name.c_str(), mode, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, pipe_buffer,
+      pipe_buffer, 0, nullptr)));
   if (!ends.mine.valid()) fail_last_error("CreateNamedPipeW", "a child's standard stream");
-  ends.theirs.reset(from_handle(::CreateFileW(name.c_str(), child_reads ? GENERIC_READ : GENERIC_WRITE, 0, nullptr,
-                                              OPEN_EXISTING, 0, nullptr)));
+  ends.theirs.reset(from_handle(
+      ::CreateFileW(name.c_str(), child_reads ? GENERIC_READ : GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr)));
   if (!ends.theirs.valid()) fail_last_error("CreateFileW", "a child's end of its pipe");
   return ends;
 }

@@ -42,9 +42,7 @@ constexpr auto wide_marker = marker_name();
 
 // An entry's name: up to its '=' ("=C:=C:\dir" entries, the per-drive directories, start
 // with one, which is part of the name).
-std::wstring_view name_of(std::wstring_view entry) noexcept {
-  return entry.substr(0, entry.find(L'=', 1));
-}
+std::wstring_view name_of(std::wstring_view entry) noexcept { return entry.substr(0, entry.find(L'=', 1)); }
 
 // Names compare as the OS does and as the block is sorted: ordinal, ignoring case
 // (CreateProcessW's documentation, "Changing Environment Variables").
@@ -139,9 +137,9 @@ ScopedHandle open_for(int stream, const std::string& path, bool append) {
   const std::wstring wide_path = to_utf16(path);
   const DWORD access = stream == 0 ? GENERIC_READ : append ? FILE_APPEND_DATA : GENERIC_WRITE;
   const DWORD disposition = stream == 0 ? OPEN_EXISTING : append ? OPEN_ALWAYS : CREATE_ALWAYS;
-  ScopedHandle file(from_handle(::CreateFileW(wide_path.c_str(), access,
-                                              FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                                              disposition, FILE_ATTRIBUTE_NORMAL, nullptr)));
+  ScopedHandle file(
+      from_handle(::CreateFileW(wide_path.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                nullptr, disposition, FILE_ATTRIBUTE_NORMAL, nullptr)));
   if (!file.valid()) fail_path(::GetLastError(), "CreateFileW(" + quoted(path) + ") for the child's stream");
   return file;
 }
@@ -389,8 +387,7 @@ ChildProcess launch_spawn(const std::string& path, ChildToken token, const std::
 
   PROCESS_INFORMATION info{};
   if (!::CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, inherited.empty() ? FALSE : TRUE, flags,
-                        environment.data(), directory ? directory->c_str() : nullptr, &startup.StartupInfo,
-                        &info)) {
+                        environment.data(), directory ? directory->c_str() : nullptr, &startup.StartupInfo, &info)) {
     fail_last_error("CreateProcessW", shown);
   }
   SuspendedChild child(info);  // terminated if anything below throws
