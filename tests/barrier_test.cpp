@@ -40,11 +40,7 @@ namespace test = interproc::test;
 
 namespace {
 
-std::string unique_name(const std::string& base) {
-  static std::atomic<int> counter{0};
-  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count() % 100000000;
-  return base + "." + std::to_string(clock) + "." + std::to_string(counter++);
-}
+using interproc::test::unique_name;
 
 constexpr int exit_broken = 23;  // a child that saw errc::broken_barrier
 

@@ -36,11 +36,7 @@ namespace {
 
 using Strings = SharedQueue<std::string>;
 
-std::string unique_name(const std::string& base) {
-  static std::atomic<int> counter{0};
-  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count() % 10000000;
-  return base + "." + std::to_string(clock) + "." + std::to_string(counter++);
-}
+using interproc::test::unique_name;
 
 // An item that shows whether it arrived whole: its length and every byte follow from its
 // producer and sequence number, and its lengths vary from 16 bytes to 4 KiB.

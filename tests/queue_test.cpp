@@ -52,11 +52,7 @@ bool is_whole(const Item& item) {
   return true;
 }
 
-std::string unique_name(const std::string& base) {
-  static std::atomic<int> counter{0};
-  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count() % 10000000;
-  return base + "." + std::to_string(clock) + "." + std::to_string(counter++);
-}
+using interproc::test::unique_name;
 
 }  // namespace
 

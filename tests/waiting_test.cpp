@@ -32,12 +32,7 @@ namespace test = interproc::test;
 
 namespace {
 
-// A name no other run of the tests uses at the same time.
-std::string unique_name(const std::string& base) {
-  static std::atomic<int> counter{0};
-  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count() % 100000000;
-  return base + "." + std::to_string(clock) + "." + std::to_string(counter++);
-}
+using interproc::test::unique_name;
 
 // Random pauses for the kill tests, the same sequence every run.
 std::chrono::microseconds random_pause(std::mt19937& random, int max_us) {

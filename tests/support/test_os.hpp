@@ -5,6 +5,7 @@
 
 #include <interproc/spawn.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,14 @@
 #include <vector>
 
 namespace interproc::test {
+
+// `base` with a suffix that no other test, nor another run of the tests at the same time,
+// uses: short enough for a queue's name (at most 25 characters with a base of 8).
+inline std::string unique_name(const std::string& base) {
+  static std::atomic<int> counter{0};
+  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count() % 10000000;
+  return base + "." + std::to_string(clock) + "." + std::to_string(counter++);
+}
 
 // Open file descriptors (POSIX) or handles (Windows) of this process. Windows: every handle
 // value (multiples of 4) is probed with GetHandleInformation up to handle_probe_limit, since
