@@ -74,15 +74,7 @@ std::size_t ring_bytes(std::size_t capacity, std::size_t item_size) {
 QueueCore make_queue(const std::string* name, std::size_t capacity, std::size_t item_size, std::uint64_t fingerprint) {
   WaitLayout layout = queue_layout;
   layout.size = ring_bytes(capacity, item_size);
-  const std::string lock_name = name != nullptr ? data_lock_name(*name) : std::string();
-  InterprocessMutex lock = name != nullptr ? InterprocessMutex::create_named(lock_name) : InterprocessMutex::create();
-  WaitState state;
-  try {
-    state = create_wait_state(layout, name);
-  } catch (...) {
-    if (name != nullptr) InterprocessMutex::remove_named(lock_name);  // leave no half-made queue behind
-    throw;
-  }
+  auto [lock, state] = create_locked_wait_state(layout, name);
   QueueWords& w = words_of<QueueWords>(state);
   w.item_size = static_cast<std::uint32_t>(item_size);
   w.capacity = capacity;

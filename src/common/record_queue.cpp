@@ -109,15 +109,7 @@ RecordQueueCore make_queue(const std::string* name, std::size_t capacity, std::s
                            std::uint64_t fingerprint, RecordQueueCore::Flavor flavor) {
   WaitLayout layout = record_queue_layout;
   layout.size = ring_bytes(capacity, max_item_bytes);
-  const std::string lock_name = name != nullptr ? data_lock_name(*name) : std::string();
-  InterprocessMutex lock = name != nullptr ? InterprocessMutex::create_named(lock_name) : InterprocessMutex::create();
-  WaitState state;
-  try {
-    state = create_wait_state(layout, name);
-  } catch (...) {
-    if (name != nullptr) InterprocessMutex::remove_named(lock_name);  // leave no half-made queue behind
-    throw;
-  }
+  auto [lock, state] = create_locked_wait_state(layout, name);
   RecordWords& w = words_of<RecordWords>(state);
   w.flavor = static_cast<std::uint32_t>(flavor);
   w.capacity = capacity;

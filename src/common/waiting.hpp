@@ -59,6 +59,13 @@ inline native_handle companion_of(const WaitState& state, std::size_t index) noe
 // wait word. The caller sets the words up, then calls publish().
 WaitState create_wait_state(const WaitLayout& layout, const std::string* name);
 void publish(WaitState& state, const WaitLayout& layout) noexcept;
+// A queue's two halves: its lock (named `<name>.lock` when `name` is given) and its wait
+// state, as create_wait_state makes it; a failure leaves neither name behind.
+struct LockedWaitState {
+  InterprocessMutex lock;
+  WaitState state;
+};
+LockedWaitState create_locked_wait_state(const WaitLayout& layout, const std::string* name);
 // The named object `name`: errc::not_ready before its creator published it,
 // errc::foreign_object when it is not of this layout.
 WaitState open_wait_state(const WaitLayout& layout, std::string_view name);

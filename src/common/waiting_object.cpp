@@ -4,6 +4,8 @@
 
 #include "common/waiting.hpp"
 
+#include <interproc/shared_value.hpp>
+
 #include "common/fail.hpp"
 #include "common/name_rules.hpp"
 
@@ -26,6 +28,17 @@ WaitState create_wait_state(const WaitLayout& layout, const std::string* name) {
   for (std::size_t i = 0; i < companions_for(layout.wait_words); ++i)
     state.companions.push_back(create_companion(name, static_cast<int>(i)));
   return state;
+}
+
+LockedWaitState create_locked_wait_state(const WaitLayout& layout, const std::string* name) {
+  const std::string lock_name = name != nullptr ? data_lock_name(*name) : std::string();
+  InterprocessMutex lock = name != nullptr ? InterprocessMutex::create_named(lock_name) : InterprocessMutex::create();
+  try {
+    return LockedWaitState{std::move(lock), create_wait_state(layout, name)};
+  } catch (...) {
+    if (name != nullptr) InterprocessMutex::remove_named(lock_name);  // leave no half-made queue behind
+    throw;
+  }
 }
 
 void publish(WaitState& state, const WaitLayout& layout) noexcept {
