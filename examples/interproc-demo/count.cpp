@@ -9,6 +9,7 @@
 #include "platform.hpp"
 
 #include <interproc/process_pool.hpp>
+#include <interproc/typed_pool.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/spawn.hpp>
 
@@ -83,16 +84,10 @@ INTERPROC_CHILD_ENTRY(report_file_size) {
   return 0;
 }
 
-// A pool task: the same work as count_file, for `count --pool N`. A file it cannot read is
-// its result ("" when it counted), so that the parent reports it as the children do.
-INTERPROC_TASK(count_file_task) {
-  try {
-    add(ctx.value<std::uint64_t>(0), read_size(ctx.args().at(0)), locking_from_argument(ctx.args().at(1)));
-    return {};
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-}
+// The pool's function for `count --pool N` (the typed pool): one file's size. A file it
+// cannot read throws, and the parent reports it as it reports a child's problem.
+long file_size(const std::string& name) { return static_cast<long>(read_size(name)); }
+INTERPROC_FUNCTION(file_size);
 
 namespace {
 
@@ -125,6 +120,8 @@ CountOptions parse_count_options(const Args& args) {
   }
   if (jobs_given && options.pool != 0)
     throw UsageError("--jobs and --pool cannot be combined: --pool N runs N workers");
+  if (options.pool != 0 && options.locking == Locking::without_lock)
+    throw UsageError("--no-lock goes without --pool: the pool's sizes are summed in the parent");
   if (options.via_queue && (options.pool != 0 || options.locking == Locking::without_lock))
     throw UsageError("--via=queue goes with a child per file, without --pool or --no-lock");
   if (options.patterns.empty()) options.patterns = platform::default_file_patterns();
@@ -201,26 +198,26 @@ std::size_t count_through_queue(const std::vector<std::string>& files, Counter& 
   return problems;
 }
 
-// One task per file on a pool of options.pool workers. Returns how many files had a problem.
+// One task per file on a pool of options.pool workers, the sizes summed here. Returns how
+// many files had a problem.
 std::size_t count_in_pool(const std::vector<std::string>& files, Counter& total, const CountOptions& options) {
-  interproc::ProcessPool pool(options.pool, {total}, options.start);
-  std::vector<interproc::TaskFuture> results;
+  interproc::ProcessPool pool(options.pool, {}, options.start);
+  std::vector<interproc::TypedFuture<long>> sizes;
   for (const std::string& file : files) {
     std::cout << file << std::endl;  // flushed before a forked worker could inherit it
-    results.push_back(pool.submit("count_file_task", {file, to_argument(options.locking)}));
+    sizes.push_back(pool.submit(file_size, file));
   }
   std::size_t problems = 0;
+  std::uint64_t sum = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    std::string reason;
     try {
-      reason = results[i].get();
-    } catch (const std::system_error& e) {  // its worker died while counting it
-      reason = e.what();
+      sum += static_cast<std::uint64_t>(sizes[i].get());
+    } catch (const std::system_error& e) {  // it could not be read, or its worker died
+      report_problem(files[i], e.what());
+      ++problems;
     }
-    if (reason.empty()) continue;
-    report_problem(files[i], reason);
-    ++problems;
   }
+  total.with_lock([sum](std::uint64_t& value) { value = sum; });
   return problems;
 }
 
@@ -284,7 +281,8 @@ const Command count_command = {
     "  --no-lock      add without the lock: a racy read-modify-write that can lose updates\n"
     "  --jobs N       at most N children at a time (default: the number of CPUs)\n"
     "  --pool N       instead of a child per file, N worker processes (interproc::ProcessPool)\n"
-    "                 that count one file per task (not with --jobs: N is the limit then)\n"
+    "                 that each return a file's size, summed here (typed submit of\n"
+    "                 long file_size(const std::string&); not with --jobs or --no-lock)\n"
     "  --via=queue    each child sends its file's name and size back through a queue\n"
     "                 (interproc::SharedQueue<std::pair<std::string, long>>), which the\n"
     "                 parent adds up; --via=counter (the default) is the shared counter\n"

@@ -158,7 +158,7 @@ endfunction()
 function(case_bad_options)
   foreach(arguments IN ITEMS "" "frobnicate" "count|--bogus" "count|--jobs" "count|--jobs|0" "count|--jobs=x"
                              "count|--start=vfork" "count|--start" "count|--jobs|2|--pool|2" "count|--via=pipe"
-                             "count|--via=queue|--pool|2" "count|--via=queue|--no-lock" "race|--workers|0" "race|--increments=1e3"
+                             "count|--via=queue|--pool|2" "count|--via=queue|--no-lock" "count|--pool|2|--no-lock" "race|--workers|0" "race|--increments=1e3"
                              "race|extra" "guard|--now" "guard|now")
     string(REPLACE "|" ";" arguments "${arguments}")
     demo(${arguments})
