@@ -54,13 +54,22 @@ void create_every_kind(const std::string& stem, NameLifetime lifetime, std::vect
   semaphores.push_back(InterprocessSemaphore::create_named(stem + "p", 1, lifetime));
   conditions.push_back(InterprocessCondition::create_named(stem + "c", lifetime));
   queues.push_back(SharedQueue<int>::create_named(stem + "q", 4, lifetime));
+  static std::vector<SharedQueue<std::string>> line_queues;
+  static std::vector<interproc::JoinableQueue<int>> joinable_queues;
+  static std::vector<interproc::InterprocessBarrier> barriers;
+  static std::vector<interproc::InterprocessRecursiveMutex> recursive_mutexes;
+  line_queues.push_back(SharedQueue<std::string>::create_named(stem + "w", 4, 64, lifetime));
+  joinable_queues.push_back(interproc::JoinableQueue<int>::create_named(stem + "j", 4, 64, lifetime));
+  barriers.push_back(interproc::InterprocessBarrier::create_named(stem + "b", 2, lifetime));
+  recursive_mutexes.push_back(interproc::InterprocessRecursiveMutex::create_named(stem + "x", lifetime));
 }
 
 // The OS names create_every_kind makes (every one a named segment on POSIX).
 std::vector<std::string> every_name(const std::string& stem) {
   std::vector<std::string> names;
-  for (const char* letter : {"s", "m", "v", "a", "e", "p", "c", "q"}) names.push_back(stem + letter);
-  for (const char* letter : {"v", "a", "q"}) names.push_back(stem + letter + ".lock");
+  for (const char* letter : {"s", "m", "v", "a", "e", "p", "c", "q", "w", "j", "b", "x"})
+    names.push_back(stem + letter);
+  for (const char* letter : {"v", "a", "q", "w", "j"}) names.push_back(stem + letter + ".lock");
   return names;
 }
 

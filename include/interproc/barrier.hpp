@@ -4,6 +4,7 @@
 /// InterprocessBarrier: Python's multiprocessing.Barrier between processes, broken (instead
 /// of hanging) when one of its processes dies.
 #include <interproc/export.hpp>
+#include <interproc/name_lifetime.hpp>
 #include <interproc/timeouts.hpp>
 #include <interproc/waiting_object.hpp>
 
@@ -43,8 +44,10 @@ class INTERPROC_EXPORT InterprocessBarrier : public detail::WaitingObject {
 
   /// A new barrier for `parties` callers (1 .. max_parties(): errc::invalid_argument beyond).
   static InterprocessBarrier create(std::uint32_t parties);
-  /// A new barrier under `name` (the rules of InterprocessEvent::create_named).
-  static InterprocessBarrier create_named(std::string_view name, std::uint32_t parties);
+  /// A new barrier under `name` (the rules of InterprocessEvent::create_named), with its
+  /// `lifetime` (NameLifetime).
+  static InterprocessBarrier create_named(std::string_view name, std::uint32_t parties,
+                                          NameLifetime lifetime = NameLifetime::persistent);
   /// The barrier `name` (the errors of InterprocessEvent::open_named).
   static InterprocessBarrier open_named(std::string_view name);
   /// The barrier `name`, made if there is none (see SharedSegment::open_or_create): one

@@ -41,7 +41,8 @@ class INTERPROC_EXPORT InterprocessRecursiveMutex {
   static InterprocessRecursiveMutex create();
   /// A new, unlocked mutex under `name`, with the rules and errors of
   /// InterprocessMutex::create_named (one namespace with segments and every other kind).
-  static InterprocessRecursiveMutex create_named(std::string_view name);
+  static InterprocessRecursiveMutex create_named(std::string_view name,
+                                                 NameLifetime lifetime = NameLifetime::persistent);
   /// The recursive mutex `name`; the errors of InterprocessMutex::open_named
   /// (errc::foreign_object for a plain InterprocessMutex's name, and the other way round).
   static InterprocessRecursiveMutex open_named(std::string_view name);

@@ -15,6 +15,7 @@
 #include <interproc/barrier.hpp>
 
 #include "common/fail.hpp"
+#include "common/name_tracker.hpp"
 #include "common/process_backend.hpp"
 #include "common/process_liveness.hpp"
 #include "common/waiting.hpp"
@@ -119,8 +120,10 @@ InterprocessBarrier InterprocessBarrier::create(std::uint32_t parties) {
   return b;
 }
 
-InterprocessBarrier InterprocessBarrier::create_named(std::string_view name, std::uint32_t parties) {
+InterprocessBarrier InterprocessBarrier::create_named(std::string_view name, std::uint32_t parties,
+                                                      NameLifetime lifetime) {
   InterprocessBarrier b = detail::make_barrier(name, parties);
+  detail::apply_lifetime(lifetime, {std::string(name)});
   b.enlist();
   return b;
 }

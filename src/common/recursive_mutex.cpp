@@ -6,6 +6,7 @@
 #include <interproc/recursive_mutex.hpp>
 
 #include "common/mutex_backend.hpp"
+#include "common/name_tracker.hpp"
 #include "common/name_rules.hpp"
 
 #include <interproc/open_or_create.hpp>
@@ -44,11 +45,13 @@ InterprocessRecursiveMutex InterprocessRecursiveMutex::create() {
   return InterprocessRecursiveMutex(InterprocessMutex::create());
 }
 
-InterprocessRecursiveMutex InterprocessRecursiveMutex::create_named(std::string_view name) {
+InterprocessRecursiveMutex InterprocessRecursiveMutex::create_named(std::string_view name, NameLifetime lifetime) {
   detail::check_segment_name(name, "InterprocessRecursiveMutex");
   const std::string owned(name);
-  return InterprocessRecursiveMutex(
+  InterprocessRecursiveMutex mutex(
       MutexAccess::make(detail::create_mutex_state(&owned, detail::SegmentKind::recursive_mutex)));
+  detail::apply_lifetime(lifetime, {owned});
+  return mutex;
 }
 
 InterprocessRecursiveMutex InterprocessRecursiveMutex::open_named(std::string_view name) {
