@@ -493,6 +493,8 @@ int map_for_writing(std::intptr_t handle, std::size_t size) {
   return 0;
 }
 
-bool is_write_refusal(int error) { return error == EACCES; }
+// Linux: EACCES (mmap(2), mprotect(2)); macOS: EPERM for a writable mapping of a POSIX
+// shared memory object through a read-only descriptor (XNU bsd/kern/posix_shm.c pshm_mmap).
+bool is_write_refusal(int error) { return error == EACCES || error == EPERM; }
 
 }  // namespace interproc::test
