@@ -112,6 +112,13 @@ INTERPROC_CHILD_ENTRY(conn_queue_push_later) {
   return 0;
 }
 
+INTERPROC_CHILD_ENTRY(conn_line_push_later) {
+  std::this_thread::sleep_for(300ms);
+  ctx.queue<std::string>(0).push("a line");
+  ctx.joinable_queue<long>(1).push(7);
+  return 0;
+}
+
 INTERPROC_CHILD_ENTRY(conn_asks_for_mutex) {
   ctx.mutex(0);
   return 0;
@@ -399,6 +406,27 @@ TEST(Wait, WakesForAQueueItem) {
     EXPECT_EQ(q.pop(), 1);
     q.close();  // pop() would not wait: ready
     EXPECT_EQ(interproc::wait({q}, 1s).size(), 1u);
+  }
+}
+
+TEST(Wait, WakesForAQueueOfEncodedItemsAndAJoinableQueue) {
+  for (StartMethod method : test::start_methods()) {
+    auto lines = SharedQueue<std::string>::create(4, 256);
+    auto work = interproc::JoinableQueue<long>::create(4);
+    EXPECT_TRUE(interproc::wait({lines, work}, 30ms).empty());
+    Child child = spawn_child("conn_line_push_later", {}, {lines, work}, method);
+    std::vector<Waitable> ready = interproc::wait({lines}, 20s);  // alone: in slices
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_TRUE(ready[0] == lines);
+    EXPECT_EQ(lines.pop(), "a line");
+    EXPECT_EQ(child.wait(), 0);
+    ready = interproc::wait({lines, work}, 20s);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].index(), 1u);
+    EXPECT_EQ(work.pop(), 7);
+    work.task_done();
+    lines.close();
+    EXPECT_EQ(interproc::wait({lines, work}, 1s).size(), 1u);
   }
 }
 

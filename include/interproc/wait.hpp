@@ -5,6 +5,7 @@
 /// multiprocessing.connection.wait.
 #include <interproc/connection.hpp>
 #include <interproc/export.hpp>
+#include <interproc/joinable_queue.hpp>
 #include <interproc/shared_queue.hpp>
 #include <interproc/spawn.hpp>
 #include <interproc/timeouts.hpp>
@@ -33,11 +34,15 @@ class INTERPROC_EXPORT Waitable {
   Waitable(Connection& c) noexcept : kind_(Kind::connection), object_(&c) {}
   /// Watches `c`.
   Waitable(Child& c) noexcept : kind_(Kind::child), object_(&c) {}
-  /// Watches `q` through its core: any queue built on detail::QueueCore.
+  /// Watches `q` through its core: a fixed-slot queue or one of encoded items.
   template <class T>
-  Waitable(SharedQueue<T>& q) noexcept : kind_(Kind::queue), object_(&q), core_(&detail::SharedDataAccess::core(q)) {
-    static_assert(std::is_trivially_copyable_v<T>,
-                  "interproc::wait watches queues of trivially copyable items; not yet a queue of encoded items");
+  Waitable(SharedQueue<T>& q) noexcept : kind_(Kind::queue), object_(&q) {
+    set_core(detail::SharedDataAccess::core(q));
+  }
+  /// Watches `q` (ready: an item is there, or it is closed).
+  template <class T>
+  Waitable(JoinableQueue<T>& q) noexcept : kind_(Kind::queue), object_(&q) {
+    set_core(detail::SharedDataAccess::core(q));
   }
   /// A queue `original` whose core is `core` (for other queue types built on QueueCore).
   Waitable(const detail::QueueCore& core, const void* original) noexcept
@@ -55,8 +60,10 @@ class INTERPROC_EXPORT Waitable {
   Child* child() const noexcept { return kind_ == Kind::child ? static_cast<Child*>(object_) : nullptr; }
   /// The address of the original object.
   const void* object() const noexcept { return object_; }
-  /// The queue's core, or nullptr.
+  /// The fixed-slot queue's core, or nullptr.
   const detail::QueueCore* queue_core() const noexcept { return core_; }
+  /// The core of a queue of encoded items (or a JoinableQueue), or nullptr.
+  const detail::RecordQueueCore* record_queue_core() const noexcept { return record_core_; }
 
   /// Whether `w` watches exactly `original`.
   template <class Object>
@@ -72,9 +79,13 @@ class INTERPROC_EXPORT Waitable {
 
  private:
   friend struct detail::WaitableAccess;
+  void set_core(const detail::QueueCore& core) noexcept { core_ = &core; }
+  void set_core(const detail::RecordQueueCore& core) noexcept { record_core_ = &core; }
+
   Kind kind_;
   void* object_;
   const detail::QueueCore* core_ = nullptr;
+  const detail::RecordQueueCore* record_core_ = nullptr;
   std::size_t index_ = 0;
 };
 

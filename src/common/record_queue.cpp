@@ -29,6 +29,7 @@
 #include <interproc/shared_value.hpp>
 
 #include "common/fail.hpp"
+#include "common/wait_many.hpp"
 #include "common/name_tracker.hpp"
 #include "common/mutex_backend.hpp"
 #include "common/process_liveness.hpp"
@@ -394,6 +395,12 @@ bool RecordQueueCore::join(std::chrono::milliseconds timeout) {
     if (deadline) slice = std::min(slice, *deadline);
     wait_on(w.all_done, RecordQueueAccess::companion(*this, all_done_index), ticket, slice);
   }
+}
+
+bool record_queue_ready(const RecordQueueCore& core) noexcept {
+  const RecordWords& w = RecordQueueAccess::words(core);
+  return w.tail.load(std::memory_order_acquire) != w.head.load(std::memory_order_acquire) ||
+         w.closed.load(std::memory_order_acquire) != 0;
 }
 
 }  // namespace interproc::detail

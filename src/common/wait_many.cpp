@@ -17,7 +17,8 @@ bool is_ready(const Waitable& w) {
   switch (w.kind()) {
     case Waitable::Kind::connection: return w.connection()->poll(std::chrono::milliseconds(0));
     case Waitable::Kind::child: return w.child()->wait_for(std::chrono::milliseconds(0)).has_value();
-    case Waitable::Kind::queue: return queue_ready(*w.queue_core());
+    case Waitable::Kind::queue:
+      return w.queue_core() != nullptr ? queue_ready(*w.queue_core()) : record_queue_ready(*w.record_queue_core());
   }
   return false;
 }
@@ -46,7 +47,9 @@ std::vector<Waitable> wait(const std::vector<Waitable>& objects, std::chrono::mi
   for (;;) {
     std::vector<Waitable> ready = detail::ready_ones(numbered);
     if (!ready.empty() || detail::passed(deadline)) return ready;
-    if (numbered.size() == 1 && numbered[0].kind() == Waitable::Kind::queue) {
+    // A push to a queue of encoded items bumps its word before the item is in, so only a
+    // fixed-slot queue alone can sleep on its word; the other takes slices.
+    if (numbered.size() == 1 && numbered[0].queue_core() != nullptr) {
       detail::sleep_on_queue(*numbered[0].queue_core(), deadline);
       continue;
     }

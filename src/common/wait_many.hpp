@@ -32,5 +32,7 @@ bool queue_ready(const QueueCore& core) noexcept;
 // Sleeps on the queue's not-empty word until a push or close may have come, or `deadline`
 // (at most max_unwoken_sleep, as every wait on a word).
 void sleep_on_queue(const QueueCore& core, std::optional<Clock::time_point> deadline);
+// The same look for a queue of encoded items or a JoinableQueue (common/record_queue.cpp).
+bool record_queue_ready(const RecordQueueCore& core) noexcept;
 
 }  // namespace interproc::detail
