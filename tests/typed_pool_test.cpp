@@ -173,6 +173,21 @@ TEST(TypedPool, AThrowingTaskFailsWithItsMessage) {
   EXPECT_EQ(pool.submit(fails_on_seven, 8L).get(), 8L);
 }
 
+TEST(TypedPool, ATasksMessageReachesTheCallerAsTheTaskWroteIt) {
+  ProcessPool pool(1);
+  for (int call = 0; call < 2; ++call) {
+    try {
+      if (call == 0) pool.submit(fails_on_seven, 7L).get();
+      if (call == 1) pool.map(fails_on_seven, iota(10), 5);
+      ADD_FAILURE() << "no failure";
+    } catch (const interproc::TaskError& e) {
+      EXPECT_EQ(e.code(), errc::task_failed);
+      EXPECT_STREQ(e.what(), "seven is refused");
+      EXPECT_NE(std::string(e.task()), "");
+    }
+  }
+}
+
 TEST(TypedPool, ACrashingTaskFailsItsChunkAndThePoolGoesOn) {
   ProcessPool pool(2);
   EXPECT_SYSTEM_ERROR(pool.map(crashes_on_seven, iota(20), 3), errc::task_failed, "");

@@ -3,6 +3,7 @@
 /// @file
 /// ProcessPool: Python's multiprocessing.Pool. A fixed set of worker processes runs tasks
 /// registered by name with INTERPROC_TASK.
+#include <interproc/error.hpp>
 #include <interproc/export.hpp>
 #include <interproc/spawn.hpp>
 
@@ -11,9 +12,11 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <future>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -81,6 +84,24 @@ class TaskContext {
 
 /// A task: receives its context, returns its result as bytes (a std::string).
 using TaskFunction = std::string (*)(TaskContext&);
+
+/// How a task's failure reaches its caller: code() is errc::task_failed (errc::pool_broken
+/// when the pool broke first), what() the task's exception message exactly as it threw it
+/// (or how its worker ended), and task() the task's name.
+class TaskError : public std::system_error {
+ public:
+  /// A failure of task `task` with `message`.
+  TaskError(errc code, const std::string& task, const std::string& message)
+      : std::system_error(make_error_code(code), message), task_(task), message_(message) {}
+  /// The task's message, with nothing added.
+  const char* what() const noexcept override { return message_.what(); }
+  /// The name of the task that failed.
+  const char* task() const noexcept { return task_.what(); }
+
+ private:
+  std::runtime_error task_;  // copied without throwing, as an exception must be
+  std::runtime_error message_;
+};
 
 namespace detail {
 // Used by INTERPROC_TASK. A duplicate or invalid name is a caller bug (Expects).

@@ -405,8 +405,7 @@ struct PoolState {
     if (result) {
       task.promise.set_value(task.on_end ? *result : std::move(*result));
     } else {
-      error = std::make_exception_ptr(
-          std::system_error(make_error_code(code), "ProcessPool: task \"" + task.name + "\": " + failure));
+      error = std::make_exception_ptr(TaskError(code, task.name, failure));
       task.promise.set_exception(error);
     }
     if (task.on_end) {
@@ -645,9 +644,8 @@ std::exception_ptr unpack_batch(const std::string& task, const std::string& pack
   for (std::string& outcome : decode_args(packed)) {
     if (outcome.empty() || outcome[0] != '1') {
       if (!failure) {
-        std::string message = "ProcessPool: task \"" + task;
-        message.append("\": ").append(outcome.empty() ? std::string("no result") : outcome.substr(1));
-        failure = std::make_exception_ptr(std::system_error(make_error_code(errc::task_failed), message));
+        const std::string message = outcome.empty() ? std::string("no result") : outcome.substr(1);
+        failure = std::make_exception_ptr(TaskError(errc::task_failed, task, message));
       }
     } else {
       results[at] = outcome.substr(1);
