@@ -173,6 +173,38 @@ TEST(TypedPool, AThrowingTaskFailsWithItsMessage) {
   EXPECT_EQ(pool.submit(fails_on_seven, 8L).get(), 8L);
 }
 
+TEST(TypedPool, ImapErrorCallbacksReportEachFailedInputWhileTheOthersArrive) {
+  ProcessPool pool(2);
+  const std::vector<long> inputs = iota(20);  // 7 fails; with chunks of 1, only it
+  std::vector<long> ordered;
+  std::vector<std::size_t> failed;
+  pool.imap(
+      fails_on_seven, inputs, [&](long r) { ordered.push_back(r); },
+      [&](std::size_t index, const std::system_error& e) {
+        EXPECT_EQ(e.code(), errc::task_failed);
+        EXPECT_STREQ(e.what(), "seven is refused");
+        failed.push_back(index);
+      },
+      1);
+  EXPECT_EQ(failed, std::vector<std::size_t>{7});
+  ASSERT_EQ(ordered.size(), 19u);
+  EXPECT_EQ(ordered[7], 8);
+  std::vector<bool> arrived(inputs.size(), false);
+  failed.clear();
+  pool.imap_unordered(
+      fails_on_seven, inputs, [&](std::size_t index, long r) { arrived[index] = r == inputs[index]; },
+      [&](std::size_t index, const std::system_error&) { failed.push_back(index); }, 5);
+  std::sort(failed.begin(), failed.end());
+  EXPECT_EQ(failed, (std::vector<std::size_t>{5, 6, 7, 8, 9}));  // the chunk of 7 fails whole, as in Python
+  for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(arrived[i], i < 5 || i >= 10) << i;
+  // Without a callback the failure comes after every other result.
+  ordered.clear();
+  EXPECT_SYSTEM_ERROR(pool.imap(
+                          fails_on_seven, inputs, [&](long r) { ordered.push_back(r); }, 1),
+                      errc::task_failed, "seven is refused");
+  EXPECT_EQ(ordered.size(), 19u);
+}
+
 TEST(TypedPool, ATasksMessageReachesTheCallerAsTheTaskWroteIt) {
   ProcessPool pool(1);
   for (int call = 0; call < 2; ++call) {

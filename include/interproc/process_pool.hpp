@@ -222,10 +222,13 @@ class INTERPROC_EXPORT ProcessPool {
   /// order (errc::task_failed), after every task has finished.
   std::vector<std::string> map(std::string_view task, const std::vector<std::vector<std::string>>& inputs);
   /// Runs `task` once per input and calls on_result(input index, result) as each finishes,
-  /// in the order they finish (Python's imap_unordered). Throws as map(). If the pool closes
-  /// while it is queuing, it throws errc::closed; the tasks it queued still run.
+  /// in the order they finish (Python's imap_unordered). Throws as map(), unless `on_error`
+  /// is given: then on_error(input index, failure) is called for each failed input instead.
+  /// If the pool closes while it is queuing, it throws errc::closed; the tasks it queued
+  /// still run.
   void imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
-                      const std::function<void(std::size_t, const std::string&)>& on_result);
+                      const std::function<void(std::size_t, const std::string&)>& on_result,
+                      const std::function<void(std::size_t, const std::system_error&)>& on_error = {});
 
   // Typed calls over functions registered with INTERPROC_FUNCTION (see typed_pool.hpp).
   // A function no INTERPROC_FUNCTION registered is errc::unknown_entry. chunksize 0 is
@@ -258,14 +261,25 @@ class INTERPROC_EXPORT ProcessPool {
   template <class F, class... T>
   auto starmap(F* fn, const std::vector<std::tuple<T...>>& inputs, std::size_t chunksize = 0)
       -> std::vector<detail::result_t<F*>>;
-  /// As map(), calling on_result(result) in input order as soon as each is next.
+  /// As map(), calling on_result(result) in input order as soon as each is next. Without
+  /// an error callback the first failure is rethrown after every result was delivered.
   template <class F, class In, class OnResult>
   auto imap(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize = 0)
+      -> std::enable_if_t<std::is_function_v<F>>;
+  /// As imap(), calling on_error(input index, failure) for each failed input instead of
+  /// throwing, while the other inputs' results go on arriving. A failure fails its chunk,
+  /// as in Python: every input of that chunk is reported.
+  template <class F, class In, class OnResult, class OnError, std::enable_if_t<!std::is_integral_v<OnError>, int> = 0>
+  auto imap(F* fn, const std::vector<In>& inputs, OnResult on_result, OnError on_error, std::size_t chunksize = 0)
       -> std::enable_if_t<std::is_function_v<F>>;
   /// As map(), calling on_result(input index, result) as each chunk finishes.
   template <class F, class In, class OnResult>
   auto imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize = 0)
       -> std::enable_if_t<std::is_function_v<F>>;
+  /// As imap_unordered(), with on_error(input index, failure) as for imap().
+  template <class F, class In, class OnResult, class OnError, std::enable_if_t<!std::is_integral_v<OnError>, int> = 0>
+  auto imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, OnError on_error,
+                      std::size_t chunksize = 0) -> std::enable_if_t<std::is_function_v<F>>;
 
   /// No more tasks: submit() throws errc::closed; queued tasks still run.
   void close();
@@ -286,9 +300,14 @@ class INTERPROC_EXPORT ProcessPool {
   void check_accepting(const char* call);
   // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
   TaskFuture submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end);
+  // on_chunk_error(first input, end, failure) for a failed chunk, or none: rethrown at the end.
+  using ChunkError = std::function<void(std::size_t, std::size_t, const std::system_error&)>;
   template <class F, class In, class OnResult>
-  auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
-      -> std::enable_if_t<std::is_function_v<F>>;
+  auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result,
+                     const ChunkError& on_chunk_error = {}) -> std::enable_if_t<std::is_function_v<F>>;
+  template <class F, class In, class OnResult>
+  void typed_unordered(F* fn, const std::vector<In>& inputs, OnResult& on_result, std::size_t chunksize,
+                       const ChunkError& on_chunk_error);
 
   detail::PoolState* state_;  // owned
 };

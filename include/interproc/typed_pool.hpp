@@ -368,8 +368,8 @@ auto ProcessPool::starmap_async(F* fn, const std::vector<std::tuple<T...>>& inpu
 }
 
 template <class F, class In, class OnResult>
-auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result)
-    -> std::enable_if_t<std::is_function_v<F>> {
+auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result,
+                                const ChunkError& on_chunk_error) -> std::enable_if_t<std::is_function_v<F>> {
   using R = detail::result_t<F*>;
   const std::string& name = detail::function_name(fn, "ProcessPool::map");
   check_accepting("ProcessPool::map");
@@ -379,12 +379,19 @@ auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_
     futures.push_back(
         submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize)), {}));
   std::exception_ptr first_failure;
-  for (const TaskFuture& future : futures) {
+  for (std::size_t c = 0; c < futures.size(); ++c) {
+    std::string bytes;
     try {
-      detail::for_each_result<R>(future.get(), on_result);
-    } catch (const std::system_error&) {
-      if (!first_failure) first_failure = std::current_exception();
+      bytes = futures[c].get();
+    } catch (const std::system_error& e) {
+      if (on_chunk_error) {
+        on_chunk_error(c * chunksize, std::min(inputs.size(), (c + 1) * chunksize), e);
+      } else if (!first_failure) {
+        first_failure = std::current_exception();
+      }
+      continue;
     }
+    detail::for_each_result<R>(bytes, on_result);
   }
   if (first_failure) std::rethrow_exception(first_failure);
 }
@@ -410,9 +417,34 @@ auto ProcessPool::imap(F* fn, const std::vector<In>& inputs, OnResult on_result,
   typed_ordered(fn, inputs, chunksize, [&on_result](auto&& r) { on_result(std::forward<decltype(r)>(r)); });
 }
 
+template <class F, class In, class OnResult, class OnError, std::enable_if_t<!std::is_integral_v<OnError>, int>>
+auto ProcessPool::imap(F* fn, const std::vector<In>& inputs, OnResult on_result, OnError on_error,
+                       std::size_t chunksize) -> std::enable_if_t<std::is_function_v<F>> {
+  typed_ordered(
+      fn, inputs, chunksize, [&on_result](auto&& r) { on_result(std::forward<decltype(r)>(r)); },
+      [&on_error](std::size_t begin, std::size_t end, const std::system_error& e) {
+        for (std::size_t i = begin; i < end; ++i) on_error(i, e);
+      });
+}
+
 template <class F, class In, class OnResult>
 auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, std::size_t chunksize)
     -> std::enable_if_t<std::is_function_v<F>> {
+  typed_unordered(fn, inputs, on_result, chunksize, {});
+}
+
+template <class F, class In, class OnResult, class OnError, std::enable_if_t<!std::is_integral_v<OnError>, int>>
+auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult on_result, OnError on_error,
+                                 std::size_t chunksize) -> std::enable_if_t<std::is_function_v<F>> {
+  typed_unordered(fn, inputs, on_result, chunksize,
+                  [&on_error](std::size_t begin, std::size_t end, const std::system_error& e) {
+                    for (std::size_t i = begin; i < end; ++i) on_error(i, e);
+                  });
+}
+
+template <class F, class In, class OnResult>
+void ProcessPool::typed_unordered(F* fn, const std::vector<In>& inputs, OnResult& on_result, std::size_t chunksize,
+                                  const ChunkError& on_chunk_error) {
   using R = detail::result_t<F*>;
   const std::string& name = detail::function_name(fn, "ProcessPool::imap_unordered");
   chunksize = chunk_size_for(inputs.size(), chunksize);
@@ -421,9 +453,13 @@ auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult 
     std::string payload = detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize));
     chunks.push_back({payload.substr(detail::chunk_header)});  // the string call adds its own header
   }
-  imap_unordered(name, chunks, [&](std::size_t chunk, const std::string& bytes) {
+  const auto on_chunk = [&](std::size_t chunk, const std::string& bytes) {
     std::size_t index = chunk * chunksize;
     detail::for_each_result<R>(bytes, [&](R&& result) { on_result(index++, std::move(result)); });
+  };
+  if (!on_chunk_error) return imap_unordered(name, chunks, on_chunk);
+  imap_unordered(name, chunks, on_chunk, [&](std::size_t chunk, const std::system_error& e) {
+    on_chunk_error(chunk * chunksize, std::min(inputs.size(), (chunk + 1) * chunksize), e);
   });
 }
 

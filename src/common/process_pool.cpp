@@ -703,7 +703,8 @@ std::vector<std::string> ProcessPool::map(std::string_view task, const std::vect
 }
 
 void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::vector<std::string>>& inputs,
-                                 const std::function<void(std::size_t, const std::string&)>& on_result) {
+                                 const std::function<void(std::size_t, const std::string&)>& on_result,
+                                 const std::function<void(std::size_t, const std::system_error&)>& on_error) {
   detail::check_submittable(*state_, task, "ProcessPool::imap_unordered");
   std::vector<TaskFuture> futures;
   const auto list = std::make_shared<detail::DoneList>();
@@ -725,8 +726,22 @@ void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::v
     const std::size_t index = list->done.front();
     list->done.pop_front();
     done_hold.unlock();
+    std::string result;
     try {
-      on_result(index, futures[index].get());
+      result = futures[index].get();
+    } catch (const std::system_error& e) {
+      if (on_error) {
+        on_error(index, e);
+        continue;
+      }
+      if (!first_failure) first_failure = std::current_exception();
+      continue;
+    } catch (...) {
+      if (!first_failure) first_failure = std::current_exception();
+      continue;
+    }
+    try {
+      on_result(index, result);
     } catch (...) {
       if (!first_failure) first_failure = std::current_exception();
     }
