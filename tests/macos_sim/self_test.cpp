@@ -137,6 +137,19 @@ using OsSyncWake = int (*)(void*, std::size_t, std::uint32_t);
 constexpr std::uint32_t shared_wait = 3;  // UL_COMPARE_AND_WAIT_SHARED
 constexpr std::uint32_t no_errno = 0x01000000;
 
+// Whether process `pid` is asleep (proc(5): /proc/PID/stat's state, after the last ')').
+bool is_sleeping(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  FILE* file = std::fopen(path, "r");
+  if (file == nullptr) return false;
+  char text[512] = {};
+  const std::size_t length = std::fread(text, 1, sizeof text - 1, file);
+  std::fclose(file);
+  const char* close_paren = length > 0 ? std::strrchr(text, ')') : nullptr;
+  return close_paren != nullptr && close_paren[1] == ' ' && close_paren[2] == 'S';
+}
+
 // A child process sleeps on a word in a shared mapping; the parent changes it and wakes it.
 template <typename Wait, typename Wake>
 void check_cross_process_wake(Wait wait, Wake wake, const char* what) {
@@ -148,11 +161,14 @@ void check_cross_process_wake(Wait wait, Wake wake, const char* what) {
     while (*word == 0) wait(page);  // returns early on a wake or after its timeout
     ::_exit(*word == 1 ? 0 : 1);
   }
+  // The wake must find the child asleep: a child that saw the word change before it slept
+  // would leave every wake with nobody to wake (ENOENT). proc(5): state S, in the wait.
+  for (int i = 0; i < 2000 && !is_sleeping(child); ++i) ::usleep(1000);
+  *word = 1;
   int woken = -1;
   for (int i = 0; i < 2000 && woken != 0; ++i) {  // until the wake found the sleeper
-    ::usleep(1000);
-    if (i == 0) *word = 1;
     woken = wake(page);
+    if (woken != 0) ::usleep(1000);
   }
   int status = 0;
   ::waitpid(child, &status, 0);
