@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Whether another process still runs, by process id: what JoinableQueue::join asks of the
-// consumers that hold items they never marked done.
+// consumers that hold items they never marked done, the barrier of its parties, and the
+// POSIX owner word of a lock's owner.
 
 #include <cstdint>
 
@@ -12,6 +13,7 @@ std::uint64_t current_process_id() noexcept;
 
 // True only if process `pid` has certainly ended (a zombie that its parent has not reaped
 // yet counts as ended). A pid the OS has since given to a new process counts as running.
+// Asked by JoinableQueue::join, the barrier's party records and the POSIX owner word.
 bool process_has_ended(std::uint64_t pid) noexcept;
 
 }  // namespace interproc::detail
