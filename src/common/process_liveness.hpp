@@ -13,7 +13,6 @@ std::uint64_t current_process_id() noexcept;
 
 // True only if process `pid` has certainly ended (a zombie that its parent has not reaped
 // yet counts as ended). A pid the OS has since given to a new process counts as running.
-// Asked by JoinableQueue::join, the barrier's party records and the POSIX owner word.
 bool process_has_ended(std::uint64_t pid) noexcept;
 
 }  // namespace interproc::detail
