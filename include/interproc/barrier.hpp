@@ -20,8 +20,8 @@ struct BarrierAccess;
 }
 
 /// A barrier for `parties` processes (or threads), reusable round after round: wait()
-/// returns once `parties` callers have arrived, each with its own arrival index 0 ..
-/// parties - 1, and the next round starts at once.
+/// returns once `parties` callers have arrived, each with its own arrival index (from 0
+/// up to `parties` minus one), and the next round starts at once.
 ///
 /// It *breaks* (Python's BrokenBarrierError): every waiter, and every later wait() until
 /// reset(), throws std::system_error with errc::broken_barrier, when

@@ -49,7 +49,9 @@ class INTERPROC_EXPORT Connection {
   /// The largest message a Pipe takes unless told otherwise: 64 MiB.
   static constexpr std::size_t default_max_message = std::size_t(64) << 20;
 
+  /// Takes over `other`'s end; `other` is left closed.
   Connection(Connection&& other) noexcept;
+  /// Closes this end, then takes over `other`'s.
   Connection& operator=(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

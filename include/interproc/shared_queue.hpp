@@ -63,7 +63,7 @@ class INTERPROC_EXPORT QueueCore : public WaitingObject {
 }  // namespace detail
 
 /// The largest encoded item a SharedQueue of a codec type created without a maximum holds.
-inline constexpr std::size_t default_max_item_bytes = 64 * 1024;
+inline constexpr std::size_t default_max_item_bytes = std::size_t{64} * 1024;
 
 /// A bounded queue of T shared by processes: any number of processes push and pop.
 /// Two kinds, chosen by T (one class template):

@@ -48,21 +48,27 @@ enum class StartMethod { fork, spawn, forkserver };
 /// SpawnOptions::std_in, std_out and std_err. Like Python's subprocess: None (inherit),
 /// DEVNULL, an open file, PIPE.
 struct Redirect {
+  /// What the stream is tied to.
   enum class Kind : std::uint8_t {
     inherit,      ///< this process's own stream (the default)
     null_device,  ///< /dev/null, NUL on Windows: reads end at once, writes vanish
     file,         ///< the file at `path`: read from (stdin) or created and written (stdout, stderr)
     pipe          ///< a pipe whose other end this process's Child holds (write_stdin, read_output, ...)
   };
+  /// What the stream is tied to.
   Kind kind = Kind::inherit;
   /// Kind::file: a UTF-8 path, relative to this process's working directory (not the child's).
   std::string path{};
   /// Kind::file for stdout / stderr: append to the file instead of truncating it.
   bool append = false;
 
+  /// This process's own stream (Python's None).
   static Redirect inherit() { return {}; }
+  /// The null device (Python's DEVNULL).
   static Redirect null_device() { return {Kind::null_device, {}, false}; }
+  /// A pipe whose other end the Child holds (Python's PIPE).
   static Redirect pipe() { return {Kind::pipe, {}, false}; }
+  /// The file at `path`, appended to when `append` (else truncated) for an output.
   static Redirect file(std::string path, bool append = false) { return {Kind::file, std::move(path), append}; }
 };
 

@@ -28,6 +28,7 @@ struct WaitableAccess;
 /// (`ready[0] == left`), index() (its place in the list given to wait) or the accessors.
 class INTERPROC_EXPORT Waitable {
  public:
+  /// What a Waitable watches.
   enum class Kind { connection, child, queue };
 
   /// Watches `c` (implicitly: `wait({left, right}, ...)`).
@@ -72,6 +73,7 @@ class INTERPROC_EXPORT Waitable {
   }
   /// Whether both watch the same object.
   friend bool operator==(const Waitable& a, const Waitable& b) noexcept { return a.object_ == b.object_; }
+  /// Whether `w` watches another object than `original`.
   template <class Object>
   friend bool operator!=(const Waitable& w, const Object& original) noexcept {
     return !(w == original);

@@ -154,9 +154,9 @@ InterprocessBarrier::InterprocessBarrier(InterprocessBarrier&& other) noexcept
 InterprocessBarrier& InterprocessBarrier::operator=(InterprocessBarrier&& other) noexcept {
   if (this != &other) {
     let_go();
-    WaitingObject::operator=(std::move(other));
     record_ = std::exchange(other.record_, no_record);
     record_pid_ = std::exchange(other.record_pid_, 0);
+    WaitingObject::operator=(std::move(other));
   }
   return *this;
 }

@@ -30,6 +30,7 @@ struct PendingPipeIoDeleter {
 
 // This process's ends of a child's pipes (Redirect::pipe()), indexed 0 stdin, 1 stdout,
 // 2 stderr, and what was read from them but not yet taken by the Child's read calls.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): clang-tidy names the implicit move of its arrays
 struct ChildPipes {
   ScopedHandle ends[3];     // invalid: not piped, closed, or at its end
   bool piped[3] = {};       // the stream was piped (stays true once its end is gone)

@@ -409,7 +409,7 @@ struct PoolState {
       task.promise.set_exception(error);
     }
     if (task.on_end) {
-      deferred.push_back(
+      deferred.emplace_back(
           [end = std::move(task.on_end), bytes = std::move(result), error] { end(bytes ? &*bytes : nullptr, error); });
     }
     if (task.slot == SIZE_MAX) {

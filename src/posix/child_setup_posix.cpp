@@ -126,7 +126,7 @@ std::vector<std::string> merged_environment(const SpawnOptions& options) {
       if (!unset(name_of(*entry))) env.emplace_back(*entry);
     }
   }
-  for (const auto& [name, value] : options.env) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : options.env) env.push_back(std::string(name).append("=").append(value));
   return env;
 }
 

@@ -284,7 +284,8 @@ std::vector<std::string> list_segment_names() {
   DIR* directory = ::opendir("/dev/shm");
   if (directory == nullptr) fail(errc::not_supported, "this OS offers no list of shared memory names (no /dev/shm)");
   std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(directory)) {
+  // readdir(3) is safe on a DIR stream that only this call uses.
+  while (const dirent* entry = ::readdir(directory)) {  // NOLINT(concurrency-mt-unsafe)
     const std::string name = entry->d_name;
     if (name != "." && name != "..") names.push_back(name);
   }
