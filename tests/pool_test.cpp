@@ -280,10 +280,10 @@ TEST(ProcessPool, AHungTaskDoesNotHoldBackTasksWhileAnotherWorkerIsIdle) {
   EXPECT_EQ(hung.get(), "released");
 }
 
-TEST(ProcessPool, TerminateLeavesNoSpilledResultBehind) {
+TEST(ProcessPool, TerminateLeavesNoGrownArenaBehind) {
   if (test::is_windows()) GTEST_SKIP() << "Windows removes a named segment with its last handle";
   for (StartMethod method : test::start_methods()) {
-    const std::vector<std::string> before = test::pool_result_spill_names();
+    const std::vector<std::string> before = test::pool_arena_names();
     {
       ProcessPool pool(2, {}, method);
       std::vector<TaskFuture> big;
@@ -292,11 +292,11 @@ TEST(ProcessPool, TerminateLeavesNoSpilledResultBehind) {
       pool.terminate();
     }
     std::vector<std::string> left;
-    for (const std::string& name : test::pool_result_spill_names()) {
+    for (const std::string& name : test::pool_arena_names()) {
       if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
     }
     EXPECT_TRUE(left.empty()) << "method " << static_cast<int>(method) << " left " << left.size()
-                              << " spilled results, the first " << (left.empty() ? "" : left.front());
+                              << " arena names, the first " << (left.empty() ? "" : left.front());
   }
 }
 

@@ -132,6 +132,31 @@ TEST(TypedPool, StringsVectorsStructsAndOptionalsTravel) {
   EXPECT_EQ(pool.submit(upper, big).get(), std::string(20u << 20, 'Q'));
 }
 
+// Payloads that outgrow a worker's inbox and outbox (8 MiB at first) grow them, then smaller
+// ones travel in the grown arenas; when the pool ends, no arena is left named.
+TEST(TypedPool, PayloadsOfEverySizeGrowTheArenasAndLeaveNoNameBehind) {
+  for (StartMethod method : test::start_methods()) {
+    const std::vector<std::string> before = test::pool_arena_names();
+    {
+      ProcessPool pool(1, {}, method);
+      for (const std::size_t size : {std::size_t{2} << 20, std::size_t{20} << 20, std::size_t{50} << 20,
+                                     std::size_t{1000}, std::size_t{0}, std::size_t{30} << 20}) {
+        const std::string input(size, 'a');
+        const std::string result = pool.submit(upper, input).get();
+        ASSERT_EQ(result.size(), size) << "method " << static_cast<int>(method);
+        EXPECT_TRUE(std::all_of(result.begin(), result.end(), [](char c) { return c == 'A'; }));
+      }
+      const std::vector<std::string> chunk(3, std::string(std::size_t{9} << 20, 'b'));
+      EXPECT_EQ(pool.map(upper, chunk, 3), std::vector<std::string>(3, std::string(std::size_t{9} << 20, 'B')));
+    }
+    std::vector<std::string> left;
+    for (const std::string& name : test::pool_arena_names()) {
+      if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
+    }
+    EXPECT_TRUE(left.empty()) << left.size() << " arena names left, the first " << (left.empty() ? "" : left.front());
+  }
+}
+
 TEST(TypedPool, SubmitAndStarmap) {
   for (StartMethod method : test::start_methods()) {
     ProcessPool pool(2, {}, method);

@@ -30,8 +30,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <gsl/span>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,6 +114,77 @@ class Writer {
 /// `template <class Writer> static void encode(Writer&, const T&);` and
 /// `static T decode(Reader&);`.
 /// Each value must encode to at least one byte (counts are checked against that).
+// What an encoding takes, counted without writing it (encoded_size).
+struct ByteCount {
+  std::size_t size = 0;
+};
+template <>
+class Writer<ByteCount> {
+ public:
+  explicit Writer(ByteCount& count) noexcept : count_(count) {}
+  void write(const void*, std::size_t size) noexcept { count_.size += size; }
+  void write_count(std::size_t) noexcept { count_.size += sizeof(std::uint64_t); }
+
+ private:
+  ByteCount& count_;
+};
+
+namespace detail {
+// A Writer's buffer without std::string's zero fill: memory of its own, or memory lent to it
+// (a pool worker's outbox) until it outgrows that and moves to memory of its own.
+class ByteBuffer {
+ public:
+  ByteBuffer() noexcept = default;
+  explicit ByteBuffer(gsl::span<std::byte> lent) noexcept
+      : data_(reinterpret_cast<char*>(lent.data())), capacity_(lent.size()) {}
+  ByteBuffer(ByteBuffer&& other) noexcept { take(other); }
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    if (this != &other) {
+      owned_.reset();
+      take(other);
+    }
+    return *this;
+  }
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  ~ByteBuffer() = default;
+
+  char* data() noexcept { return data_; }
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  std::string_view view() const noexcept { return {data_, size_}; }
+  // Still in the memory it was lent.
+  bool in_lent_memory() const noexcept { return data_ != nullptr && !owned_; }
+  void reserve(std::size_t size) {
+    if (size > capacity_) grow(size);
+  }
+  void resize(std::size_t size) {
+    if (size > capacity_) grow(std::max(size, 2 * capacity_));
+    size_ = size;
+  }
+
+ private:
+  void grow(std::size_t capacity) {
+    std::unique_ptr<char[]> next(new char[capacity]);  // not value-initialized: no fill
+    if (size_ != 0) std::memcpy(next.get(), data_, size_);
+    owned_ = std::move(next);
+    data_ = owned_.get();
+    capacity_ = capacity;
+  }
+  void take(ByteBuffer& other) noexcept {
+    owned_ = std::move(other.owned_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+
+  std::unique_ptr<char[]> owned_;
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+}  // namespace detail
+
 template <class T, class Enable = void>
 struct codec {
   /// Marks a type with no codec: is_encodable<T> is false for it.
@@ -187,6 +260,15 @@ void encode(Buffer& out, const T& value) {
 }
 
 /// Decodes one T from `r`, leaving the rest unread (for codec<T> specializations).
+// The bytes encode() writes for `value`.
+template <class T>
+std::size_t encoded_size(const T& value) {
+  ByteCount count;
+  Writer<ByteCount> w(count);
+  encode(w, value);
+  return count.size;
+}
+
 template <class T>
 T decode(Reader& r) {
   static_assert(detail::require_encodable<T>::value);

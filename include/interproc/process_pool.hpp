@@ -3,6 +3,7 @@
 /// @file
 /// ProcessPool: Python's multiprocessing.Pool. A fixed set of worker processes runs tasks
 /// registered by name with INTERPROC_TASK.
+#include <interproc/codec.hpp>
 #include <interproc/error.hpp>
 #include <interproc/export.hpp>
 #include <interproc/spawn.hpp>
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <future>
 #include <string>
@@ -107,13 +109,19 @@ namespace detail {
 // Used by INTERPROC_TASK. A duplicate or invalid name is a caller bug (Expects).
 INTERPROC_EXPORT bool register_task(std::string_view name, TaskFunction task);
 struct PoolState;
+template <class R>
+class ChunkJob;
 template <class F>
 struct function_traits;
 template <class F>
 using result_t = typename function_traits<F>::result;
-// How a task ended, told to the typed calls (on the pool's collector thread, outside its
-// lock): its result bytes, or else its failure.
-using TaskEnd = std::function<void(const std::string* result, std::exception_ptr failure)>;
+// A typed function's worker side (INTERPROC_FUNCTION): a chunk of encoded inputs in, their
+// encoded results out.
+using ChunkFunction = void (*)(TaskContext& ctx, std::string_view chunk, ByteBuffer& results);
+INTERPROC_EXPORT bool register_chunk_function(std::string_view name, ChunkFunction function);
+// How a typed chunk ended, told on the pool's collector thread outside its lock: its result
+// bytes, read in place (valid during the call only), or else its failure.
+using TaskEnd = std::function<void(const std::string_view* result, std::exception_ptr failure)>;
 // The callback of a submit() given none.
 struct ignore_t {
   template <class... X>
@@ -299,9 +307,14 @@ class INTERPROC_EXPORT ProcessPool {
   // Throws as submit() would (errc::closed, errc::pool_broken), for `call`.
   void check_accepting(const char* call);
   // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
-  TaskFuture submit_chunk(const std::string& name, std::string payload, detail::TaskEnd on_end);
+  void submit_chunk(const std::string& name, detail::ByteBuffer payload, detail::TaskEnd on_end);
   // on_chunk_error(first input, end, failure) for a failed chunk, or none: rethrown at the end.
   using ChunkError = std::function<void(std::size_t, std::size_t, const std::system_error&)>;
+  template <class F, class In>
+  auto start_job(F* fn, const std::vector<In>& inputs, std::size_t chunksize, const char* call, bool assembles)
+      -> std::shared_ptr<detail::ChunkJob<detail::result_t<F*>>>;
+  static void report_chunk_failure(const std::exception_ptr& failure, std::size_t begin, std::size_t end,
+                                   const ChunkError& on_chunk_error, std::exception_ptr& first_failure);
   template <class F, class In, class OnResult>
   auto typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result,
                      const ChunkError& on_chunk_error = {}) -> std::enable_if_t<std::is_function_v<F>>;

@@ -8,6 +8,7 @@
 // buffer, so each item costs its encoding, not a round trip.
 #include <interproc/codec.hpp>
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -79,33 +80,22 @@ decltype(auto) call_with(TaskContext& ctx, Item& item) {
 template <class T>
 constexpr bool is_raw_v = is_raw_encodable_v<T> && !std::is_same_v<T, bool>;
 
-// The worker side of a typed function: one chunk in, one buffer of results out, each item
-// decoded and each result encoded in place (the encoding of a std::vector: a count, then
-// the items).
+// The worker side of a typed function: one chunk in, its results out, each item decoded
+// in place and each result encoded straight into `out` (the encoding of a std::vector: a
+// count, then the items).
 template <auto Fn>
-std::string run_typed_chunk(TaskContext& ctx) {
+void run_typed_chunk(TaskContext& ctx, std::string_view chunk, ByteBuffer& out) {
   using F = decltype(Fn);
   using R = result_t<F>;
-  Reader in(ctx.args().at(0));
+  Reader in(chunk);
   const std::size_t count = in.read_count(is_raw_v<item_t<F>> ? sizeof(item_t<F>) : 1);
-  std::string out;
   if constexpr (is_raw_v<R>) out.reserve(sizeof(std::uint64_t) + count * sizeof(R));
-  Writer<std::string> w(out);
+  Writer<ByteBuffer> w(out);
   w.write_count(count);
   for (std::size_t i = 0; i < count; ++i) {
     item_t<F> item = decode<item_t<F>>(in);
     encode(w, static_cast<const R&>(call_with<Fn>(ctx, item)));
   }
-  if (in.remaining() != 0) Reader::fail("bytes left over after the value");
-  return out;
-}
-
-// Calls on_result(R) for each result of a chunk's encoded results, decoded in place.
-template <class R, class OnResult>
-void for_each_result(const std::string& bytes, OnResult&& on_result) {
-  Reader in(bytes);
-  const std::size_t count = in.read_count(is_raw_v<R> ? sizeof(R) : 1);
-  for (std::size_t i = 0; i < count; ++i) on_result(decode<R>(in));
   if (in.remaining() != 0) Reader::fail("bytes left over after the value");
 }
 
@@ -123,7 +113,7 @@ bool register_function(const char* name) {
   static_assert(!std::is_void_v<result_t<F>>, "INTERPROC_FUNCTION: the function must return a value");
   static_assert(require_encodable<result_t<F>>::value && require_encodable<item_t<F>>::value);
   function_names().emplace(reinterpret_cast<void (*)()>(Fn), name);
-  return register_task(name, &run_typed_chunk<Fn>);
+  return register_chunk_function(name, &run_typed_chunk<Fn>);
 }
 
 // The type of `T` as the compiler spells it ("long int (*)(long int)"), for messages.
@@ -169,57 +159,41 @@ Item to_item(const In& input) {
   }
 }
 
-// A chunk travels as the only argument of a string task, so its payload is that argument
-// list (process_pool.cpp's encode_args): a 4-byte count (1), the chunk's 4-byte length, then
-// the chunk, encoded in place behind that header.
-constexpr std::size_t chunk_header = 8;
-inline std::string begin_payload(std::size_t expected) {
-  std::string payload;
-  payload.reserve(chunk_header + expected);
-  payload.resize(chunk_header);
-  return payload;
-}
-inline std::string end_payload(std::string payload) {
-  const std::size_t length = payload.size() - chunk_header;
-  if (length > UINT32_MAX) {
-    throw std::system_error(make_error_code(errc::invalid_argument), "ProcessPool: a chunk of more than 4 GiB");
-  }
-  const std::uint32_t header[2] = {1, static_cast<std::uint32_t>(length)};
-  std::memcpy(&payload[0], header, sizeof header);
-  return payload;
-}
-
-// The payload of one input fn(args...).
+// The payload of one input fn(args...): a chunk of one.
 template <class F, class... A>
-std::string encode_one(A&&... args) {
-  using Item = item_t<F>;
-  std::string payload = begin_payload(is_raw_v<Item> ? 8 + sizeof(Item) : 64);
-  Writer<std::string> w(payload);
+ByteBuffer encode_one(A&&... args) {
+  const item_t<F> item(std::forward<A>(args)...);
+  ByteBuffer payload;
+  payload.reserve(sizeof(std::uint64_t) + encoded_size(item));
+  Writer<ByteBuffer> w(payload);
   w.write_count(1);
-  encode(w, Item(std::forward<A>(args)...));
-  return end_payload(std::move(payload));
+  encode(w, item);
+  return payload;
 }
 
 // The payload of inputs [begin, end): the encoding of their std::vector<item>, written
-// straight from the inputs (one memcpy when they are the items and raw).
+// straight from the inputs into a buffer of its exact size (one memcpy when they are the
+// items and raw).
 template <class F, class In>
-std::string encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
+ByteBuffer encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
   using Item = item_t<F>;
-  std::string payload = begin_payload(8 + (end - begin) * (is_raw_v<Item> ? sizeof(Item) : 8));
-  Writer<std::string> w(payload);
-  w.write_count(end - begin);
+  ByteBuffer payload;
+  Writer<ByteBuffer> w(payload);
   if constexpr (std::is_same_v<In, Item> && is_raw_v<Item>) {
+    payload.reserve(sizeof(std::uint64_t) + (end - begin) * sizeof(Item));
+    w.write_count(end - begin);
     w.write(inputs.data() + begin, (end - begin) * sizeof(Item));
+  } else if constexpr (std::is_same_v<In, Item>) {
+    std::size_t size = sizeof(std::uint64_t);
+    for (std::size_t i = begin; i < end; ++i) size += encoded_size(inputs[i]);
+    payload.reserve(size);
+    w.write_count(end - begin);
+    for (std::size_t i = begin; i < end; ++i) encode(w, inputs[i]);
   } else {
-    for (std::size_t i = begin; i < end; ++i) {
-      if constexpr (std::is_same_v<In, Item>) {
-        encode(w, inputs[i]);
-      } else {
-        encode(w, to_item<Item>(inputs[i]));
-      }
-    }
+    w.write_count(end - begin);
+    for (std::size_t i = begin; i < end; ++i) encode(w, to_item<Item>(inputs[i]));
   }
-  return end_payload(std::move(payload));
+  return payload;
 }
 
 template <class Callback, class... X>
@@ -233,7 +207,7 @@ void call_quietly(Callback& callback, const X&... x) noexcept {
 // The end of a typed submit(): decodes the result, calls the callback, then fulfils the promise.
 template <class R, class OnResult, class OnError>
 TaskEnd deliver_one(std::shared_ptr<std::promise<R>> promise, OnResult callback, OnError error_callback) {
-  return [promise, callback, error_callback](const std::string* bytes, std::exception_ptr failure) mutable {
+  return [promise, callback, error_callback](const std::string_view* bytes, std::exception_ptr failure) mutable {
     std::optional<R> value;
     if (!failure) {
       try {
@@ -257,40 +231,78 @@ TaskEnd deliver_one(std::shared_ptr<std::promise<R>> promise, OnResult callback,
   };
 }
 
-// map_async's chunks: each arrives (on the collector thread, or terminate()'s), the last
-// one assembles the results in input order or gives the first failure in input order.
+// The chunks of one typed map, imap or map_async, as they arrive on the collector thread,
+// each decoded there in place; the caller takes them in input order or as they came, or, for
+// map_async, the last one assembles the results in input order (or gives the first failure
+// in input order).
 template <class R>
-struct MapJob {
-  explicit MapJob(std::size_t chunks) : parts(chunks), failures(chunks), remaining(chunks) {}
-  void arrive(std::size_t chunk, const std::string* bytes, std::exception_ptr failure) {
+class ChunkJob {
+ public:
+  ChunkJob(std::size_t chunks, bool assembles)
+      : parts_(chunks), failures_(chunks), arrived_(chunks, false), assembles_(assembles) {
+    if (assembles_ && chunks == 0) promise_.set_value({});
+  }
+
+  void arrive(std::size_t chunk, const std::string_view* bytes, std::exception_ptr failure) {
+    std::vector<R> part;
     if (!failure) {
       try {
-        parts[chunk] = decode<std::vector<R>>(*bytes);
+        part = decode<std::vector<R>>(*bytes);
       } catch (...) {
         failure = std::current_exception();
       }
     }
-    std::lock_guard<std::mutex> hold(mutex);
-    failures[chunk] = failure;
-    if (--remaining == 0) complete();
+    std::lock_guard<std::mutex> hold(mutex_);
+    parts_[chunk] = std::move(part);
+    failures_[chunk] = failure;
+    arrived_[chunk] = true;
+    order_.push_back(chunk);
+    changed_.notify_all();
+    if (assembles_ && order_.size() == parts_.size()) assemble();
   }
-  void complete() {
-    for (const std::exception_ptr& failure : failures) {
-      if (failure) return promise.set_exception(failure);
+
+  std::size_t chunks() const noexcept { return parts_.size(); }
+  // Waits for `chunk`; its failure, if it failed.
+  std::exception_ptr wait(std::size_t chunk) {
+    std::unique_lock<std::mutex> hold(mutex_);
+    changed_.wait(hold, [&] { return arrived_[chunk]; });
+    return failures_[chunk];
+  }
+  // Waits for the next chunk to arrive (each once, in arrival order); its index.
+  std::size_t next() {
+    std::unique_lock<std::mutex> hold(mutex_);
+    changed_.wait(hold, [&] { return taken_ < order_.size(); });
+    return order_[taken_++];
+  }
+  // The results of an arrived chunk, moved out.
+  std::vector<R> take(std::size_t chunk) {
+    std::lock_guard<std::mutex> hold(mutex_);
+    return std::move(parts_[chunk]);
+  }
+  std::shared_future<std::vector<R>> future() { return promise_.get_future().share(); }
+
+ private:
+  void assemble() {
+    for (const std::exception_ptr& failure : failures_) {
+      if (failure) return promise_.set_exception(failure);
     }
     std::vector<R> results;
     std::size_t total = 0;
-    for (const std::vector<R>& part : parts) total += part.size();
+    for (const std::vector<R>& part : parts_) total += part.size();
     results.reserve(total);
-    for (std::vector<R>& part : parts) std::move(part.begin(), part.end(), std::back_inserter(results));
-    promise.set_value(std::move(results));
+    for (std::vector<R>& part : parts_) std::move(part.begin(), part.end(), std::back_inserter(results));
+    promise_.set_value(std::move(results));
   }
 
-  std::mutex mutex;
-  std::vector<std::vector<R>> parts;
-  std::vector<std::exception_ptr> failures;
-  std::size_t remaining;
-  std::promise<std::vector<R>> promise;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::vector<R>> parts_;
+  std::vector<std::exception_ptr> failures_;
+  std::vector<bool> arrived_;
+  std::vector<std::size_t> order_;  // chunks in the order they arrived
+  std::size_t taken_ = 0;           // of order_, by next()
+  bool assembles_;
+  std::promise<std::vector<R>> promise_;
 };
 
 }  // namespace detail
@@ -320,7 +332,7 @@ class TypedFuture {
 template <class F, class... A>
 PoolInitializer pool_initializer(F* fn, A&&... args) {
   return PoolInitializer{detail::function_name(fn, "pool_initializer"),
-                         detail::encode_one<F*>(std::forward<A>(args)...)};
+                         std::string(detail::encode_one<F*>(std::forward<A>(args)...).view())};
 }
 
 template <class F, class... A>
@@ -334,31 +346,37 @@ auto ProcessPool::submit(F* fn, std::tuple<T...> args, OnResult callback, OnErro
                         TypedFuture<detail::result_t<F*>>> {
   using R = detail::result_t<F*>;
   const std::string& name = detail::function_name(fn, "ProcessPool::submit");
-  std::string chunk =
+  detail::ByteBuffer chunk =
       std::apply([](auto&&... a) { return detail::encode_one<F*>(std::forward<decltype(a)>(a)...); }, std::move(args));
   auto promise = std::make_shared<std::promise<R>>();
   TypedFuture<R> future(promise->get_future().share());
-  submit_chunk(name, chunk, detail::deliver_one<R>(promise, std::move(callback), std::move(error_callback)));
+  submit_chunk(name, std::move(chunk), detail::deliver_one<R>(promise, std::move(callback), std::move(error_callback)));
   return future;
+}
+
+template <class F, class In>
+auto ProcessPool::start_job(F* fn, const std::vector<In>& inputs, std::size_t chunksize, const char* call,
+                            bool assembles) -> std::shared_ptr<detail::ChunkJob<detail::result_t<F*>>> {
+  using R = detail::result_t<F*>;
+  const std::string& name = detail::function_name(fn, call);
+  check_accepting(call);
+  const std::size_t chunks = (inputs.size() + chunksize - 1) / chunksize;
+  auto job = std::make_shared<detail::ChunkJob<R>>(chunks, assembles);
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t begin = c * chunksize, end = std::min(inputs.size(), begin + chunksize);
+    submit_chunk(
+        name, detail::encode_chunk<F*>(inputs, begin, end),
+        [job, c](const std::string_view* bytes, std::exception_ptr failure) { job->arrive(c, bytes, failure); });
+  }
+  return job;
 }
 
 template <class F, class In>
 auto ProcessPool::map_async(F* fn, const std::vector<In>& inputs, std::size_t chunksize)
     -> TypedFuture<std::vector<detail::result_t<F*>>> {
-  using R = detail::result_t<F*>;
-  const std::string& name = detail::function_name(fn, "ProcessPool::map_async");
-  check_accepting("ProcessPool::map_async");
   chunksize = chunk_size_for(inputs.size(), chunksize);
-  const std::size_t chunks = (inputs.size() + chunksize - 1) / chunksize;
-  auto job = std::make_shared<detail::MapJob<R>>(chunks);
-  TypedFuture<std::vector<R>> future(job->promise.get_future().share());
-  if (chunks == 0) job->complete();
-  for (std::size_t c = 0; c < chunks; ++c) {
-    const std::size_t begin = c * chunksize, end = std::min(inputs.size(), begin + chunksize);
-    submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, end),
-                 [job, c](const std::string* bytes, std::exception_ptr failure) { job->arrive(c, bytes, failure); });
-  }
-  return future;
+  auto job = start_job(fn, inputs, chunksize, "ProcessPool::map_async", true);
+  return TypedFuture<std::vector<detail::result_t<F*>>>(job->future());
 }
 
 template <class F, class... T>
@@ -367,31 +385,33 @@ auto ProcessPool::starmap_async(F* fn, const std::vector<std::tuple<T...>>& inpu
   return map_async(fn, inputs, chunksize);
 }
 
+// Calls on_chunk_error for a failed chunk when there is one, else keeps the first failure.
+inline void ProcessPool::report_chunk_failure(const std::exception_ptr& failure, std::size_t begin, std::size_t end,
+                                              const ChunkError& on_chunk_error, std::exception_ptr& first_failure) {
+  if (on_chunk_error) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::system_error& e) {
+      return on_chunk_error(begin, end, e);
+    } catch (...) {
+    }
+  }
+  if (!first_failure) first_failure = failure;
+}
+
 template <class F, class In, class OnResult>
 auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_t chunksize, OnResult&& on_result,
                                 const ChunkError& on_chunk_error) -> std::enable_if_t<std::is_function_v<F>> {
-  using R = detail::result_t<F*>;
-  const std::string& name = detail::function_name(fn, "ProcessPool::map");
-  check_accepting("ProcessPool::map");
   chunksize = chunk_size_for(inputs.size(), chunksize);
-  std::vector<TaskFuture> futures;
-  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize)
-    futures.push_back(
-        submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize)), {}));
+  const auto job = start_job(fn, inputs, chunksize, "ProcessPool::map", false);
   std::exception_ptr first_failure;
-  for (std::size_t c = 0; c < futures.size(); ++c) {
-    std::string bytes;
-    try {
-      bytes = futures[c].get();
-    } catch (const std::system_error& e) {
-      if (on_chunk_error) {
-        on_chunk_error(c * chunksize, std::min(inputs.size(), (c + 1) * chunksize), e);
-      } else if (!first_failure) {
-        first_failure = std::current_exception();
-      }
+  for (std::size_t c = 0; c < job->chunks(); ++c) {
+    if (const std::exception_ptr failure = job->wait(c)) {
+      report_chunk_failure(failure, c * chunksize, std::min(inputs.size(), (c + 1) * chunksize), on_chunk_error,
+                           first_failure);
       continue;
     }
-    detail::for_each_result<R>(bytes, on_result);
+    for (auto& result : job->take(c)) on_result(std::move(result));
   }
   if (first_failure) std::rethrow_exception(first_failure);
 }
@@ -445,22 +465,20 @@ auto ProcessPool::imap_unordered(F* fn, const std::vector<In>& inputs, OnResult 
 template <class F, class In, class OnResult>
 void ProcessPool::typed_unordered(F* fn, const std::vector<In>& inputs, OnResult& on_result, std::size_t chunksize,
                                   const ChunkError& on_chunk_error) {
-  using R = detail::result_t<F*>;
-  const std::string& name = detail::function_name(fn, "ProcessPool::imap_unordered");
   chunksize = chunk_size_for(inputs.size(), chunksize);
-  std::vector<std::vector<std::string>> chunks;
-  for (std::size_t begin = 0; begin < inputs.size(); begin += chunksize) {
-    std::string payload = detail::encode_chunk<F*>(inputs, begin, std::min(inputs.size(), begin + chunksize));
-    chunks.push_back({payload.substr(detail::chunk_header)});  // the string call adds its own header
+  const auto job = start_job(fn, inputs, chunksize, "ProcessPool::imap_unordered", false);
+  std::exception_ptr first_failure;
+  for (std::size_t seen = 0; seen < job->chunks(); ++seen) {
+    const std::size_t c = job->next();
+    if (const std::exception_ptr failure = job->wait(c)) {
+      report_chunk_failure(failure, c * chunksize, std::min(inputs.size(), (c + 1) * chunksize), on_chunk_error,
+                           first_failure);
+      continue;
+    }
+    std::size_t index = c * chunksize;
+    for (auto& result : job->take(c)) on_result(index++, std::move(result));
   }
-  const auto on_chunk = [&](std::size_t chunk, const std::string& bytes) {
-    std::size_t index = chunk * chunksize;
-    detail::for_each_result<R>(bytes, [&](R&& result) { on_result(index++, std::move(result)); });
-  };
-  if (!on_chunk_error) return imap_unordered(name, chunks, on_chunk);
-  imap_unordered(name, chunks, on_chunk, [&](std::size_t chunk, const std::system_error& e) {
-    on_chunk_error(chunk * chunksize, std::min(inputs.size(), (chunk + 1) * chunksize), e);
-  });
+  if (first_failure) std::rethrow_exception(first_failure);
 }
 
 }  // namespace interproc

@@ -115,9 +115,9 @@ int unreaped_children();
 // Names that anonymous segments left in the OS namespace (/dev/shm entries starting with
 // "interproc-"); empty where there is no such directory to list.
 std::vector<std::string> leftover_anonymous_names();
-// Names of spilled pool results (/dev/shm entries "ip<nonce>.<id>r"); empty where there is
-// no such directory to list.
-std::vector<std::string> pool_result_spill_names();
+// Names of grown pool arenas (/dev/shm entries "ip<nonce>.<slot><i|o><generation>"); empty
+// where there is no listing (Windows removes a section with its last handle).
+std::vector<std::string> pool_arena_names();
 // POSIX: lowers this process's soft RLIMIT_NOFILE so that it can open only `spare` more
 // descriptors; false where that cannot be done (Windows has no such per-process limit to
 // lower). allow_new_descriptors() puts the soft limit back.

@@ -235,12 +235,12 @@ std::vector<std::string> leftover_anonymous_names() {
   return names;
 }
 
-std::vector<std::string> pool_result_spill_names() {
+std::vector<std::string> pool_arena_names() {
   std::vector<std::string> names;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("ip", 0) == 0 && name.find('.') != std::string::npos && name.back() == 'r') names.push_back(name);
+    if (name.rfind("ip", 0) == 0 && name.find('.') != std::string::npos) names.push_back(name);
   }
   return names;
 }

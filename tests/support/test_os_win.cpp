@@ -240,7 +240,7 @@ int unreaped_children() { return 0; }
 
 std::vector<std::string> leftover_anonymous_names() { return {}; }
 
-std::vector<std::string> pool_result_spill_names() { return {}; }
+std::vector<std::string> pool_arena_names() { return {}; }
 
 bool forbid_new_descriptors(int) { return false; }
 
