@@ -479,8 +479,37 @@ void pool_submit_roundtrip(const Settings& s) {
             [trips](interproc::ProcessPool& pool) { return submit_us_per_round_trip(pool, trips); });
 }
 
+// pool_bytes' copy_floor: what the parent alone must do for the same MiB, whatever the pool:
+// copy each input once into shared memory, and each result once out of it into a new string
+// (as the results of map are); no worker, no encoding.
+double bytes_copy_floor_mib_per_s() {
+  const std::vector<std::string> inputs(64, std::string(std::size_t{1} << 20, 'q'));
+  const interproc::SharedSegment shared = interproc::SharedSegment::create(std::size_t{4} << 20);
+  auto* arena = reinterpret_cast<char*>(shared.bytes().data());
+  const std::int64_t start = bench::now_ns();
+  std::vector<std::string> results;
+  results.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    char* place = arena + (i % 4) * inputs[i].size();
+    std::memcpy(place, inputs[i].data(), inputs[i].size());
+    results.emplace_back(place, inputs[i].size());
+  }
+  const double rate = 64.0 / seconds_since(start);
+  if (results.back() != inputs.back()) throw std::runtime_error("copy floor lost bytes");
+  return rate;
+}
+
 void pool_bytes(const Settings& s) {
-  pool_case(s, "pool_bytes", "mib_per_s", [](interproc::ProcessPool& pool) { return bytes_mib_per_s(pool); });
+  interproc::ProcessPool spawn_pool(4, {}, StartMethod::spawn);
+  std::vector<PoolImpl> impls{{"interproc_pool_spawn", [&] { return bytes_mib_per_s(spawn_pool); }}};
+  std::optional<interproc::ProcessPool> fork_pool;
+  if (bench::has_fork) {
+    fork_pool.emplace(4, std::vector<interproc::SharedObject>{}, StartMethod::fork);
+    impls.push_back({"interproc_pool_fork", [&] { return bytes_mib_per_s(*fork_pool); }});
+  }
+  impls.push_back({"copy_floor", [] { return bytes_copy_floor_mib_per_s(); }});
+  for (auto& impl : impls) impl.us_per_task();  // warm up
+  run_case("pool_bytes", "mib_per_s", impls, s.rounds, [](const PoolImpl& impl) { return impl.us_per_task(); });
 }
 
 // ---- messaging: queue_1p1c, queue_4p1c (ns per 64-byte item), pingpong (ns per round trip) ----

@@ -110,19 +110,19 @@ class Writer {
   Buffer& out_;
 };
 
-/// The customization point: specialize `codec<T>` with
-/// `template <class Writer> static void encode(Writer&, const T&);` and
-/// `static T decode(Reader&);`.
-/// Each value must encode to at least one byte (counts are checked against that).
-// What an encoding takes, counted without writing it (encoded_size).
+/// What an encoding takes, counted without writing it (see encoded_size()).
 struct ByteCount {
-  std::size_t size = 0;
+  std::size_t size = 0;  ///< the bytes counted so far
 };
+/// The Writer that counts instead of writing: encode() into it sizes a buffer exactly.
 template <>
 class Writer<ByteCount> {
  public:
+  /// Counts into `count`.
   explicit Writer(ByteCount& count) noexcept : count_(count) {}
+  /// Counts `size` bytes.
   void write(const void*, std::size_t size) noexcept { count_.size += size; }
+  /// Counts a count's bytes.
   void write_count(std::size_t) noexcept { count_.size += sizeof(std::uint64_t); }
 
  private:
@@ -185,6 +185,10 @@ class ByteBuffer {
 };
 }  // namespace detail
 
+/// The customization point: specialize `codec<T>` with
+/// `template <class Writer> static void encode(Writer&, const T&);` and
+/// `static T decode(Reader&);`.
+/// Each value must encode to at least one byte (counts are checked against that).
 template <class T, class Enable = void>
 struct codec {
   /// Marks a type with no codec: is_encodable<T> is false for it.
@@ -259,8 +263,7 @@ void encode(Buffer& out, const T& value) {
   encode(w, value);
 }
 
-/// Decodes one T from `r`, leaving the rest unread (for codec<T> specializations).
-// The bytes encode() writes for `value`.
+/// The bytes encode() writes for `value`, counted without writing them.
 template <class T>
 std::size_t encoded_size(const T& value) {
   ByteCount count;
@@ -269,6 +272,7 @@ std::size_t encoded_size(const T& value) {
   return count.size;
 }
 
+/// Decodes one T from `r`, leaving the rest unread (for codec<T> specializations).
 template <class T>
 T decode(Reader& r) {
   static_assert(detail::require_encodable<T>::value);
