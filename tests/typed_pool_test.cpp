@@ -157,6 +157,20 @@ TEST(TypedPool, PayloadsOfEverySizeGrowTheArenasAndLeaveNoNameBehind) {
   }
 }
 
+// A chunk's inputs are written into the inbox when a worker takes it; a call that returned
+// early (its callback threw) leaves its queued chunks failing instead of reading inputs that
+// are gone (ASan would see the read).
+TEST(TypedPool, ACallbackThatThrowsLeavesNoQueuedChunkReadingTheInputs) {
+  ProcessPool pool(1);
+  {
+    const std::vector<std::string> inputs(200, std::string(2000, 'x'));
+    EXPECT_THROW(pool.imap(
+                     upper, inputs, [](const std::string&) { throw std::runtime_error("stop"); }, 1),
+                 std::runtime_error);
+  }
+  EXPECT_EQ(pool.map(upper, std::vector<std::string>{"a", "b"}), (std::vector<std::string>{"A", "B"}));
+}
+
 TEST(TypedPool, SubmitAndStarmap) {
   for (StartMethod method : test::start_methods()) {
     ProcessPool pool(2, {}, method);

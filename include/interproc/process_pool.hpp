@@ -119,6 +119,9 @@ using result_t = typename function_traits<F>::result;
 // encoded results out.
 using ChunkFunction = void (*)(TaskContext& ctx, std::string_view chunk, ByteBuffer& results);
 INTERPROC_EXPORT bool register_chunk_function(std::string_view name, ChunkFunction function);
+// Writes a typed chunk's inputs into `out` (its worker's inbox) when a worker takes it, so
+// that the inputs are copied once.
+using PayloadWriter = std::function<void(ByteBuffer& out)>;
 // How a typed chunk ended, told on the pool's collector thread outside its lock: its result
 // bytes, read in place (valid during the call only), or else its failure.
 using TaskEnd = std::function<void(const std::string_view* result, std::exception_ptr failure)>;
@@ -308,6 +311,9 @@ class INTERPROC_EXPORT ProcessPool {
   void check_accepting(const char* call);
   // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
   void submit_chunk(const std::string& name, detail::ByteBuffer payload, detail::TaskEnd on_end);
+  // The same, with its inputs written by `write` straight into the inbox of the worker
+  // that takes it.
+  void submit_chunk(const std::string& name, detail::PayloadWriter write, detail::TaskEnd on_end);
   // on_chunk_error(first input, end, failure) for a failed chunk, or none: rethrown at the end.
   using ChunkError = std::function<void(std::size_t, std::size_t, const std::system_error&)>;
   template <class F, class In>

@@ -175,9 +175,8 @@ ByteBuffer encode_one(A&&... args) {
 // straight from the inputs into a buffer of its exact size (one memcpy when they are the
 // items and raw).
 template <class F, class In>
-ByteBuffer encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
+void encode_chunk_into(ByteBuffer& payload, const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
   using Item = item_t<F>;
-  ByteBuffer payload;
   Writer<ByteBuffer> w(payload);
   if constexpr (std::is_same_v<In, Item> && is_raw_v<Item>) {
     payload.reserve(sizeof(std::uint64_t) + (end - begin) * sizeof(Item));
@@ -193,6 +192,12 @@ ByteBuffer encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::s
     w.write_count(end - begin);
     for (std::size_t i = begin; i < end; ++i) encode(w, to_item<Item>(inputs[i]));
   }
+}
+
+template <class F, class In>
+ByteBuffer encode_chunk(const std::vector<In>& inputs, std::size_t begin, std::size_t end) {
+  ByteBuffer payload;
+  encode_chunk_into<F>(payload, inputs, begin, end);
   return payload;
 }
 
@@ -280,6 +285,20 @@ class ChunkJob {
     return std::move(parts_[chunk]);
   }
   std::shared_future<std::vector<R>> future() { return promise_.get_future().share(); }
+  // Runs `write` (which reads the caller's inputs) unless the call that made this job has
+  // returned, after which its chunks fail with errc::closed.
+  template <class Write>
+  void write_inputs(Write&& write) {
+    std::lock_guard<std::mutex> hold(mutex_);
+    if (abandoned_) {
+      throw std::system_error(make_error_code(errc::closed), "the call that made this chunk has returned");
+    }
+    write();
+  }
+  void abandon() noexcept {
+    std::lock_guard<std::mutex> hold(mutex_);
+    abandoned_ = true;
+  }
 
  private:
   void assemble() {
@@ -302,7 +321,22 @@ class ChunkJob {
   std::vector<std::size_t> order_;  // chunks in the order they arrived
   std::size_t taken_ = 0;           // of order_, by next()
   bool assembles_;
+  bool abandoned_ = false;
   std::promise<std::vector<R>> promise_;
+};
+
+// Abandons a job when the call that reads its inputs returns, however it returns (unless
+// told to keep it).
+template <class R>
+struct AbandonOnReturn {
+  explicit AbandonOnReturn(std::shared_ptr<ChunkJob<R>> abandoned) noexcept : job(std::move(abandoned)) {}
+  AbandonOnReturn(const AbandonOnReturn&) = delete;
+  AbandonOnReturn& operator=(const AbandonOnReturn&) = delete;
+  ~AbandonOnReturn() {
+    if (job) job->abandon();
+  }
+  void keep() noexcept { job = nullptr; }
+  std::shared_ptr<ChunkJob<R>> job;
 };
 
 }  // namespace detail
@@ -362,12 +396,26 @@ auto ProcessPool::start_job(F* fn, const std::vector<In>& inputs, std::size_t ch
   check_accepting(call);
   const std::size_t chunks = (inputs.size() + chunksize - 1) / chunksize;
   auto job = std::make_shared<detail::ChunkJob<R>>(chunks, assembles);
+  // A submission that fails (another thread closed the pool) leaves none reading the inputs.
+  detail::AbandonOnReturn<R> abandon_on_failure(job);
   for (std::size_t c = 0; c < chunks; ++c) {
     const std::size_t begin = c * chunksize, end = std::min(inputs.size(), begin + chunksize);
+    auto arrive = [job, c](const std::string_view* bytes, std::exception_ptr failure) {
+      job->arrive(c, bytes, failure);
+    };
+    if (assembles) {  // map_async: the inputs may be gone before a worker takes the chunk
+      submit_chunk(name, detail::encode_chunk<F*>(inputs, begin, end), std::move(arrive));
+      continue;
+    }
+    // The caller waits for every chunk, and abandons the job when it returns.
     submit_chunk(
-        name, detail::encode_chunk<F*>(inputs, begin, end),
-        [job, c](const std::string_view* bytes, std::exception_ptr failure) { job->arrive(c, bytes, failure); });
+        name,
+        [job, &inputs, begin, end](detail::ByteBuffer& out) {
+          job->write_inputs([&] { detail::encode_chunk_into<F*>(out, inputs, begin, end); });
+        },
+        std::move(arrive));
   }
+  abandon_on_failure.keep();
   return job;
 }
 
@@ -404,6 +452,7 @@ auto ProcessPool::typed_ordered(F* fn, const std::vector<In>& inputs, std::size_
                                 const ChunkError& on_chunk_error) -> std::enable_if_t<std::is_function_v<F>> {
   chunksize = chunk_size_for(inputs.size(), chunksize);
   const auto job = start_job(fn, inputs, chunksize, "ProcessPool::map", false);
+  const detail::AbandonOnReturn<detail::result_t<F*>> abandon{job};
   std::exception_ptr first_failure;
   for (std::size_t c = 0; c < job->chunks(); ++c) {
     if (const std::exception_ptr failure = job->wait(c)) {
@@ -467,6 +516,7 @@ void ProcessPool::typed_unordered(F* fn, const std::vector<In>& inputs, OnResult
                                   const ChunkError& on_chunk_error) {
   chunksize = chunk_size_for(inputs.size(), chunksize);
   const auto job = start_job(fn, inputs, chunksize, "ProcessPool::imap_unordered", false);
+  const detail::AbandonOnReturn<detail::result_t<F*>> abandon{job};
   std::exception_ptr first_failure;
   for (std::size_t seen = 0; seen < job->chunks(); ++seen) {
     const std::size_t c = job->next();

@@ -77,7 +77,7 @@ void PoolState::forget_arenas() noexcept {
   }
 }
 
-std::uint64_t PoolState::enqueue(std::string_view task, TaskKind kind, ByteBuffer payload,
+std::uint64_t PoolState::enqueue(std::string_view task, TaskKind kind, ByteBuffer payload, PayloadWriter write_payload,
                                  std::function<void()> on_done, TaskEnd on_end) {
   const std::uint64_t id = next_id++;
   PendingTask pending;
@@ -86,6 +86,7 @@ std::uint64_t PoolState::enqueue(std::string_view task, TaskKind kind, ByteBuffe
   pending.name = std::string(task);
   pending.on_done = std::move(on_done);
   pending.on_end = std::move(on_end);
+  pending.write_payload = std::move(write_payload);
   if (payload.size() <= payload_bytes) {
     if (payload.size() != 0) std::memcpy(pending.item.data, payload.data(), payload.size());
     pending.item.payload = PayloadPlace{payload.size(), 0, 0};
@@ -118,7 +119,7 @@ void PoolState::dispatch() {
     waiting.pop_front();
     try {
       send(index, id, tasks.at(id));
-    } catch (const std::system_error& e) {  // its inbox could not grow
+    } catch (const std::exception& e) {  // its inbox could not grow, or its inputs are gone
       undeliverable.emplace_back(id, std::string("its arguments could not reach a worker: ") + e.what());
     }
   }
@@ -128,7 +129,15 @@ void PoolState::dispatch() {
 // Under `mutex`: the slot's previous task is done with its inbox.
 void PoolState::send(std::size_t index, std::uint64_t id, PendingTask& task) {
   WorkerSlot& slot = slots[index];
-  if (task.payload.size() != 0) {
+  if (task.write_payload) {
+    ByteBuffer out(slot.inbox_writer.memory());
+    std::exchange(task.write_payload, nullptr)(out);
+    if (out.in_lent_memory()) {
+      task.item.payload = slot.inbox_writer.place(out.size());
+    } else {
+      put_payload(task.item, slot.inbox_writer, out.view());  // outgrew the inbox: grows it
+    }
+  } else if (task.payload.size() != 0) {
     put_payload(task.item, slot.inbox_writer, task.payload.view());
     task.payload = ByteBuffer();
   }

@@ -59,6 +59,7 @@ struct PendingTask {
   std::string name;
   TaskItem item{};
   ByteBuffer payload;             // arguments too large for the item, until dispatch() puts them in an inbox
+  PayloadWriter write_payload;    // else what writes them there
   std::function<void()> on_done;  // imap_unordered's notice
   TaskEnd on_end;                 // a typed chunk's delivery
 };
@@ -71,8 +72,8 @@ struct PoolState {
 
   void start_worker(std::size_t index);
   // Queues a task for the next free worker; never waits for room. Under `mutex`.
-  std::uint64_t enqueue(std::string_view task, TaskKind kind, ByteBuffer payload, std::function<void()> on_done,
-                        TaskEnd on_end);
+  std::uint64_t enqueue(std::string_view task, TaskKind kind, ByteBuffer payload, PayloadWriter write_payload,
+                        std::function<void()> on_done, TaskEnd on_end);
   void run_deferred();
   std::vector<std::uint64_t> stop_and_fail_all(const std::string& why, errc code);
   void forget_arenas() noexcept;

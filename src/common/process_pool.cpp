@@ -57,7 +57,7 @@ TaskFuture submit_string_task(PoolState& s, std::string_view task, const std::st
   std::lock_guard<std::mutex> hold(s.mutex);
   check_open(s, "ProcessPool::submit");
   const std::uint64_t id =
-      s.enqueue(task, batch ? TaskKind::batch : TaskKind::call, to_buffer(payload), std::move(on_done), {});
+      s.enqueue(task, batch ? TaskKind::batch : TaskKind::call, to_buffer(payload), {}, std::move(on_done), {});
   return TaskFuture(s.tasks.at(id).promise.get_future().share());
 }
 
@@ -128,7 +128,13 @@ void ProcessPool::check_accepting(const char* call) {
 void ProcessPool::submit_chunk(const std::string& name, detail::ByteBuffer payload, detail::TaskEnd on_end) {
   std::lock_guard<std::mutex> hold(state_->mutex);
   detail::check_open(*state_, "ProcessPool::submit");
-  state_->enqueue(name, detail::TaskKind::chunk, std::move(payload), {}, std::move(on_end));
+  state_->enqueue(name, detail::TaskKind::chunk, std::move(payload), {}, {}, std::move(on_end));
+}
+
+void ProcessPool::submit_chunk(const std::string& name, detail::PayloadWriter write, detail::TaskEnd on_end) {
+  std::lock_guard<std::mutex> hold(state_->mutex);
+  detail::check_open(*state_, "ProcessPool::submit");
+  state_->enqueue(name, detail::TaskKind::chunk, {}, std::move(write), {}, std::move(on_end));
 }
 
 // Inputs travel in chunks, as Python's Pool.map sends them: about four per worker, so that
