@@ -291,10 +291,7 @@ TEST(ProcessPool, TerminateLeavesNoGrownArenaBehind) {
       big.front().get();  // the others are being made or are in transit
       pool.terminate();
     }
-    std::vector<std::string> left;
-    for (const std::string& name : test::pool_arena_names()) {
-      if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
-    }
+    const std::vector<std::string> left = test::lasting_new_pool_arena_names(before);
     EXPECT_TRUE(left.empty()) << "method " << static_cast<int>(method) << " left " << left.size()
                               << " arena names, the first " << (left.empty() ? "" : left.front());
   }

@@ -149,10 +149,7 @@ TEST(TypedPool, PayloadsOfEverySizeGrowTheArenasAndLeaveNoNameBehind) {
       const std::vector<std::string> chunk(3, std::string(std::size_t{9} << 20, 'b'));
       EXPECT_EQ(pool.map(upper, chunk, 3), std::vector<std::string>(3, std::string(std::size_t{9} << 20, 'B')));
     }
-    std::vector<std::string> left;
-    for (const std::string& name : test::pool_arena_names()) {
-      if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
-    }
+    const std::vector<std::string> left = test::lasting_new_pool_arena_names(before);
     EXPECT_TRUE(left.empty()) << left.size() << " arena names left, the first " << (left.empty() ? "" : left.front());
   }
 }

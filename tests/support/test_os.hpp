@@ -118,6 +118,9 @@ std::vector<std::string> leftover_anonymous_names();
 // Names of grown pool arenas (/dev/shm entries "ip<nonce>.<slot><i|o><generation>"); empty
 // where there is no listing (Windows removes a section with its last handle).
 std::vector<std::string> pool_arena_names();
+// The arena names not in `before` that last: still there after up to 10 s of waiting for
+// them to go, since pools of tests running at the same time make and remove names too.
+std::vector<std::string> lasting_new_pool_arena_names(const std::vector<std::string>& before);
 // POSIX: lowers this process's soft RLIMIT_NOFILE so that it can open only `spare` more
 // descriptors; false where that cannot be done (Windows has no such per-process limit to
 // lower). allow_new_descriptors() puts the soft limit back.

@@ -129,6 +129,8 @@ void exit_on_terminate_request(int code) {
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #ifdef __APPLE__
@@ -243,6 +245,20 @@ std::vector<std::string> pool_arena_names() {
     if (name.rfind("ip", 0) == 0 && name.find('.') != std::string::npos) names.push_back(name);
   }
   return names;
+}
+
+std::vector<std::string> lasting_new_pool_arena_names(const std::vector<std::string>& before) {
+  std::vector<std::string> left;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    left.clear();
+    for (const std::string& name : pool_arena_names()) {
+      if (std::find(before.begin(), before.end(), name) == before.end()) left.push_back(name);
+    }
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return left;
 }
 
 bool forbid_new_descriptors(int spare) {

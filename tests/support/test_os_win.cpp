@@ -241,6 +241,7 @@ int unreaped_children() { return 0; }
 std::vector<std::string> leftover_anonymous_names() { return {}; }
 
 std::vector<std::string> pool_arena_names() { return {}; }
+std::vector<std::string> lasting_new_pool_arena_names(const std::vector<std::string>&) { return {}; }
 
 bool forbid_new_descriptors(int) { return false; }
 
