@@ -385,6 +385,46 @@ TEST(TypedPool, ManyCallbacksEachRunOnceAndMaySubmitMore) {
   EXPECT_EQ(inner->get(), 81L);
 }
 
+// Threads waiting in get() take results themselves: the callbacks still run one at a time.
+TEST(TypedPool, CallbacksRunOneAtATimeWhileManyThreadsWaitInGet) {
+  ProcessPool pool(3);
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (long i = 0; i < 200; ++i) {
+        auto f = pool.submit(square, std::tuple{i}, [&](long) {
+          if (inside.fetch_add(1) != 0) ++overlaps;
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+          inside.fetch_sub(1);
+        });
+        if (f.get() != i * i) ++wrong;
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(TypedPool, AFutureOutlivesItsPool) {
+  std::optional<interproc::TypedFuture<long>> done;
+  std::optional<interproc::TypedFuture<long>> cut;
+  {
+    ProcessPool pool(1);
+    done.emplace(pool.submit(square, 9L));
+  }
+  EXPECT_EQ(done->get(), 81L);
+  {
+    ProcessPool pool(1);
+    cut.emplace(pool.submit(sleep_ms, 1000000L));
+    pool.terminate();
+  }
+  EXPECT_SYSTEM_ERROR(cut->get(), errc::task_failed, "terminated");
+}
+
 TEST(TypedPool, MapAsyncAndStarmapAsyncGiveTheWholeResult) {
   ProcessPool pool(3);
   const std::vector<long> inputs = iota(1000);

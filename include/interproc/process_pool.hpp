@@ -16,6 +16,7 @@
 #include <memory>
 #include <stdexcept>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -122,14 +123,42 @@ INTERPROC_EXPORT bool register_chunk_function(std::string_view name, ChunkFuncti
 // Writes a typed chunk's inputs into `out` (its worker's inbox) when a worker takes it, so
 // that the inputs are copied once.
 using PayloadWriter = std::function<void(ByteBuffer& out)>;
-// How a typed chunk ended, told on the pool's collector thread outside its lock: its result
-// bytes, read in place (valid during the call only), or else its failure.
+// How a typed chunk ended, told outside the pool's lock, one at a time, on the pool's
+// collector thread or a thread waiting in get() that took the result: its result bytes, read
+// in place (valid during the call only), or else its failure.
 using TaskEnd = std::function<void(const std::string_view* result, std::exception_ptr failure)>;
 // The callback of a submit() given none.
 struct ignore_t {
   template <class... X>
   void operator()(const X&...) const noexcept {}
 };
+// A pool's result queue as a thread waiting in get() reaches it (process_pool.cpp); it
+// outlives the pool, and then reaches nothing.
+struct PoolTap;
+// Takes one result off the pool's queue and delivers it, as the collector thread would, if
+// one is there now and no other thread is taking one; else a CPU spin-wait hint. False
+// when the waiting should stop: not `patient` and a task handed to a worker is not taken
+// yet (its worker sleeps, or waits for a CPU, maybe the spinning caller's).
+INTERPROC_EXPORT bool take_one_result(PoolTap& tap, bool patient);
+// How long get() takes results itself before it sleeps: a short task's result then reaches
+// its caller with no wake-up of the collector thread or of the caller (each costs tens of
+// microseconds on an idle CPU), and a worker whose next task comes that soon finds it
+// before it sleeps. Only a waiting caller spins, so an idle pool uses no CPU; and it stops
+// after untaken_watch if a worker has not taken its task by then.
+inline constexpr std::chrono::microseconds result_watch{50};
+inline constexpr std::chrono::microseconds untaken_watch{30};
+template <class Ready>
+void take_results_until(PoolTap* tap, Ready&& ready) {
+  if (tap == nullptr) return;
+  const auto start = std::chrono::steady_clock::now();
+  for (auto now = start; now - start < result_watch; now = std::chrono::steady_clock::now()) {
+    if (ready() || !take_one_result(*tap, now - start < untaken_watch)) return;
+  }
+}
+template <class Future>
+void take_results_until_ready(PoolTap* tap, const Future& future) {
+  take_results_until(tap, [&future] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; });
+}
 }  // namespace detail
 
 /// Registers a task under `name` (letters, digits and '_'); the body sees `ctx`, an
@@ -149,10 +178,15 @@ class TypedFuture;
 /// says how, with the exit code or signal). Copyable; get() may be called more than once.
 class TaskFuture {
  public:
-  /// The future of one submitted task (made by ProcessPool::submit).
-  explicit TaskFuture(std::shared_future<std::string> result) : result_(std::move(result)) {}
+  /// The future of one submitted task (made by ProcessPool::submit); get() takes results
+  /// from `tap` for a moment before it sleeps.
+  explicit TaskFuture(std::shared_future<std::string> result, std::shared_ptr<detail::PoolTap> tap = {})
+      : result_(std::move(result)), tap_(std::move(tap)) {}
   /// Waits for the task; its result, or its failure as an exception.
-  std::string get() const { return result_.get(); }
+  std::string get() const {
+    detail::take_results_until_ready(tap_.get(), result_);
+    return result_.get();
+  }
   /// Whether the task has finished (get() then returns at once).
   bool ready() const { return result_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
   /// Waits at most `timeout`; whether the task has finished.
@@ -163,6 +197,7 @@ class TaskFuture {
 
  private:
   std::shared_future<std::string> result_;
+  std::shared_ptr<detail::PoolTap> tap_;
 };
 
 /// What each worker runs once before its first task (Python's initializer and initargs),
@@ -249,9 +284,11 @@ class INTERPROC_EXPORT ProcessPool {
   template <class F, class... A>
   auto submit(F* fn, A&&... args) -> TypedFuture<detail::result_t<F*>>;
   /// Python's apply_async(fn, args, callback=, error_callback=): runs fn(args...) and then
-  /// calls callback(const R&) or error_callback(const std::system_error&) in this process, on
-  /// the pool's collector thread, before the future is ready. Callbacks should be quick (they
-  /// hold back the other results) and must not throw (what they throw is dropped).
+  /// calls callback(const R&) or error_callback(const std::system_error&) in this process,
+  /// one at a time, on the pool's collector thread (or on a thread waiting in a get() of
+  /// this pool that took the result itself), before the future is ready. Callbacks should
+  /// be quick (they hold back the other results) and must not throw (what they throw is
+  /// dropped).
   template <class F, class... T, class OnResult, class OnError = detail::ignore_t>
   auto submit(F* fn, std::tuple<T...> args, OnResult callback, OnError error_callback = {})
       -> std::enable_if_t<std::is_invocable_v<OnResult&, const detail::result_t<F*>&>,
@@ -309,6 +346,8 @@ class INTERPROC_EXPORT ProcessPool {
   std::size_t chunk_size_for(std::size_t items, std::size_t requested) const;
   // Throws as submit() would (errc::closed, errc::pool_broken), for `call`.
   void check_accepting(const char* call);
+  // What the futures' get() takes results through.
+  const std::shared_ptr<detail::PoolTap>& result_tap() const noexcept;
   // Queues one encoded chunk of registered function `name`; `on_end` is told how it ended.
   void submit_chunk(const std::string& name, detail::ByteBuffer payload, detail::TaskEnd on_end);
   // The same, with its inputs written by `write` straight into the inbox of the worker

@@ -236,15 +236,16 @@ TaskEnd deliver_one(std::shared_ptr<std::promise<R>> promise, OnResult callback,
   };
 }
 
-// The chunks of one typed map, imap or map_async, as they arrive on the collector thread,
+// The chunks of one typed map, imap or map_async, as they arrive on the collector thread
+// (or a get()'s),
 // each decoded there in place; the caller takes them in input order or as they came, or, for
 // map_async, the last one assembles the results in input order (or gives the first failure
 // in input order).
 template <class R>
 class ChunkJob {
  public:
-  ChunkJob(std::size_t chunks, bool assembles)
-      : parts_(chunks), failures_(chunks), arrived_(chunks, false), assembles_(assembles) {
+  ChunkJob(std::size_t chunks, bool assembles, std::shared_ptr<PoolTap> tap)
+      : parts_(chunks), failures_(chunks), arrived_(chunks, false), assembles_(assembles), tap_(std::move(tap)) {
     if (assembles_ && chunks == 0) promise_.set_value({});
   }
 
@@ -269,12 +270,20 @@ class ChunkJob {
   std::size_t chunks() const noexcept { return parts_.size(); }
   // Waits for `chunk`; its failure, if it failed.
   std::exception_ptr wait(std::size_t chunk) {
+    take_results_until(tap_.get(), [&] {
+      std::lock_guard<std::mutex> look(mutex_);
+      return arrived_[chunk];
+    });
     std::unique_lock<std::mutex> hold(mutex_);
     changed_.wait(hold, [&] { return arrived_[chunk]; });
     return failures_[chunk];
   }
   // Waits for the next chunk to arrive (each once, in arrival order); its index.
   std::size_t next() {
+    take_results_until(tap_.get(), [&] {
+      std::lock_guard<std::mutex> look(mutex_);
+      return taken_ < order_.size();
+    });
     std::unique_lock<std::mutex> hold(mutex_);
     changed_.wait(hold, [&] { return taken_ < order_.size(); });
     return order_[taken_++];
@@ -322,6 +331,7 @@ class ChunkJob {
   std::size_t taken_ = 0;           // of order_, by next()
   bool assembles_;
   bool abandoned_ = false;
+  std::shared_ptr<PoolTap> tap_;  // for a waiting caller to take results itself
   std::promise<std::vector<R>> promise_;
 };
 
@@ -347,10 +357,15 @@ struct AbandonOnReturn {
 template <class R>
 class TypedFuture {
  public:
-  /// Wraps the future the pool fulfils.
-  explicit TypedFuture(std::shared_future<R> future) : future_(std::move(future)) {}
+  /// Wraps the future the pool fulfils; get() takes results from `tap` for a moment before
+  /// it sleeps.
+  explicit TypedFuture(std::shared_future<R> future, std::shared_ptr<detail::PoolTap> tap = {})
+      : future_(std::move(future)), tap_(std::move(tap)) {}
   /// The result (a copy); throws as TaskFuture::get() does.
-  R get() const { return future_.get(); }
+  R get() const {
+    detail::take_results_until_ready(tap_.get(), future_);
+    return future_.get();
+  }
   /// Whether the result (or failure) has arrived.
   bool ready() const { return future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
   /// Waits up to `timeout` for the result; whether it arrived.
@@ -361,6 +376,7 @@ class TypedFuture {
 
  private:
   std::shared_future<R> future_;
+  std::shared_ptr<detail::PoolTap> tap_;
 };
 
 template <class F, class... A>
@@ -383,7 +399,7 @@ auto ProcessPool::submit(F* fn, std::tuple<T...> args, OnResult callback, OnErro
   detail::ByteBuffer chunk =
       std::apply([](auto&&... a) { return detail::encode_one<F*>(std::forward<decltype(a)>(a)...); }, std::move(args));
   auto promise = std::make_shared<std::promise<R>>();
-  TypedFuture<R> future(promise->get_future().share());
+  TypedFuture<R> future(promise->get_future().share(), result_tap());
   submit_chunk(name, std::move(chunk), detail::deliver_one<R>(promise, std::move(callback), std::move(error_callback)));
   return future;
 }
@@ -395,7 +411,7 @@ auto ProcessPool::start_job(F* fn, const std::vector<In>& inputs, std::size_t ch
   const std::string& name = detail::function_name(fn, call);
   check_accepting(call);
   const std::size_t chunks = (inputs.size() + chunksize - 1) / chunksize;
-  auto job = std::make_shared<detail::ChunkJob<R>>(chunks, assembles);
+  auto job = std::make_shared<detail::ChunkJob<R>>(chunks, assembles, result_tap());
   // A submission that fails (another thread closed the pool) leaves none reading the inputs.
   detail::AbandonOnReturn<R> abandon_on_failure(job);
   for (std::size_t c = 0; c < chunks; ++c) {
@@ -424,7 +440,7 @@ auto ProcessPool::map_async(F* fn, const std::vector<In>& inputs, std::size_t ch
     -> TypedFuture<std::vector<detail::result_t<F*>>> {
   chunksize = chunk_size_for(inputs.size(), chunksize);
   auto job = start_job(fn, inputs, chunksize, "ProcessPool::map_async", true);
-  return TypedFuture<std::vector<detail::result_t<F*>>>(job->future());
+  return TypedFuture<std::vector<detail::result_t<F*>>>(job->future(), result_tap());
 }
 
 template <class F, class... T>

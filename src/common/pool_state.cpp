@@ -5,6 +5,7 @@
 #include "common/exit_status.hpp"
 #include "common/fail.hpp"
 #include "common/pool_worker.hpp"
+#include "common/wait_backend.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -41,6 +42,7 @@ PoolState::PoolState(std::size_t workers, const std::vector<SharedObject>& objs,
       results(SharedQueue<ResultItem>::create(workers * (slot_capacity + 1))),
       initializer_arguments(SharedSegment::create(std::max<std::size_t>(1, opts.initializer.arguments.size()))) {
   for (std::size_t i = 0; i < workers; ++i) slots.emplace_back(nonce, i);
+  tap->state = this;
   std::memcpy(initializer_arguments.bytes().data(), opts.initializer.arguments.data(),
               opts.initializer.arguments.size());
 }
@@ -48,6 +50,10 @@ PoolState::PoolState(std::size_t workers, const std::vector<SharedObject>& objs,
 // Workers still running (a constructor that threw) end once their queues close; each Child
 // then waits for its worker.
 PoolState::~PoolState() {
+  {
+    std::lock_guard<std::mutex> hold(tap->taking);
+    tap->state = nullptr;
+  }
   for (WorkerSlot& slot : slots) slot.tasks.close();
   forget_arenas();
 }
@@ -101,12 +107,15 @@ std::uint64_t PoolState::enqueue(std::string_view task, TaskKind kind, ByteBuffe
 
 // Runs the deliveries that finish() left, outside `mutex` (they run user callbacks).
 void PoolState::run_deferred() {
+  std::lock_guard<std::recursive_mutex> one_at_a_time(tap->delivering);
+  for (const auto& delivery : take_deferred()) delivery();
+}
+
+std::vector<std::function<void()>> PoolState::take_deferred() {
   std::vector<std::function<void()>> ready;
-  {
-    std::lock_guard<std::mutex> hold(mutex);
-    ready.swap(deferred);
-  }
-  for (const auto& delivery : ready) delivery();
+  std::lock_guard<std::mutex> hold(mutex);
+  ready.swap(deferred);
+  return ready;
 }
 
 // Under `mutex`: hands waiting tasks to the live workers that have nothing to do.
@@ -210,7 +219,10 @@ void PoolState::handle(const ResultItem& item) {
     // holds still. A terminate() meanwhile finds no delivery left to fail.
     const TaskEnd end = std::exchange(found->second.on_end, nullptr);
     hold.unlock();
-    end(&bytes, nullptr);
+    {
+      std::lock_guard<std::recursive_mutex> one_at_a_time(tap->delivering);
+      end(&bytes, nullptr);
+    }
     hold.lock();
     return finish(item.id, std::string(), "");
   }
@@ -219,6 +231,7 @@ void PoolState::handle(const ResultItem& item) {
 
 // A worker ended: fail the task it was running, if any, and replace it.
 void PoolState::bury(std::size_t index, int code) {
+  std::lock_guard<std::mutex> no_taker(tap->taking);
   while (const auto item = results.try_pop()) handle(*item);  // what it sent before it died
   std::lock_guard<std::mutex> hold(mutex);
   WorkerSlot& slot = slots[index];
@@ -295,6 +308,33 @@ void PoolState::drain() {
     check_workers();
     run_deferred();
   }
+}
+
+bool take_one_result(PoolTap& tap, bool patient) {
+  std::unique_lock<std::mutex> taking(tap.taking, std::try_to_lock);
+  PoolState* s = taking.owns_lock() ? tap.state : nullptr;
+  if (s == nullptr) {
+    spin_pause();
+    return !taking.owns_lock();  // another thread takes; or the pool is gone
+  }
+  std::optional<ResultItem> item;
+  if (s->results.size() != 0) item = s->results.try_pop();
+  if (!item) {
+    spin_pause();
+    return patient ||
+           std::none_of(s->slots.begin(), s->slots.end(), [](const WorkerSlot& w) { return w.tasks.size() != 0; });
+  }
+  try {
+    s->handle(*item);
+  } catch (const std::exception& e) {
+    s->give_up(e.what());
+  }
+  // The deliveries are taken while the pool is sure to live, and run after it may be gone.
+  std::lock_guard<std::recursive_mutex> one_at_a_time(tap.delivering);
+  const std::vector<std::function<void()>> ready = s->take_deferred();
+  taking.unlock();
+  for (const auto& delivery : ready) delivery();
+  return true;
 }
 
 void check_open(const PoolState& s, const char* call) {

@@ -12,6 +12,11 @@
 // the worker's exit status. A worker that cannot be replaced breaks the pool: the tasks
 // waiting fail with errc::pool_broken, and so do later submissions.
 //
+// A thread waiting in get() takes results off the result queue itself for up to 50 µs
+// before it sleeps (take_one_result): one task at a time then costs no wake-up of the
+// collector and none of the caller, only the worker's, and none at all when the worker is
+// still watching its queue for the next task.
+//
 // Payloads (arguments, results) up to payload_bytes travel inside the queue items; larger
 // ones in the slot's inbox (written by dispatch()) or outbox (written by the worker, read by
 // the collector before the slot gets its next task), arenas that grow as needed
@@ -22,6 +27,7 @@
 #include "common/pool_wire.hpp"
 
 #include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -64,6 +70,18 @@ struct PendingTask {
   TaskEnd on_end;                 // a typed chunk's delivery
 };
 
+struct PoolState;
+
+// Besides the collector, a thread waiting in get() takes results off the queue (under
+// `taking`, tried, so one thread at a time, and held by bury() so that a dead worker's last
+// result is not in flight while its task is failed). Deliveries run under `delivering`
+// (recursive: a callback may wait for a task), one at a time, as on one thread.
+struct PoolTap {
+  std::mutex taking;
+  std::recursive_mutex delivering;
+  PoolState* state = nullptr;  // null once the pool is gone
+};
+
 struct PoolState {
   PoolState(std::size_t workers, const std::vector<SharedObject>& objs, const PoolOptions& opts);
   PoolState(const PoolState&) = delete;
@@ -75,6 +93,10 @@ struct PoolState {
   std::uint64_t enqueue(std::string_view task, TaskKind kind, ByteBuffer payload, PayloadWriter write_payload,
                         std::function<void()> on_done, TaskEnd on_end);
   void run_deferred();
+  // Under `tap->delivering`: the deliveries that finish() left, to run outside `mutex`.
+  std::vector<std::function<void()>> take_deferred();
+  void handle(const ResultItem& item);
+  void give_up(const std::string& why) noexcept;
   std::vector<std::uint64_t> stop_and_fail_all(const std::string& why, errc code);
   void forget_arenas() noexcept;
   void collect() noexcept;
@@ -95,6 +117,7 @@ struct PoolState {
   std::thread collector;
   SharedSegment initializer_arguments;
   std::vector<std::function<void()>> deferred;  // on_end calls to run outside `mutex`
+  std::shared_ptr<PoolTap> tap = std::make_shared<PoolTap>();
 
  private:
   void dispatch();
@@ -103,10 +126,8 @@ struct PoolState {
               errc code = errc::task_failed);
   void break_pool(const std::string& why);
   void fail_initializer(const std::string& why);
-  void handle(const ResultItem& item);
   void bury(std::size_t index, int code);
   void check_workers();
-  void give_up(const std::string& why) noexcept;
   void drain();
 };
 

@@ -58,7 +58,7 @@ TaskFuture submit_string_task(PoolState& s, std::string_view task, const std::st
   check_open(s, "ProcessPool::submit");
   const std::uint64_t id =
       s.enqueue(task, batch ? TaskKind::batch : TaskKind::call, to_buffer(payload), {}, std::move(on_done), {});
-  return TaskFuture(s.tasks.at(id).promise.get_future().share());
+  return TaskFuture(s.tasks.at(id).promise.get_future().share(), s.tap);
 }
 
 // Splits a batch's results back into `results` from `first` on; the first failure, if any.
@@ -119,6 +119,8 @@ std::size_t ProcessPool::chunk_size_for(std::size_t items, std::size_t requested
   if (requested == 0) requested = state_->options.chunksize;
   return requested != 0 ? requested : std::max<std::size_t>(1, detail::auto_chunksize(items, size()));
 }
+
+const std::shared_ptr<detail::PoolTap>& ProcessPool::result_tap() const noexcept { return state_->tap; }
 
 void ProcessPool::check_accepting(const char* call) {
   std::lock_guard<std::mutex> hold(state_->mutex);
