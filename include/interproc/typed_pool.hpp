@@ -270,22 +270,12 @@ class ChunkJob {
   std::size_t chunks() const noexcept { return parts_.size(); }
   // Waits for `chunk`; its failure, if it failed.
   std::exception_ptr wait(std::size_t chunk) {
-    take_results_until(tap_.get(), [&] {
-      std::lock_guard<std::mutex> look(mutex_);
-      return arrived_[chunk];
-    });
-    std::unique_lock<std::mutex> hold(mutex_);
-    changed_.wait(hold, [&] { return arrived_[chunk]; });
+    std::unique_lock<std::mutex> hold = await([&] { return arrived_[chunk]; });
     return failures_[chunk];
   }
   // Waits for the next chunk to arrive (each once, in arrival order); its index.
   std::size_t next() {
-    take_results_until(tap_.get(), [&] {
-      std::lock_guard<std::mutex> look(mutex_);
-      return taken_ < order_.size();
-    });
-    std::unique_lock<std::mutex> hold(mutex_);
-    changed_.wait(hold, [&] { return taken_ < order_.size(); });
+    std::unique_lock<std::mutex> hold = await([&] { return taken_ < order_.size(); });
     return order_[taken_++];
   }
   // The results of an arrived chunk, moved out.
@@ -310,6 +300,19 @@ class ChunkJob {
   }
 
  private:
+  // Takes results itself for a moment, then sleeps, until `ready` (read under the lock);
+  // returns holding the lock.
+  template <class Ready>
+  std::unique_lock<std::mutex> await(Ready ready) {
+    take_results_until(tap_.get(), [&] {
+      std::lock_guard<std::mutex> look(mutex_);
+      return ready();
+    });
+    std::unique_lock<std::mutex> hold(mutex_);
+    changed_.wait(hold, ready);
+    return hold;
+  }
+
   void assemble() {
     for (const std::exception_ptr& failure : failures_) {
       if (failure) return promise_.set_exception(failure);

@@ -60,8 +60,7 @@ PoolState::~PoolState() {
 
 void PoolState::start_worker(std::size_t index) {
   WorkerSlot& slot = slots[index];
-  slot.inbox_writer.restart();  // a new worker starts at generation 0 of both arenas
-  slot.outbox_reader.restart();
+  slot.restart_arenas();  // a new worker starts at generation 0 of both
   std::vector<SharedObject> passed{slot.tasks, results, initializer_arguments, slot.inbox, slot.outbox};
   passed.insert(passed.end(), objects.begin(), objects.end());
   SpawnOptions spawn;
@@ -77,10 +76,7 @@ void PoolState::start_worker(std::size_t index) {
 // The names an arena may still hold (a worker killed before it opened its inbox, or after it
 // grew its outbox), once no worker runs.
 void PoolState::forget_arenas() noexcept {
-  for (WorkerSlot& slot : slots) {
-    slot.inbox_writer.restart();
-    slot.outbox_reader.restart();
-  }
+  for (WorkerSlot& slot : slots) slot.restart_arenas();
 }
 
 std::uint64_t PoolState::enqueue(std::string_view task, TaskKind kind, ByteBuffer payload, PayloadWriter write_payload,

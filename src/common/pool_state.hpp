@@ -47,6 +47,11 @@ struct WorkerSlot {
   WorkerSlot(const std::string& nonce, std::size_t index);
   WorkerSlot(const WorkerSlot&) = delete;  // its arenas point at its segments
   WorkerSlot& operator=(const WorkerSlot&) = delete;
+  // Both arenas back to generation 0, for a new worker or none.
+  void restart_arenas() noexcept {
+    inbox_writer.restart();
+    outbox_reader.restart();
+  }
 
   SharedQueue<TaskItem> tasks;
   SharedSegment inbox;   // generation 0 of the task payloads' arena, parent to worker

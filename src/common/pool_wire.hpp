@@ -48,9 +48,13 @@ struct ResultItem {
   char data[payload_bytes];
 };
 
-inline std::string encode_args(const std::vector<std::string>& args) {
-  std::string bytes;
-  encode(bytes, args);
+// A string task's arguments in the codec, in a buffer of their exact size.
+template <class Buffer = std::string>
+Buffer encode_args(const std::vector<std::string>& args) {
+  Buffer bytes;
+  bytes.reserve(encoded_size(args));
+  Writer<Buffer> w(bytes);
+  encode(w, args);
   return bytes;
 }
 

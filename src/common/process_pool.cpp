@@ -27,13 +27,6 @@ struct DoneList {
   std::deque<std::size_t> done;
 };
 
-ByteBuffer to_buffer(std::string_view bytes) {
-  ByteBuffer buffer;
-  buffer.resize(bytes.size());
-  if (!bytes.empty()) std::memcpy(buffer.data(), bytes.data(), bytes.size());
-  return buffer;
-}
-
 // Throws unless `task` is registered (INTERPROC_TASK).
 void check_known_task(std::string_view task, const char* call) {
   if (!is_registered_task(task)) {
@@ -51,13 +44,13 @@ void check_submittable(PoolState& s, std::string_view task, const char* call) {
 
 // Queues a string task (or with `batch` a list of argument lists) for the next free worker.
 // Never waits for room: tasks wait in the parent, as Python's apply_async never blocks.
-TaskFuture submit_string_task(PoolState& s, std::string_view task, const std::string& payload, bool batch,
+TaskFuture submit_string_task(PoolState& s, std::string_view task, ByteBuffer payload, bool batch,
                               std::function<void()> on_done = {}) {
   check_known_task(task, "ProcessPool::submit");
   std::lock_guard<std::mutex> hold(s.mutex);
   check_open(s, "ProcessPool::submit");
   const std::uint64_t id =
-      s.enqueue(task, batch ? TaskKind::batch : TaskKind::call, to_buffer(payload), {}, std::move(on_done), {});
+      s.enqueue(task, batch ? TaskKind::batch : TaskKind::call, std::move(payload), {}, std::move(on_done), {});
   return TaskFuture(s.tasks.at(id).promise.get_future().share(), s.tap);
 }
 
@@ -112,7 +105,7 @@ ProcessPool::~ProcessPool() {
 std::size_t ProcessPool::size() const noexcept { return state_->slots.size(); }
 
 TaskFuture ProcessPool::submit(std::string_view task, const std::vector<std::string>& args) {
-  return detail::submit_string_task(*state_, task, detail::encode_args(args), false);
+  return detail::submit_string_task(*state_, task, detail::encode_args<detail::ByteBuffer>(args), false);
 }
 
 std::size_t ProcessPool::chunk_size_for(std::size_t items, std::size_t requested) const {
@@ -149,7 +142,8 @@ std::vector<std::string> ProcessPool::map(std::string_view task, const std::vect
     std::vector<std::string> encoded;
     for (std::size_t i = first; i < std::min(inputs.size(), first + chunk); ++i)
       encoded.push_back(detail::encode_args(inputs[i]));
-    batches.push_back(detail::submit_string_task(*state_, task, detail::encode_args(encoded), true));
+    batches.push_back(
+        detail::submit_string_task(*state_, task, detail::encode_args<detail::ByteBuffer>(encoded), true));
   }
   std::vector<std::string> results(inputs.size());
   std::exception_ptr first_failure;
@@ -181,7 +175,8 @@ void ProcessPool::imap_unordered(std::string_view task, const std::vector<std::v
       list->done.push_back(i);
       list->changed.notify_one();
     };
-    futures.push_back(detail::submit_string_task(*state_, task, detail::encode_args(inputs[i]), false, notice));
+    futures.push_back(
+        detail::submit_string_task(*state_, task, detail::encode_args<detail::ByteBuffer>(inputs[i]), false, notice));
   }
   std::exception_ptr first_failure;
   for (std::size_t seen = 0; seen < inputs.size(); ++seen) {
